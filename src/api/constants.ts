@@ -1,0 +1,92 @@
+// Names that the CRDs, the controllers, the receiver and the docs must agree on.
+
+export const GROUP = 'planasonix.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const KINDS = {
+  webhookTrigger: { kind: 'WebhookTrigger', plural: 'webhooktriggers' },
+  pipeline: { kind: 'Pipeline', plural: 'pipelines' },
+  pipelineRun: { kind: 'PipelineRun', plural: 'pipelineruns' },
+} as const;
+
+export const FIELD_MANAGER = 'planasonix-webhook-operator';
+
+export const LABELS = {
+  trigger: `${GROUP}/trigger`,
+  pipeline: `${GROUP}/pipeline`,
+  pipelineRun: `${GROUP}/pipeline-run`,
+  correlationId: `${GROUP}/correlation-id`,
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'app.kubernetes.io/component',
+} as const;
+
+export const MANAGED_BY = 'planasonix-webhook-operator';
+
+export const ANNOTATIONS = {
+  /** Set to any new value (for example a timestamp) to rotate the signing secret now. */
+  rotateRequestedAt: `${GROUP}/rotate-requested-at`,
+  deliveryId: `${GROUP}/delivery-id`,
+  receivedAt: `${GROUP}/received-at`,
+  /** On the generated Secret: when the current signing secret was created. */
+  secretCreatedAt: `${GROUP}/secret-created-at`,
+} as const;
+
+/** Keys of the Secret the trigger controller generates for each trigger (`<trigger>-webhook`). */
+export const WEBHOOK_SECRET_KEYS = {
+  url: 'url',
+  path: 'path',
+  signingSecret: 'signing-secret',
+  previousSigningSecret: 'previous-signing-secret',
+  previousExpiresAt: 'previous-expires-at',
+} as const;
+
+export const WEBHOOK_PATH_PREFIX = '/hooks/';
+
+export const CONDITION_TYPES = {
+  ready: 'Ready',
+  succeeded: 'Succeeded',
+} as const;
+
+export const TRIGGER_REASONS = {
+  serving: 'Serving',
+  servingUnauthenticated: 'ServingUnauthenticated',
+  suspended: 'Suspended',
+  pipelineNotFound: 'PipelineNotFound',
+  versionNotFound: 'PipelineVersionNotFound',
+  secretNotFound: 'SecretNotFound',
+  secretKeyNotFound: 'SecretKeyNotFound',
+  invalidPublicKey: 'InvalidPublicKey',
+  paramsMismatch: 'ParamsMismatch',
+  invalidSpec: 'InvalidSpec',
+  reconcileError: 'ReconcileError',
+} as const;
+
+export const RUN_REASONS = {
+  created: 'Created',
+  jobPending: 'JobPending',
+  jobActive: 'JobActive',
+  completed: 'Completed',
+  jobFailed: 'JobFailed',
+  deadlineExceeded: 'DeadlineExceeded',
+  backoffLimitExceeded: 'BackoffLimitExceeded',
+  invalidPayload: 'InvalidPayload',
+  pipelineNotFound: 'PipelineNotFound',
+  versionNotFound: 'PipelineVersionNotFound',
+  invalidParams: 'InvalidParams',
+  concurrencyLimited: 'ConcurrencyLimited',
+  queued: 'Queued',
+  cancelled: 'Cancelled',
+  replaced: 'Replaced',
+} as const;
+
+export const EVENT_REASONS = {
+  secretCreated: 'SecretCreated',
+  secretRotated: 'SecretRotated',
+  invalid: 'Invalid',
+  ready: 'Ready',
+  runStarted: 'RunStarted',
+  runSucceeded: 'RunSucceeded',
+  runFailed: 'RunFailed',
+  runCancelled: 'RunCancelled',
+} as const;

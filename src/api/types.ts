@@ -1,0 +1,219 @@
+// TypeScript shapes of the three custom resources. They must match crds/*.yaml:
+// test/unit/api/types-match-crds.test.ts fails when the two drift.
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface Resource<Spec, Status> {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+/** A Go-style duration string: "300ms", "5m", "1h30m". */
+export type Duration = string;
+
+export type ParamType = 'string' | 'number' | 'boolean' | 'object';
+
+// ---------------------------------------------------------------- Pipeline
+
+export interface PipelineParam {
+  name: string;
+  type?: ParamType;
+  required?: boolean;
+  default?: string;
+  description?: string;
+}
+
+/** A batch/v1 JobTemplateSpec; `$(params.NAME)` is substituted in its strings. */
+export interface JobTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+export interface PipelineVersion {
+  name: string;
+  jobTemplate: JobTemplate;
+}
+
+export type ConcurrencyPolicy = 'Allow' | 'Forbid' | 'Replace' | 'Queue';
+
+export interface PipelineSpec {
+  params?: PipelineParam[];
+  jobTemplate: JobTemplate;
+  versions?: PipelineVersion[];
+  concurrencyPolicy?: ConcurrencyPolicy;
+  timeout?: Duration;
+  retries?: number;
+  history?: { succeeded?: number; failed?: number };
+}
+
+export interface PipelineStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export type Pipeline = Resource<PipelineSpec, PipelineStatus>;
+
+// ---------------------------------------------------------------- WebhookTrigger
+
+export type AuthScheme = 'planasonix' | 'standard-webhooks' | 'github' | 'bearer' | 'none';
+
+export interface SecretKeyRef {
+  name: string;
+  key?: string;
+}
+
+export interface RotationSpec {
+  /** Rotate this long after the last rotation. */
+  every?: Duration;
+  /** Or rotate at the times of this five-field cron expression (UTC), for example a maintenance window. */
+  schedule?: string;
+  /** How long the previous secret stays valid after a rotation. */
+  overlap?: Duration;
+}
+
+export interface AuthSpec {
+  scheme?: AuthScheme;
+  secretRef?: SecretKeyRef;
+  publicKey?: string;
+  tolerance?: Duration;
+  rotation?: RotationSpec;
+}
+
+export type ParamSource = 'body' | 'header' | 'query';
+
+export interface ParamMapping {
+  name: string;
+  from: ParamSource;
+  /** JSON Pointer (RFC 6901) into the body, with from: body. */
+  path?: string;
+  /** Header name, with from: header. */
+  header?: string;
+  /** Query parameter name, with from: query. */
+  query?: string;
+  type?: ParamType;
+  required?: boolean;
+  default?: string;
+  sensitive?: boolean;
+}
+
+export interface PayloadSpec {
+  strict?: boolean;
+  maxBytes?: number | string;
+  schema?: Record<string, unknown>;
+}
+
+export type IdempotencySource = 'scheme' | 'header' | 'body';
+
+export interface IdempotencySpec {
+  from?: IdempotencySource;
+  header?: string;
+  path?: string;
+}
+
+export interface RateLimitSpec {
+  requestsPerMinute: number;
+  burst?: number;
+}
+
+export interface WebhookTriggerSpec {
+  pipelineRef: { name: string; version?: string };
+  auth?: AuthSpec;
+  allowedSourceRanges?: string[];
+  params?: ParamMapping[];
+  payload?: PayloadSpec;
+  idempotency?: IdempotencySpec;
+  rateLimit?: RateLimitSpec;
+  suspend?: boolean;
+}
+
+export interface SecretKeyReference {
+  name: string;
+  key: string;
+}
+
+export type DeliveryOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'unauthorized'
+  | 'stale'
+  | 'forbidden'
+  | 'bad_request'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable';
+
+export interface WebhookTriggerStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  urlSecretRef?: SecretKeyReference;
+  signingSecretRef?: SecretKeyReference;
+  rotation?: { lastRotated?: string; nextRotation?: string; lastHandledRequest?: string };
+  lastDelivery?: { time: string; outcome: DeliveryOutcome; correlationId?: string };
+  deliveries?: { accepted: number; rejected: number };
+}
+
+export type WebhookTrigger = Resource<WebhookTriggerSpec, WebhookTriggerStatus>;
+
+// ---------------------------------------------------------------- PipelineRun
+
+export type RunPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
+
+export interface PipelineRunSpec {
+  pipelineRef: { name: string; version?: string };
+  params?: Record<string, string>;
+  /** Names of params held in the run's Secret (`<run>-params`) rather than here. */
+  sensitiveParams?: string[];
+  /** Problems found while mapping the payload in lenient mode: the run fails with reason InvalidPayload. */
+  payloadErrors?: { param: string; message: string }[];
+  trigger?: { name: string; deliveryId: string; receivedAt: string };
+  correlationId: string;
+  cancelled?: boolean;
+}
+
+export interface PipelineRunStatus {
+  observedGeneration?: number;
+  phase?: RunPhase;
+  reason?: string;
+  message?: string;
+  startTime?: string;
+  completionTime?: string;
+  jobRef?: { name: string };
+  attempts?: number;
+  conditions?: Condition[];
+}
+
+export type PipelineRun = Resource<PipelineRunSpec, PipelineRunStatus>;

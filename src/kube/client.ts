@@ -1,0 +1,289 @@
+// The one module that talks to the API server. Controllers, the receiver and tests use this, never
+// @kubernetes/client-node directly: it loads credentials (kubeconfig, in-cluster, exec plugins) from
+// the client library and sends plain REST requests, so every call states its patch content type and
+// every failure arrives as one KubeError.
+import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
+import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
+import { FIELD_MANAGER } from '../api/constants.ts';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface ObjectList<T> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  /** Ask the server to close the watch after this long (it then reconnects from the last version). */
+  timeoutSeconds?: number;
+  /** Abort the watch when no line (event or bookmark) arrived for this long: a silently dead connection. */
+  inactivityTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+const MERGE_PATCH = 'application/merge-patch+json';
+const APPLY_PATCH = 'application/apply-patch+yaml';
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  readonly server: string;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(config: KubeConfig, opts: { timeoutMs?: number } = {}) {
+    this.config = config;
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+    this.defaultTimeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** Loads $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
+  static fromDefault(opts: { timeoutMs?: number; kubeconfig?: string } = {}): KubeClient {
+    const kc = new KubeConfig();
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+    return new KubeClient(kc, opts);
+  }
+
+  /** A client that authenticates with a bearer token (for example a ServiceAccount's) instead. */
+  withToken(token: string): KubeClient {
+    const cluster = this.config.getCurrentCluster()!;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: cluster.name, server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: cluster.skipTLSVerify }],
+      users: [{ name: 'token', token }],
+      contexts: [{ name: 'token', cluster: cluster.name, user: 'token' }],
+      currentContext: 'token',
+    });
+    return new KubeClient(kc, { timeoutMs: this.defaultTimeoutMs });
+  }
+
+  async get<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>('GET', resourcePath(r, namespace, name));
+  }
+
+  async list<T extends KubeObject>(r: ResourceType, namespace?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('GET', resourcePath(r, namespace), { query: { ...opts } });
+  }
+
+  /** Lists every page. */
+  async listAll<T extends KubeObject>(r: ResourceType, namespace?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.list<T>(r, namespace, { limit: 500, ...opts, continue: cont });
+      items.push(...page.items);
+      cont = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (cont);
+    return { items, metadata: { resourceVersion } };
+  }
+
+  async create<T extends KubeObject>(r: ResourceType, obj: T, opts: { dryRun?: boolean; timeoutMs?: number } = {}): Promise<T> {
+    const namespace = obj.metadata?.namespace;
+    const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
+    return this.request<T>('POST', resourcePath(r, namespace), {
+      body,
+      query: { fieldManager: FIELD_MANAGER, dryRun: opts.dryRun ? 'All' : undefined },
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+
+  async replace<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {
+    return this.request<T>('PUT', resourcePath(r, obj.metadata?.namespace, obj.metadata?.name), {
+      body: { apiVersion: apiVersionOf(r), kind: r.kind, ...obj },
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  /** JSON merge patch (RFC 7386); include metadata.resourceVersion in the patch for optimistic locking. */
+  async mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(r, namespace, name), {
+      body: patch,
+      contentType: MERGE_PATCH,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  /** Merge patch on the status subresource. */
+  async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(r, namespace, name, 'status'), {
+      body: { status },
+      contentType: MERGE_PATCH,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  /** Server-side apply. */
+  async apply<T extends KubeObject>(r: ResourceType, obj: T, opts: { force?: boolean; dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(r, obj.metadata?.namespace, obj.metadata?.name), {
+      body: { apiVersion: apiVersionOf(r), kind: r.kind, ...obj },
+      contentType: APPLY_PATCH,
+      query: {
+        fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+        force: opts.force ?? true,
+        dryRun: opts.dryRun ? 'All' : undefined,
+      },
+    });
+  }
+
+  async delete(
+    r: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; gracePeriodSeconds?: number } = {},
+  ): Promise<void> {
+    const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    if (opts.uid) body.preconditions = { uid: opts.uid };
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    await this.request('DELETE', resourcePath(r, namespace, name), { body });
+  }
+
+  /** POST to a subresource, for example serviceaccounts/NAME/token. */
+  async createSubresource<T>(r: ResourceType, namespace: string, name: string, sub: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', resourcePath(r, namespace, name, sub), { body });
+  }
+
+  /** A raw GET of any API path, for discovery and health checks. */
+  async getPath<T>(p: string): Promise<T> {
+    return this.request<T>('GET', p);
+  }
+
+  /**
+   * Opens one watch stream and calls onEvent for each event until the stream ends. Resolves when the
+   * server closes the stream normally; rejects with a KubeError on any failure (including a 410 Gone
+   * sent as an ERROR event, and silence longer than inactivityTimeoutMs).
+   */
+  async watch<T extends KubeObject>(
+    r: ResourceType,
+    namespace: string | undefined,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: T) => void,
+  ): Promise<void> {
+    const query = {
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      resourceVersion: opts.resourceVersion,
+      timeoutSeconds: opts.timeoutSeconds,
+    };
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const inactivity = opts.inactivityTimeoutMs ?? 0;
+    const resetTimer = () => {
+      if (!inactivity) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        controller.abort();
+      }, inactivity);
+      timer.unref();
+    };
+    try {
+      resetTimer();
+      const { response } = await this.send('GET', resourcePath(r, namespace), { query }, controller.signal);
+      if (response.status !== 200) {
+        throw errorFromStatus(response.status, await response.text(), response.headers.get('retry-after'));
+      }
+      resetTimer();
+      const lines = createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity });
+      for await (const line of lines) {
+        resetTimer();
+        if (!line) continue;
+        const event = JSON.parse(line) as { type: WatchEventType; object: T & { code?: number; reason?: string; message?: string } };
+        if (event.type === 'ERROR') {
+          const status = event.object.code ?? 500;
+          throw new KubeError(status, event.object.reason ?? 'WatchError', event.object.message ?? 'watch error');
+        }
+        onEvent(event.type, event.object);
+      }
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      if (silent) throw new KubeError(0, 'WatchSilent', `no watch event or bookmark for ${inactivity} ms`);
+      throw toKubeError(e);
+    } finally {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+  }
+
+  private async request<T>(method: string, p: string, opts: RequestOptions = {}): Promise<T> {
+    const signal = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
+    let response;
+    let text: string;
+    try {
+      ({ response } = await this.send(method, p, opts, signal));
+      text = await response.text();
+    } catch (e) {
+      throw toKubeError(e);
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw errorFromStatus(response.status, text, response.headers.get('retry-after'));
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private async send(method: string, p: string, opts: RequestOptions, signal: AbortSignal) {
+    const url = new URL(this.server + p);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    }
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      signal,
+    });
+    return { response };
+  }
+}

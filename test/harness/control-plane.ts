@@ -1,0 +1,106 @@
+// Starts a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) once per
+// test run, as controller-runtime's envtest does, and stops it at the end.
+//
+//   default                                    build (cached) and run tools/controlplane
+//   PLANASONIX_USE_EXISTING_CLUSTER=true       use the cluster in $KUBECONFIG instead (like USE_EXISTING_CLUSTER)
+//   KUBEBUILDER_ASSETS=/path/to/bin           run envtest's prebuilt etcd and kube-apiserver (no Go build)
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ControlPlane {
+  kubeconfig: string;
+  server: string;
+  /** Path of a kubectl binary that talks to this control plane through $KUBECONFIG. */
+  kubectl: string;
+  /** True when this process started the control plane and can inject faults into it. */
+  owned: boolean;
+  /** Sends a fault-injection command: stop-apiserver, start-apiserver, compact, stop-kcm, start-kcm. */
+  command(line: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the control-plane binary if its cached build is missing, and returns its path. */
+export function buildControlPlane(): string {
+  const out = execFileSync(path.join(repoRoot, 'tools/controlplane/build.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out.trim();
+}
+
+export async function startControlPlane(): Promise<ControlPlane> {
+  if (process.env.PLANASONIX_USE_EXISTING_CLUSTER === 'true') {
+    const kubeconfig = process.env.KUBECONFIG;
+    if (!kubeconfig) throw new Error('PLANASONIX_USE_EXISTING_CLUSTER=true needs KUBECONFIG');
+    return {
+      kubeconfig,
+      server: '',
+      kubectl: process.env.KUBECTL ?? 'kubectl',
+      owned: false,
+      command: async (line) => {
+        throw new Error(`fault injection (${line}) needs the local control plane`);
+      },
+      stop: async () => {},
+    };
+  }
+  const binary = buildControlPlane();
+  const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-test-'));
+  return superviseControlPlane(binary, ['up', '--dir', dir], dir);
+}
+
+async function superviseControlPlane(binary: string, args: string[], dir: string): Promise<ControlPlane> {
+  const child: ChildProcess = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: Interface = createInterface({ input: child.stdout! });
+  const pending: ((line: string) => void)[] = [];
+  const buffered: string[] = [];
+  lines.on('line', (line) => {
+    const waiter = pending.shift();
+    if (waiter) waiter(line);
+    else buffered.push(line);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const nextLine = (timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const early = buffered.shift();
+      if (early !== undefined) return resolve(early);
+      const timer = setTimeout(() => reject(new Error(`control plane did not answer within ${timeoutMs} ms`)), timeoutMs);
+      pending.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`control plane exited with code ${code}; logs are in ${dir}`));
+      });
+    });
+
+  const ready = JSON.parse(await nextLine(180_000)) as { kubeconfig: string; server: string };
+  const kubectl = path.join(path.dirname(binary), 'kubectl');
+  let stopped = false;
+  return {
+    kubeconfig: ready.kubeconfig,
+    server: ready.server,
+    kubectl,
+    owned: true,
+    async command(line: string) {
+      child.stdin!.write(`${line}\n`);
+      const reply = JSON.parse(await nextLine(120_000)) as { ok: boolean; error?: string };
+      if (!reply.ok) throw new Error(`control plane command ${line} failed: ${reply.error}`);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,566 @@
+// Command controlplane is a multi-call binary that provides a real Kubernetes
+// control plane for tests and local development, built from pinned modules
+// because this project's machines cannot download prebuilt binaries.
+//
+//	controlplane up [--dir D] [--kcm=true]   etcd + kube-apiserver (+ kube-controller-manager), supervised
+//	controlplane kube-apiserver ARGS...       the real kube-apiserver command
+//	controlplane kube-controller-manager ...  the real kube-controller-manager command
+//	controlplane kubectl ARGS...              the real kubectl (also when invoked through a link named kubectl)
+//
+// `up` prints one JSON line once the API server is ready, then reads commands
+// on stdin (one per line) so a test harness can inject faults:
+//
+//	stop-apiserver | start-apiserver | compact | stop-kcm | start-kcm
+//
+// Each command is answered with one JSON line. EOF on stdin, SIGINT or SIGTERM
+// stops everything and removes the data directory when `up` created it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	_ "time/tzdata"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/component-base/cli"
+	"k8s.io/component-base/logs"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
+	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+)
+
+func main() {
+	name := filepath.Base(os.Args[0])
+	args := os.Args[1:]
+	if name != "kubectl" && name != "kube-apiserver" && name != "kube-controller-manager" {
+		if len(args) == 0 {
+			fmt.Fprintln(os.Stderr, "usage: controlplane up|kube-apiserver|kube-controller-manager|kubectl [args...]")
+			os.Exit(2)
+		}
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "kube-apiserver":
+		cmd := apiserver.NewAPIServerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "kube-controller-manager":
+		cmd := kcm.NewControllerManagerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "kubectl":
+		os.Args = append([]string{"kubectl"}, args...)
+		logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args)) // nolint:errcheck
+		cmd := kubectlcmd.NewDefaultKubectlCommand()
+		cmd.SetArgs(args)
+		if err := cli.RunNoErrOutput(cmd); err != nil {
+			kubectlutil.CheckErr(err)
+		}
+	case "up":
+		if err := up(args); err != nil {
+			fmt.Fprintln(os.Stderr, "controlplane:", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "controlplane: unknown command %q\n", name)
+		os.Exit(2)
+	}
+}
+
+type plane struct {
+	dir       string
+	self      string
+	etcd      *embed.Etcd
+	etcdURL   string
+	port      int
+	withKCM   bool
+	mu        sync.Mutex
+	apiserver *exec.Cmd
+	kcm       *exec.Cmd
+}
+
+func up(args []string) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	dir := fs.String("dir", "", "data directory (default: a new temporary directory, removed on exit)")
+	withKCM := fs.Bool("kcm", true, "also run kube-controller-manager (garbage collector, namespace controller)")
+	port := fs.Int("port", 0, "API server secure port (default: a free port)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	removeDir := false
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "planasonix-controlplane-")
+		if err != nil {
+			return err
+		}
+		*dir, removeDir = d, true
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	p := &plane{dir: *dir, self: self, withKCM: *withKCM, port: *port}
+	defer func() {
+		if removeDir {
+			os.RemoveAll(p.dir)
+		}
+	}()
+	defer p.shutdown()
+
+	if p.port == 0 {
+		if p.port, err = freePort(); err != nil {
+			return err
+		}
+	}
+	if err := writePKI(p.dir, p.port); err != nil {
+		return fmt.Errorf("generating certificates: %w", err)
+	}
+	if err := p.startEtcd(); err != nil {
+		return fmt.Errorf("starting etcd: %w", err)
+	}
+	if err := p.startAPIServer(); err != nil {
+		return err
+	}
+	if p.withKCM {
+		if err := p.startKCM(); err != nil {
+			return err
+		}
+	}
+	ready, _ := json.Marshal(map[string]any{
+		"ready":      true,
+		"kubeconfig": filepath.Join(p.dir, "kubeconfig"),
+		"server":     fmt.Sprintf("https://127.0.0.1:%d", p.port),
+		"caFile":     filepath.Join(p.dir, "ca.crt"),
+		"dir":        p.dir,
+		"etcd":       p.etcdURL,
+		"pid":        os.Getpid(),
+	})
+	fmt.Println(string(ready))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			lines <- strings.TrimSpace(sc.Text())
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case <-sigs:
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				return nil
+			}
+			if line == "" {
+				continue
+			}
+			err := p.command(line)
+			reply := map[string]any{"command": line, "ok": err == nil}
+			if err != nil {
+				reply["error"] = err.Error()
+			}
+			out, _ := json.Marshal(reply)
+			fmt.Println(string(out))
+		}
+	}
+}
+
+func (p *plane) command(line string) error {
+	switch line {
+	case "stop-apiserver":
+		p.stop(&p.apiserver)
+		return nil
+	case "start-apiserver":
+		return p.startAPIServer()
+	case "stop-kcm":
+		p.stop(&p.kcm)
+		return nil
+	case "start-kcm":
+		return p.startKCM()
+	case "compact":
+		return p.compact()
+	}
+	return fmt.Errorf("unknown command %q", line)
+}
+
+func (p *plane) startEtcd() error {
+	clientPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	peerPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	cfg := embed.NewConfig()
+	cfg.Name = "planasonix"
+	cfg.Dir = filepath.Join(p.dir, "etcd")
+	cfg.Logger = "zap"
+	cfg.LogLevel = "error"
+	cfg.LogOutputs = []string{filepath.Join(p.dir, "etcd.log")}
+	clientURL, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", clientPort))
+	peerURL, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", peerPort))
+	cfg.ListenClientUrls = []url.URL{*clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{*clientURL}
+	cfg.ListenPeerUrls = []url.URL{*peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	// Tests never need durability across a machine crash; fsync dominates etcd latency on small disks.
+	cfg.UnsafeNoFsync = true
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		return err
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return errors.New("etcd did not become ready within 60s")
+	}
+	p.etcd = e
+	p.etcdURL = clientURL.String()
+	return nil
+}
+
+func (p *plane) compact() error {
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{p.etcdURL}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := c.Get(ctx, "compact-probe")
+	if err != nil {
+		return err
+	}
+	_, err = c.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+	return err
+}
+
+func (p *plane) startAPIServer() error {
+	p.mu.Lock()
+	running := p.apiserver != nil
+	p.mu.Unlock()
+	if running {
+		return nil
+	}
+	d := p.dir
+	args := []string{
+		"--etcd-servers=" + p.etcdURL,
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--endpoint-reconciler-type=none",
+		"--secure-port=" + strconv.Itoa(p.port),
+		"--cert-dir=" + d,
+		"--tls-cert-file=" + filepath.Join(d, "apiserver.crt"),
+		"--tls-private-key-file=" + filepath.Join(d, "apiserver.key"),
+		"--client-ca-file=" + filepath.Join(d, "ca.crt"),
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://127.0.0.1:" + strconv.Itoa(p.port),
+		"--service-account-key-file=" + filepath.Join(d, "sa.pub"),
+		"--service-account-signing-key-file=" + filepath.Join(d, "sa.key"),
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--allow-privileged=true",
+		// No controller creates the `default` ServiceAccount in new namespaces, as in envtest.
+		"--disable-admission-plugins=ServiceAccount",
+		// Events are written in bursts by tests; a short TTL keeps etcd small.
+		"--event-ttl=10m",
+		"--v=0",
+	}
+	cmd, err := p.spawn("kube-apiserver", args, "apiserver.log")
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.apiserver = cmd
+	p.mu.Unlock()
+	if err := p.waitReady(90 * time.Second); err != nil {
+		return fmt.Errorf("kube-apiserver: %w (see %s)", err, filepath.Join(d, "apiserver.log"))
+	}
+	return nil
+}
+
+func (p *plane) startKCM() error {
+	p.mu.Lock()
+	running := p.kcm != nil
+	p.mu.Unlock()
+	if running {
+		return nil
+	}
+	kport, err := freePort()
+	if err != nil {
+		return err
+	}
+	kc := filepath.Join(p.dir, "kubeconfig")
+	args := []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--leader-elect=false",
+		"--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller",
+		"--root-ca-file=" + filepath.Join(p.dir, "ca.crt"),
+		"--use-service-account-credentials=false",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(kport),
+		"--v=0",
+	}
+	cmd, err := p.spawn("kube-controller-manager", args, "kcm.log")
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.kcm = cmd
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *plane) spawn(name string, args []string, logName string) (*exec.Cmd, error) {
+	logFile, err := os.OpenFile(filepath.Join(p.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.self, append([]string{name}, args...)...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Children die with the supervisor, so a killed test run leaves no stray API server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	go func() { cmd.Wait(); logFile.Close() }()
+	return cmd, nil
+}
+
+func (p *plane) stop(slot **exec.Cmd) {
+	p.mu.Lock()
+	cmd := *slot
+	*slot = nil
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for cmd.ProcessState == nil {
+			if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *plane) shutdown() {
+	p.stop(&p.kcm)
+	p.stop(&p.apiserver)
+	if p.etcd != nil {
+		p.etcd.Close()
+		p.etcd = nil
+	}
+}
+
+func (p *plane) waitReady(timeout time.Duration) error {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(p.dir, "admin.crt"), filepath.Join(p.dir, "admin.key"))
+	if err != nil {
+		return err
+	}
+	caPEM, err := os.ReadFile(filepath.Join(p.dir, "ca.crt"))
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}},
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		cmd := p.apiserver
+		p.mu.Unlock()
+		if cmd == nil {
+			return errors.New("stopped while starting")
+		}
+		if cmd.ProcessState != nil {
+			return fmt.Errorf("exited: %s", cmd.ProcessState)
+		}
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", p.port))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("not ready within %s", timeout)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// writePKI generates a CA, the API server's serving certificate, an admin
+// client certificate (group system:masters), the service-account key pair and
+// a kubeconfig that uses them.
+func writePKI(dir string, port int) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now().Add(-time.Hour)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "planasonix-controlplane-ca"},
+		NotBefore:             now,
+		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	if err := writePEM(filepath.Join(dir, "ca.crt"), "CERTIFICATE", caDER); err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, "ca.key"), caKey); err != nil {
+		return err
+	}
+	issue := func(name string, tmpl *x509.Certificate) error {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+		tmpl.SerialNumber = serial
+		tmpl.NotBefore, tmpl.NotAfter = now, now.Add(10*365*24*time.Hour)
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+		if err != nil {
+			return err
+		}
+		if err := writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", der); err != nil {
+			return err
+		}
+		return writeKey(filepath.Join(dir, name+".key"), key)
+	}
+	if err := issue("apiserver", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kube-apiserver"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")},
+	}); err != nil {
+		return err
+	}
+	if err := issue("admin", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return err
+	}
+	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, "sa.key"), saKey); err != nil {
+		return err
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, "sa.pub"), "PUBLIC KEY", pubDER); err != nil {
+		return err
+	}
+	kubeconfig := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: planasonix-local
+  cluster:
+    server: https://127.0.0.1:%d
+    certificate-authority: %s
+users:
+- name: admin
+  user:
+    client-certificate: %s
+    client-key: %s
+contexts:
+- name: planasonix-local
+  context:
+    cluster: planasonix-local
+    user: admin
+    namespace: default
+current-context: planasonix-local
+`, port, filepath.Join(dir, "ca.crt"), filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key"))
+	return os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kubeconfig), 0o600)
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "EC PRIVATE KEY", der)
+}
+
+func writePEM(path, blockType string, der []byte) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600)
+}
