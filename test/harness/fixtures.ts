@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { KubeClient } from '../../src/kube/client.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
 import { isAlreadyExists } from '../../src/kube/errors.ts';
-import { controlPlane } from './root-hooks.ts';
+import { controlPlane, ensureControlPlane } from './root-hooks.ts';
 import { repoRoot } from './control-plane.ts';
 
 export function adminClient(): KubeClient {
@@ -52,7 +52,8 @@ export async function installCRDs(): Promise<void> {
 export function useNamespace(prefix = 't'): () => string {
   let name = '';
   before(async function () {
-    this.timeout(120_000);
+    this.timeout(15 * 60_000); // the first use may build the control plane
+    await ensureControlPlane();
     await installCRDs();
     name = `${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase();
     try {
