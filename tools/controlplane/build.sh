@@ -10,7 +10,12 @@ if [ ! -x "$out" ]; then
   mkdir -p "$(dirname "$out")"
   echo "building the control plane (kube-apiserver, kube-controller-manager, etcd, kubectl) into $out; the first build takes several minutes" >&2
   start=$(date +%s)
-  ( cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$out.tmp" . )
+  # Stamp the Kubernetes version so kubectl and clients see v1.35.4 rather than v0.0.0-master.
+  k8s="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go.mod")"
+  minor="$(echo "$k8s" | cut -d. -f2)"
+  vpkg=k8s.io/component-base/version
+  ldflags="-s -w -X $vpkg.gitVersion=$k8s -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+  ( cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$out.tmp" . )
   mv "$out.tmp" "$out"
   ln -sf controlplane "$(dirname "$out")/kubectl"
   echo "control plane built in $(( $(date +%s) - start ))s" >&2
