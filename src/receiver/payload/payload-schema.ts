@@ -1,0 +1,36 @@
+// Strict mode's JSON Schema check. Schemas are compiled once per trigger generation, never per request.
+import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
+
+export interface PayloadProblem {
+  path: string;
+  message: string;
+}
+
+export type CompiledPayloadSchema = { validate: (body: unknown) => PayloadProblem[]; error?: undefined } | { error: string; validate?: undefined };
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
+
+export function compilePayloadSchema(schema: Record<string, unknown>): CompiledPayloadSchema {
+  let fn: ValidateFunction;
+  try {
+    fn = ajv.compile(schema);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return {
+    validate(body: unknown): PayloadProblem[] {
+      if (fn(body)) return [];
+      return (fn.errors ?? []).slice(0, 20).map(describeProblem);
+    },
+  };
+}
+
+/** Paths and messages only: ajv's `data` and `params` could echo the caller's values, so they are dropped. */
+function describeProblem(e: ErrorObject): PayloadProblem {
+  const path = e.instancePath || '/';
+  if (e.keyword === 'required') {
+    const missing = (e.params as { missingProperty?: string }).missingProperty ?? '';
+    return { path: `${e.instancePath}/${missing}`, message: 'is required' };
+  }
+  return { path, message: e.message ?? `fails ${e.keyword}` };
+}
