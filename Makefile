@@ -22,10 +22,10 @@ typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
 test: deps controlplane typecheck
-	npx mocha
+	npx mocha 'test/**/*.test.ts'
 
 test-unit: deps
-	npx mocha --spec 'test/unit/**/*.test.ts'
+	npx mocha 'test/unit/**/*.test.ts'
 
 dev: deps controlplane
 	node tools/dev.ts

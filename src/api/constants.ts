@@ -30,6 +30,8 @@ export const ANNOTATIONS = {
   receivedAt: `${GROUP}/received-at`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
+  /** On the generated Secret: the rotate-requested-at value last acted on. */
+  rotateHandled: `${GROUP}/rotate-handled`,
 } as const;
 
 /** Keys of the Secret the trigger controller generates for each trigger (`<trigger>-webhook`). */
@@ -56,6 +58,7 @@ export const TRIGGER_REASONS = {
   versionNotFound: 'PipelineVersionNotFound',
   secretNotFound: 'SecretNotFound',
   secretKeyNotFound: 'SecretKeyNotFound',
+  secretConflict: 'SecretConflict',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',

@@ -21,9 +21,7 @@ export interface KubeObject {
     generation?: number;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    [k: string]: unknown;
   };
-  [k: string]: unknown;
 }
 
 export interface ObjectList<T> {
@@ -135,9 +133,12 @@ export class KubeClient {
     });
   }
 
-  /** JSON merge patch (RFC 7386); include metadata.resourceVersion in the patch for optimistic locking. */
-  async mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
-    return this.request<T>('PATCH', resourcePath(r, namespace, name), {
+  /**
+   * JSON merge patch (RFC 7386) of the object or of a subresource (`status`); include
+   * metadata.resourceVersion in the patch for optimistic locking.
+   */
+  async mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(r, namespace, name, subresource), {
       body: patch,
       contentType: MERGE_PATCH,
       query: { fieldManager: FIELD_MANAGER },

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The one entry point: `planasonix <command>`. Each command lives in its own module.
+import { runCommand } from './run-command.ts';
+
+const USAGE = `planasonix — start data pipelines from signed webhooks
+
+Usage:
+  planasonix run [flags]        run the operator (controllers and receiver; see --components)
+  planasonix sign [flags]       print a curl command with a valid signature for a trigger
+  planasonix send [flags]       sign and post a payload, then print the correlation ID and PipelineRun
+  planasonix status [flags]     show a trigger's URL Secret, rotation and deliveries, or a run by correlation ID
+
+Run 'planasonix <command> --help' for the flags of a command.
+`;
+
+type Command = (argv: readonly string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => runCommand,
+  sign: async () => (await import('./sign-command.ts')).signCommand,
+  send: async () => (await import('./send-command.ts')).sendCommand,
+  status: async () => (await import('./status-command.ts')).statusCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`planasonix: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,1 @@
+export async function signCommand(_argv: readonly string[]): Promise<number> { process.stderr.write('not implemented yet\n'); return 1; }

@@ -1,0 +1,213 @@
+// Executes each PipelineRun as exactly one Job and keeps the run's status true to the Job's fate.
+// The Job's name comes from the run, so a crash between creating the Job and writing the status
+// finds the Job on restart instead of creating a second one.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Pipeline, PipelineRun, PipelineRunStatus } from '../../api/types.ts';
+import { EVENT_REASONS, LABELS, RUN_REASONS } from '../../api/constants.ts';
+import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import { RESOURCES } from '../../kube/resources.ts';
+import { isKubeError } from '../../kube/errors.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
+import type { Informer } from '../../controller-runtime/informer.ts';
+import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
+import { keyOf } from '../../controller-runtime/keys.ts';
+import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { buildJob, jobNameFor } from './build-job.ts';
+import { decideAdmission, isActiveRun } from './concurrency.ts';
+import { selectRunsToPrune } from './history.ts';
+import { paramsSecretNameFor } from './param-names.ts';
+import { resolveRun } from './resolve-pipeline.ts';
+import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, statusEquals, waitingStatus } from './run-status.ts';
+import type { Job } from './job.ts';
+
+/** `namespace/pipeline` → runs of that Pipeline. */
+export const RUNS_BY_PIPELINE = 'pipeline';
+
+/** How long a run waits for the Secret with its sensitive params before it fails. */
+const PARAMS_SECRET_GRACE_MS = 5 * 60_000;
+const DEFAULT_HISTORY = { succeeded: 10, failed: 10 };
+
+export interface PipelineRunControllerOptions {
+  client: KubeClient;
+  runs: Informer<PipelineRun>;
+  pipelines: Informer<Pipeline>;
+  jobs: Informer<KubeObject>;
+  secrets: Informer<V1Secret>;
+  events: EventRecorder;
+  metrics?: Metrics;
+  logger: Logger;
+  workers?: number;
+  now?: () => Date;
+  onReconciled?: (event: ReconcileEvent) => void;
+}
+
+export function createPipelineRunController(opts: PipelineRunControllerOptions): Controller {
+  const now = opts.now ?? (() => new Date());
+  if (!opts.runs.hasIndex(RUNS_BY_PIPELINE)) {
+    opts.runs.addIndex(RUNS_BY_PIPELINE, (r) => [keyOf(r.metadata.namespace, r.spec.pipelineRef.name)]);
+  }
+  const controller = new Controller({
+    name: 'pipelinerun',
+    workers: opts.workers ?? 4,
+    logger: opts.logger,
+    reconcile: (key) => reconcileRun(key, opts, now()),
+    ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
+  });
+  const enqueueRun = (r: PipelineRun) => controller.enqueue(keyOf(r.metadata.namespace, r.metadata.name!));
+  // Runs waiting for a turn (Forbid, Queue, Replace) are woken when a sibling starts or finishes.
+  const enqueueWaitingSiblings = (r: PipelineRun) => {
+    for (const sibling of opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(r.metadata.namespace, r.spec.pipelineRef.name))) {
+      if (!isTerminal(sibling.status?.phase) && sibling.status?.jobRef === undefined) enqueueRun(sibling);
+    }
+  };
+  opts.runs.onAdd(enqueueRun);
+  opts.runs.onUpdate((before, after) => {
+    if (before.metadata.generation !== after.metadata.generation || before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp) enqueueRun(after);
+    if (before.status?.phase !== after.status?.phase || before.status?.jobRef?.name !== after.status?.jobRef?.name) enqueueWaitingSiblings(after);
+  });
+  opts.runs.onDelete(enqueueWaitingSiblings);
+  const enqueueOwner = (o: KubeObject) => {
+    const run = o.metadata?.labels?.[LABELS.pipelineRun];
+    if (run) controller.enqueue(keyOf(o.metadata?.namespace, run));
+  };
+  opts.jobs.onAdd(enqueueOwner);
+  opts.jobs.onUpdate((_, j) => enqueueOwner(j));
+  opts.jobs.onDelete(enqueueOwner);
+  opts.secrets.onAdd((s) => enqueueOwner(s as KubeObject));
+  const enqueueRunsOfPipeline = (p: Pipeline) => {
+    for (const r of opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(p.metadata.namespace, p.metadata.name!))) if (!isTerminal(r.status?.phase)) enqueueRun(r);
+  };
+  opts.pipelines.onAdd(enqueueRunsOfPipeline);
+  opts.pipelines.onUpdate((_, p) => enqueueRunsOfPipeline(p));
+  return controller;
+}
+
+export async function reconcileRun(key: string, opts: PipelineRunControllerOptions, now: Date): Promise<ReconcileResult | void> {
+  const run = opts.runs.get(key);
+  if (!run || run.metadata.deletionTimestamp) return;
+  const namespace = run.metadata.namespace!;
+  if (isTerminal(run.status?.phase)) return;
+
+  const jobName = jobNameFor(run);
+  const job = opts.jobs.get(keyOf(namespace, jobName)) as Job | undefined;
+
+  if (run.spec.cancelled && !finished(job)) {
+    if (job) await deleteJob(opts.client, namespace, jobName);
+    return writeStatus(opts, run, cancelledStatus(run, now), now);
+  }
+  if (job) return writeStatus(opts, run, deriveRunStatus(run, job, now), now);
+
+  // No Job yet: everything that must hold before one is created.
+  if (run.spec.payloadErrors?.length) {
+    const problems = run.spec.payloadErrors.map((e) => `${e.param}: ${e.message}`).join('; ');
+    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidPayload, `the webhook payload did not provide valid params (${problems})`, now), now);
+  }
+  const pipeline = opts.pipelines.get(keyOf(namespace, run.spec.pipelineRef.name));
+  if (!pipeline) {
+    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.pipelineNotFound, `Pipeline "${run.spec.pipelineRef.name}" not found`, now), now);
+  }
+  const resolved = resolveRun(run, pipeline);
+  if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now), now);
+
+  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretNameFor(run)))) {
+    const age = now.getTime() - Date.parse(run.metadata.creationTimestamp ?? now.toISOString());
+    if (age > PARAMS_SECRET_GRACE_MS) {
+      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretNameFor(run)}" with the sensitive params never appeared`, now), now);
+    }
+    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretNameFor(run)}" with the sensitive params`, now), now);
+    return { requeueAfterMs: 2_000 };
+  }
+
+  const siblings = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name));
+  const admission = decideAdmission(run, siblings, pipeline.spec.concurrencyPolicy ?? 'Allow');
+  switch (admission.action) {
+    case 'wait':
+      return writeStatus(opts, run, waitingStatus(run, admission.reason, admission.message, now), now);
+    case 'cancel':
+      return writeStatus(opts, run, cancelledStatus(run, now, { reason: admission.reason, message: admission.message }), now);
+    case 'replace': {
+      for (const name of admission.cancel) {
+        await opts.client.mergePatch(RESOURCES.pipelineRuns, namespace, name, { spec: { cancelled: true } }).catch((e: unknown) => {
+          if (!(isKubeError(e) && e.notFound)) throw e;
+        });
+      }
+      // The new run starts once the replaced ones have stopped; their status changes wake it.
+      const stillActive = siblings.filter((s) => admission.cancel.includes(s.metadata.name!) && isActiveRun(s));
+      if (stillActive.length > 0) {
+        return writeStatus(opts, run, waitingStatus(run, RUN_REASONS.concurrencyLimited, `cancelling ${stillActive.map((s) => s.metadata.name).join(', ')} (concurrencyPolicy Replace)`, now), now);
+      }
+      break;
+    }
+    case 'start':
+      break;
+  }
+
+  let created: Job;
+  try {
+    created = await opts.client.create(RESOURCES.jobs, buildJob(run, pipeline, resolved.template, resolved.values, { now }));
+    opts.events.record(run, 'Normal', EVENT_REASONS.runStarted, 'CreateJob', `created Job ${jobName}`);
+  } catch (e) {
+    if (!(isKubeError(e) && e.alreadyExists)) throw e;
+    // Created by an earlier attempt whose status write was lost: adopt it, never create a second.
+    created = await opts.client.get<Job>(RESOURCES.jobs, namespace, jobName);
+  }
+  return writeStatus(opts, run, deriveRunStatus(run, created, now), now);
+}
+
+async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<void> {
+  if (statusEquals(run.status, status)) return;
+  await opts.client.patchStatus(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, status);
+  const phase = status.phase;
+  if (phase !== run.status?.phase && isTerminal(phase)) {
+    const labels = { namespace: run.metadata.namespace!, pipeline: run.spec.pipelineRef.name };
+    if (phase === 'Succeeded') opts.events.record(run, 'Normal', EVENT_REASONS.runSucceeded, 'Complete', status.message ?? 'succeeded');
+    else if (phase === 'Cancelled') opts.events.record(run, 'Normal', EVENT_REASONS.runCancelled, 'Cancel', status.message ?? 'cancelled');
+    else opts.events.record(run, 'Warning', EVENT_REASONS.runFailed, 'Fail', `${status.reason}: ${status.message}`);
+    if (status.startTime && status.completionTime && opts.metrics && (phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled')) {
+      opts.metrics.pipelineRunDuration.observe({ ...labels, phase }, Math.max(0, (Date.parse(status.completionTime) - Date.parse(status.startTime)) / 1000));
+    }
+    await pruneHistory(opts, { ...run, status }, now);
+  }
+}
+
+/** Keeps the newest N succeeded and N failed runs of the Pipeline; older ones go, with their Jobs. */
+async function pruneHistory(opts: PipelineRunControllerOptions, finishedRun: PipelineRun, _now: Date): Promise<void> {
+  const namespace = finishedRun.metadata.namespace!;
+  const pipeline = opts.pipelines.get(keyOf(namespace, finishedRun.spec.pipelineRef.name));
+  const limits = { ...DEFAULT_HISTORY, ...(pipeline?.spec.history ?? {}) };
+  const runs = opts.runs
+    .byIndex(RUNS_BY_PIPELINE, keyOf(namespace, finishedRun.spec.pipelineRef.name))
+    .map((r) => (r.metadata.name === finishedRun.metadata.name ? finishedRun : r));
+  for (const name of selectRunsToPrune(runs, limits)) {
+    await opts.client.delete(RESOURCES.pipelineRuns, namespace, name, { propagationPolicy: 'Background' }).catch((e: unknown) => {
+      if (!(isKubeError(e) && e.notFound)) throw e;
+    });
+  }
+}
+
+async function deleteJob(client: KubeClient, namespace: string, name: string): Promise<void> {
+  // Background propagation: the garbage collector removes the Job's pods.
+  await client.delete(RESOURCES.jobs, namespace, name, { propagationPolicy: 'Background' }).catch((e: unknown) => {
+    if (!(isKubeError(e) && e.notFound)) throw e;
+  });
+}
+
+function finished(job: Job | undefined): boolean {
+  return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+}
+
+/** Counts unfinished runs per pipeline and phase, for the active-runs gauge. */
+export function countActiveRuns(runs: readonly PipelineRun[]): Map<string, { namespace: string; pipeline: string; phase: 'Pending' | 'Running'; count: number }> {
+  const counts = new Map<string, { namespace: string; pipeline: string; phase: 'Pending' | 'Running'; count: number }>();
+  for (const r of runs) {
+    const phase = r.status?.phase ?? 'Pending';
+    if (phase !== 'Pending' && phase !== 'Running') continue;
+    const id = `${r.metadata.namespace}/${r.spec.pipelineRef.name}/${phase}`;
+    const entry = counts.get(id) ?? { namespace: r.metadata.namespace!, pipeline: r.spec.pipelineRef.name, phase, count: 0 };
+    entry.count++;
+    counts.set(id, entry);
+  }
+  return counts;
+}

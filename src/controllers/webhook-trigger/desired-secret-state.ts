@@ -1,0 +1,57 @@
+// What the generated Secret should hold after this reconcile: the same URL path forever, and the
+// signing secret generated, kept, rotated or expired as the spec and the clock say.
+import type { WebhookTrigger } from '../../api/types.ts';
+import { ANNOTATIONS } from '../../api/constants.ts';
+import { generateSigningSecret, validateSigningSecret } from '../../signing/secret-format.ts';
+import { decideRotation } from './rotation.ts';
+import { generateWebhookPath, webhookUrl, type WebhookSecretState } from './webhook-secret.ts';
+
+export interface DesiredSecretState {
+  state: WebhookSecretState;
+  /** Set when this reconcile replaces the signing secret. */
+  rotated?: 'scheduled' | 'requested' | 'initial' | 'scheme-changed';
+}
+
+export function desiredSecretState(trigger: WebhookTrigger, existing: WebhookSecretState | undefined, externalUrl: string, now: Date): DesiredSecretState {
+  const path = existing?.path ?? generateWebhookPath();
+  const base: WebhookSecretState = { path, url: webhookUrl(externalUrl, path) };
+  const auth = trigger.spec.auth ?? {};
+  const scheme = auth.scheme ?? 'planasonix';
+  const request = trigger.metadata.annotations?.[ANNOTATIONS.rotateRequestedAt];
+  const handled = request ?? existing?.handledRotateRequest;
+  const withHandled = (s: WebhookSecretState): WebhookSecretState => (handled ? { ...s, handledRotateRequest: handled } : s);
+
+  // A user-managed secret, or no secret at all: the generated Secret holds only the URL.
+  if (auth.secretRef || scheme === 'none') return { state: withHandled(base) };
+
+  const current = existing?.signingSecret;
+  if (!current || validateSigningSecret(scheme, current) !== undefined) {
+    const state = withHandled({ ...base, signingSecret: generateSigningSecret(scheme), currentSince: now });
+    return { state, rotated: current ? 'scheme-changed' : 'initial' };
+  }
+  const currentSince = existing.currentSince ?? now;
+  const kept: WebhookSecretState = { ...base, signingSecret: current, currentSince };
+  if (existing.previousSigningSecret && existing.previousExpiresAt) {
+    kept.previousSigningSecret = existing.previousSigningSecret;
+    kept.previousExpiresAt = existing.previousExpiresAt;
+  }
+  const requested = request !== undefined && request !== existing.handledRotateRequest;
+  const decision = decideRotation(auth.rotation, { currentSince, previousExpiresAt: existing.previousExpiresAt }, now, requested);
+  switch (decision.action) {
+    case 'rotate':
+      return {
+        state: withHandled({
+          ...base,
+          signingSecret: generateSigningSecret(scheme),
+          currentSince: now,
+          previousSigningSecret: current,
+          previousExpiresAt: decision.previousExpiresAt,
+        }),
+        rotated: decision.reason,
+      };
+    case 'expire-previous':
+      return { state: withHandled({ ...base, signingSecret: current, currentSince }) };
+    case 'none':
+      return { state: withHandled(kept) };
+  }
+}

@@ -1,0 +1,87 @@
+// What the API server cannot check about a trigger: that what it references exists and fits.
+import { createPublicKey } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Pipeline, WebhookTrigger } from '../../api/types.ts';
+import { TRIGGER_REASONS } from '../../api/constants.ts';
+import { validateSigningSecret } from '../../signing/secret-format.ts';
+import { compilePayloadSchema } from '../../receiver/payload/payload-schema.ts';
+
+export type TriggerValidation =
+  | { valid: true; warning?: string }
+  | { valid: false; reason: string; message: string };
+
+export interface TriggerReferences {
+  pipeline: Pipeline | undefined;
+  /** The user's Secret named by spec.auth.secretRef, when there is one. */
+  userSecret: V1Secret | undefined;
+}
+
+export const DEFAULT_SECRET_KEY = 'signing-secret';
+
+export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences): TriggerValidation {
+  const spec = trigger.spec;
+  const auth = spec.auth ?? {};
+  const scheme = auth.scheme ?? 'planasonix';
+  const ref = spec.pipelineRef;
+
+  if (!refs.pipeline) {
+    return invalid(TRIGGER_REASONS.pipelineNotFound, `Pipeline "${ref.name}" not found in namespace "${trigger.metadata.namespace}"`);
+  }
+  if (ref.version && !(refs.pipeline.spec.versions ?? []).some((v) => v.name === ref.version)) {
+    return invalid(TRIGGER_REASONS.versionNotFound, `Pipeline "${ref.name}" has no version "${ref.version}"`);
+  }
+
+  if (auth.secretRef) {
+    const key = auth.secretRef.key ?? DEFAULT_SECRET_KEY;
+    if (!refs.userSecret) {
+      return invalid(TRIGGER_REASONS.secretNotFound, `Secret "${auth.secretRef.name}" (spec.auth.secretRef) not found`);
+    }
+    const raw = refs.userSecret.data?.[key];
+    if (raw === undefined) {
+      return invalid(TRIGGER_REASONS.secretKeyNotFound, `Secret "${auth.secretRef.name}" has no key "${key}"`);
+    }
+    const problem = validateSigningSecret(scheme, Buffer.from(raw, 'base64').toString('utf8'));
+    if (problem) return invalid(TRIGGER_REASONS.invalidSpec, `Secret "${auth.secretRef.name}" key "${key}": ${problem}`);
+    if (auth.rotation) {
+      return invalid(TRIGGER_REASONS.invalidSpec, 'spec.auth.rotation needs a generated secret: remove spec.auth.secretRef or rotation');
+    }
+  }
+
+  if (auth.publicKey) {
+    try {
+      const key = createPublicKey(auth.publicKey);
+      if (key.asymmetricKeyType !== 'ed25519') {
+        return invalid(TRIGGER_REASONS.invalidPublicKey, `spec.auth.publicKey is a ${key.asymmetricKeyType} key; an Ed25519 key is required`);
+      }
+    } catch {
+      return invalid(TRIGGER_REASONS.invalidPublicKey, 'spec.auth.publicKey is not a PEM-encoded public key');
+    }
+  }
+
+  const declared = new Map((refs.pipeline.spec.params ?? []).map((p) => [p.name, p]));
+  const mapped = new Map((spec.params ?? []).map((p) => [p.name, p]));
+  const undeclared = [...mapped.keys()].filter((n) => !declared.has(n));
+  if (undeclared.length > 0) {
+    return invalid(TRIGGER_REASONS.paramsMismatch, `params not declared by Pipeline "${ref.name}": ${undeclared.join(', ')}`);
+  }
+  const unmapped = [...declared.values()]
+    .filter((p) => p.required && p.default === undefined && !mapped.has(p.name))
+    .map((p) => p.name);
+  if (unmapped.length > 0) {
+    return invalid(TRIGGER_REASONS.paramsMismatch, `required params of Pipeline "${ref.name}" not mapped: ${unmapped.join(', ')}`);
+  }
+
+  if (spec.payload?.schema) {
+    const problem = compilePayloadSchema(spec.payload.schema).error;
+    if (problem) return invalid(TRIGGER_REASONS.invalidSpec, `spec.payload.schema: ${problem}`);
+  }
+
+  if (scheme === 'none') {
+    return { valid: true, warning: 'auth scheme "none": anyone who knows the URL can start runs' };
+  }
+  return { valid: true };
+}
+
+function invalid(reason: string, message: string): TriggerValidation {
+  return { valid: false, reason, message };
+}

@@ -1,0 +1,105 @@
+// The Secret the trigger controller owns for each trigger (`<trigger>-webhook`): the capability URL,
+// its path, and — unless the user brings their own — the signing secret with its rotation state.
+import { randomBytes } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { WebhookTrigger } from '../../api/types.ts';
+import { ANNOTATIONS, API_VERSION, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from '../../api/constants.ts';
+
+export interface WebhookSecretState {
+  path: string;
+  url: string;
+  signingSecret?: string;
+  currentSince?: Date;
+  previousSigningSecret?: string;
+  previousExpiresAt?: Date;
+  /**
+   * The last value of the rotate-requested annotation that was acted on. Kept in the Secret, written
+   * together with the rotation it caused, so a crash in between cannot rotate twice for one request.
+   */
+  handledRotateRequest?: string;
+}
+
+export function webhookSecretName(triggerName: string): string {
+  return `${triggerName}-webhook`;
+}
+
+/** 32 random bytes (256 bits), base64url: unguessable, and safe in a URL path. */
+export function generateWebhookPath(): string {
+  return WEBHOOK_PATH_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function webhookUrl(externalUrl: string, path: string): string {
+  return externalUrl.replace(/\/+$/, '') + path;
+}
+
+export function readWebhookSecret(secret: V1Secret): WebhookSecretState | undefined {
+  const data = secret.data ?? {};
+  const text = (key: string) => (data[key] === undefined ? undefined : Buffer.from(data[key]!, 'base64').toString('utf8'));
+  const path = text(KEYS.path);
+  if (!path || !path.startsWith(WEBHOOK_PATH_PREFIX)) return undefined;
+  const since = secret.metadata?.annotations?.[ANNOTATIONS.secretCreatedAt];
+  const handled = secret.metadata?.annotations?.[ANNOTATIONS.rotateHandled];
+  const expires = text(KEYS.previousExpiresAt);
+  const state: WebhookSecretState = { path, url: text(KEYS.url) ?? '' };
+  const signing = text(KEYS.signingSecret);
+  if (signing) state.signingSecret = signing;
+  if (since && !Number.isNaN(Date.parse(since))) state.currentSince = new Date(since);
+  if (handled) state.handledRotateRequest = handled;
+  const previous = text(KEYS.previousSigningSecret);
+  if (previous && expires && !Number.isNaN(Date.parse(expires))) {
+    state.previousSigningSecret = previous;
+    state.previousExpiresAt = new Date(expires);
+  }
+  return state;
+}
+
+export function buildWebhookSecret(trigger: WebhookTrigger, state: WebhookSecretState, resourceVersion?: string): V1Secret {
+  const data: Record<string, string> = {
+    [KEYS.url]: state.url,
+    [KEYS.path]: state.path,
+  };
+  if (state.signingSecret) data[KEYS.signingSecret] = state.signingSecret;
+  if (state.previousSigningSecret && state.previousExpiresAt) {
+    data[KEYS.previousSigningSecret] = state.previousSigningSecret;
+    data[KEYS.previousExpiresAt] = state.previousExpiresAt.toISOString();
+  }
+  const annotations: Record<string, string> = {};
+  if (state.currentSince) annotations[ANNOTATIONS.secretCreatedAt] = state.currentSince.toISOString();
+  if (state.handledRotateRequest) annotations[ANNOTATIONS.rotateHandled] = state.handledRotateRequest;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: webhookSecretName(trigger.metadata.name!),
+      namespace: trigger.metadata.namespace!,
+      ...(resourceVersion ? { resourceVersion } : {}),
+      labels: { [LABELS.trigger]: trigger.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
+      annotations,
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: KINDS.webhookTrigger.kind,
+          name: trigger.metadata.name!,
+          uid: trigger.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+  };
+}
+
+export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSecretState): boolean {
+  return (
+    a !== undefined &&
+    a.path === b.path &&
+    a.url === b.url &&
+    a.signingSecret === b.signingSecret &&
+    a.currentSince?.getTime() === b.currentSince?.getTime() &&
+    a.previousSigningSecret === b.previousSigningSecret &&
+    a.previousExpiresAt?.getTime() === b.previousExpiresAt?.getTime() &&
+    a.handledRotateRequest === b.handledRotateRequest
+  );
+}

@@ -1,0 +1,193 @@
+// Assembles the operator from its parts: shared informers, the controllers (while leading), the
+// receiver (on every replica), and the metrics and health endpoints. `planasonix run` and the tests
+// start exactly this.
+import { hostname } from 'node:os';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Pipeline, PipelineRun, WebhookTrigger } from '../api/types.ts';
+import type { Config } from '../config/config.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { RESOURCES } from '../kube/resources.ts';
+import { createEventRecorder } from '../kube/events.ts';
+import { Manager } from '../controller-runtime/manager.ts';
+import { keyOf } from '../controller-runtime/keys.ts';
+import { describeError } from '../controller-runtime/logger.ts';
+import type { Controller } from '../controller-runtime/controller.ts';
+import { addTriggerIndexes, createTriggerController, TRIGGER_INDEXES } from '../controllers/webhook-trigger/trigger-controller.ts';
+import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { RoutingTable } from '../receiver/routing-table.ts';
+import { createReceiverApp } from '../receiver/app.ts';
+import { listen, type RunningServer } from '../receiver/server.ts';
+import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
+import { compileTrustedProxies } from '../util/source-ranges.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { observeRequest } from './observe-request.ts';
+import { observeControllers } from './observe-controllers.ts';
+import { startOpsServer } from './ops-server.ts';
+
+export interface OperatorOptions {
+  config: Config;
+  client: KubeClient;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Names this replica in its Lease and in Events; defaults to the host name. */
+  identity?: string;
+}
+
+export interface RunningOperator {
+  manager: Manager;
+  routes: RoutingTable | undefined;
+  metrics: Metrics;
+  receiverUrl: string | undefined;
+  opsUrl: string;
+  controllers: Controller[];
+  /** Drains the receiver, stops the controllers, releases the lease, stops the informers. */
+  stop(): Promise<void>;
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
+  const { config, client, logger } = opts;
+  const metrics = opts.metrics ?? createMetrics();
+  const identity = opts.identity ?? `${hostname()}-${process.pid}`;
+  const runControllers = config.components !== 'receiver';
+  const runReceiver = config.components !== 'controllers';
+  const namespace = watchedNamespace(config.namespaces);
+
+  const manager = new Manager(client, {
+    logger: logger.child({ component: 'manager' }),
+    ...(config.leaderElect && runControllers
+      ? {
+          leaderElection: {
+            namespace: config.leaderElectionNamespace,
+            name: config.leaderElectionId,
+            identity,
+            leaseDurationMs: config.leaseDurationMs,
+            renewDeadlineMs: config.renewDeadlineMs,
+            retryPeriodMs: config.retryPeriodMs,
+          },
+        }
+      : {}),
+  });
+  const selector = namespace ? { namespace } : {};
+  const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
+  const secrets = manager.informer<V1Secret>(RESOURCES.secrets, selector);
+  addTriggerIndexes(triggers);
+
+  const controllers: Controller[] = [];
+  if (runControllers) {
+    const events = createEventRecorder(client, {
+      instance: identity,
+      onError: (e) => logger.warn({ component: 'events', ...describeError(e) }, 'recording an event failed'),
+    });
+    const pipelines = manager.informer<Pipeline>(RESOURCES.pipelines, selector);
+    const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
+    const jobs = manager.informer(RESOURCES.jobs, { ...selector, labelSelector: 'planasonix.io/pipeline-run' });
+    const triggerController = createTriggerController({
+      client,
+      triggers,
+      pipelines,
+      secrets,
+      externalUrl: config.externalUrl,
+      events,
+      logger: logger.child({ controller: 'webhooktrigger' }),
+      onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
+    });
+    const runController = createPipelineRunController({
+      client,
+      runs,
+      pipelines,
+      jobs,
+      secrets,
+      events,
+      metrics,
+      logger: logger.child({ controller: 'pipelinerun' }),
+    });
+    manager.addController(triggerController, triggers);
+    manager.addController(runController, runs);
+    controllers.push(triggerController, runController);
+    observeControllers(manager, controllers, metrics, runs);
+  }
+
+  let routes: RoutingTable | undefined;
+  let receiver: RunningServer | undefined;
+  let recorder: DeliveryStatusRecorder | undefined;
+  if (runReceiver) {
+    routes = new RoutingTable(
+      {
+        trigger: (ns, name) => triggers.get(keyOf(ns, name)),
+        secret: (ns, name) => secrets.get(keyOf(ns, name)),
+        triggersUsingSecret: (ns, name) => triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(ns, name)).map((t) => keyOf(t.metadata.namespace, t.metadata.name!)),
+      },
+      {
+        defaultMaxBytes: config.defaultMaxBodyBytes,
+        onCompileError: (key, e) => logger.warn({ component: 'receiver', trigger: key, ...describeError(e) }, 'trigger cannot be served'),
+      },
+    );
+    const table = routes;
+    const refresh = (t: WebhookTrigger) => table.refreshTrigger(t.metadata.namespace!, t.metadata.name!);
+    triggers.onAdd(refresh);
+    triggers.onUpdate((_, t) => refresh(t));
+    triggers.onDelete((t) => {
+      refresh(t);
+      void metrics.forgetTrigger(t.metadata.namespace!, t.metadata.name!);
+    });
+    secrets.onAdd((s) => table.refreshSecret(s));
+    secrets.onUpdate((_, s) => table.refreshSecret(s));
+    secrets.onDelete((s) => table.refreshSecret(s));
+    recorder = new DeliveryStatusRecorder({
+      client,
+      cachedTrigger: (ns, name) => triggers.get(keyOf(ns, name)),
+      intervalMs: config.statusFlushIntervalMs,
+      onError: (ns, name, e) => logger.warn({ component: 'receiver', namespace: ns, trigger: name, ...describeError(e) }, 'writing delivery status failed; kept for the next flush'),
+    });
+    const app = createReceiverApp({
+      routes,
+      client,
+      trustedProxies: compileTrustedProxies(config.trustedProxies),
+      createTimeoutMs: config.kubeApiTimeoutMs,
+      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
+    });
+    receiver = await listen(app, {
+      port: config.webhookPort,
+      host: config.webhookBindAddress,
+      headersTimeoutMs: config.headerTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      ...(config.tlsCertFile && config.tlsKeyFile ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } } : {}),
+    });
+    recorder.start();
+  }
+
+  const ops = await startOpsServer({
+    port: config.metricsPort,
+    host: config.webhookBindAddress,
+    metrics,
+    ready: () => manager.ready(),
+  });
+  if (manager.elector) metrics.leader.set(false);
+  const started = manager.start();
+  started.catch((e: unknown) => logger.error({ ...describeError(e) }, 'the manager failed to start'));
+  logger.info({ receiver: receiver?.url, ops: ops.url, identity, controllers: runControllers, namespace: namespace ?? '(all)' }, 'operator started');
+
+  return {
+    manager,
+    routes,
+    metrics,
+    receiverUrl: receiver?.url,
+    opsUrl: ops.url,
+    controllers,
+    async stop() {
+      // New deliveries stop first; in-flight ones finish (or hit their timeout) before the rest goes.
+      await receiver?.close(config.requestTimeoutMs);
+      await recorder?.stop();
+      await manager.stop();
+      await ops.close();
+    },
+  };
+}
+
+function watchedNamespace(namespaces: readonly string[]): string | undefined {
+  if (namespaces.length > 1) {
+    throw new Error('--namespaces: watching several namespaces (but not all) is not supported yet; give one namespace or none for all');
+  }
+  return namespaces[0];
+}
