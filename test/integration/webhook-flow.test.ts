@@ -64,7 +64,7 @@ describe('webhook flow (real API server)', function () {
     expect(runs.items).to.have.length(1);
     expect(runs.items[0]!.spec.params).to.deep.include({ export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: '482910', requested_by: 'billing' });
 
-    const job = await eventually(() => adminClient().get<{ spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }>(RESOURCES.jobs, ns(), body.pipelineRun.name), 20_000);
+    const job = await eventually(() => adminClient().get<{ metadata?: { name?: string }; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }>(RESOURCES.jobs, ns(), body.pipelineRun.name), 20_000);
     const env = job.spec.template.spec.containers[0]!.env ?? [];
     expect(env).to.deep.include({ name: 'PARAM_EXPORT_ID', value: 'exp_8f3c21' });
     expect(env).to.deep.include({ name: 'PLANASONIX_CORRELATION_ID', value: body.correlationId });
