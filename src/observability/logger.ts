@@ -1,0 +1,211 @@
+// Structured JSON logging: one line per event, with redaction that applies at every level, so a
+// secret, a signature, a request body or a capability URL cannot reach the logs by being logged as a field.
+import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger as PinoLogger } from 'pino';
+
+export type Logger = PinoLogger;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Set to a file path to append every log line of the process to it (a test run scans it for secrets). */
+export const LOG_CAPTURE_ENV = 'PLANASONIX_LOG_CAPTURE';
+
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Field names whose value is never logged, at whatever depth (up to REDACT_DEPTH) they appear.
+ * `url` and `path` are redacted because a webhook's URL is a capability: knowing it is half of calling it.
+ * `params` is redacted whole because the logger cannot know which params are sensitive, and `data`
+ * and `stringData` because that is where a Kubernetes Secret carries its values.
+ */
+export const REDACTED_KEYS = [
+  'secret',
+  'signingSecret',
+  'previousSigningSecret',
+  'password',
+  'privateKey',
+  'token',
+  'authorization',
+  'cookie',
+  'signature',
+  'body',
+  'rawBody',
+  'payload',
+  'sensitive',
+  'params',
+  'url',
+  'path',
+  'data',
+  'stringData',
+] as const;
+
+/** Header names (Koa lower-cases them) whose value is a credential. */
+export const REDACTED_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-planasonix-signature',
+  'webhook-signature',
+  'x-hub-signature',
+  'x-hub-signature-256',
+] as const;
+
+/** How many levels of nesting below the top the redaction reaches: `req.headers.authorization` is depth 2. */
+export const REDACT_DEPTH = 4;
+
+/** The pino redact paths built from the two lists above. */
+export const REDACT_PATHS: readonly string[] = buildRedactPaths();
+
+export interface LoggerOptions {
+  level?: LogLevel | 'silent';
+  /** Where lines go; stdout when omitted. */
+  destination?: DestinationStream;
+}
+
+/** The only fields of an error that are logged. */
+export interface SafeError {
+  name: string;
+  message: string;
+  status?: number;
+  reason?: string;
+}
+
+/** Creates the process logger (children come from `logger.child({ component })`). */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  if (level !== 'silent' && !LOG_LEVELS.includes(level)) {
+    throw new Error(`unknown log level "${String(level)}": use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const primary = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const capturePath = process.env[LOG_CAPTURE_ENV];
+  const destination = capturePath ? teeDestination(primary, openCaptureFile(capturePath)) : primary;
+  return pino(
+    {
+      level,
+      base: null,
+      messageKey: 'msg',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      serializers: { err: serializeError, error: serializeError },
+      hooks: { logMethod: supplySafeMessage },
+    },
+    destination,
+  );
+}
+
+/**
+ * Reduces anything thrown to name, message, status and reason: a KubeError or an HTTP error may
+ * carry a request or response body in other properties, and a stack adds nothing a user can act on.
+ */
+export function serializeError(value: unknown): SafeError {
+  if (!(value instanceof Error)) {
+    return { name: typeof value, message: truncate(String(value)) };
+  }
+  const safe: SafeError = { name: value.name, message: truncate(scrubMessage(value)) };
+  const { status, reason } = value as { status?: unknown; reason?: unknown };
+  if (typeof status === 'number') safe.status = status;
+  if (typeof reason === 'string') safe.reason = reason;
+  return safe;
+}
+
+export interface LogRecord {
+  level: LogLevel | 'fatal';
+  time: string;
+  msg?: string;
+  [field: string]: unknown;
+}
+
+/** An in-memory destination: pass `capture.destination` to createLogger, then read what was logged. */
+export interface LogCapture {
+  destination: DestinationStream;
+  /** Every line written, as written (JSON text). */
+  lines(): string[];
+  /** Every line parsed. */
+  records(): LogRecord[];
+  /** Everything written, one string, for "this secret appears nowhere" assertions. */
+  text(): string;
+  clear(): void;
+}
+
+export function createLogCapture(): LogCapture {
+  let written: string[] = [];
+  return {
+    destination: {
+      write(chunk: string) {
+        for (const line of chunk.split('\n')) if (line) written.push(line);
+      },
+    },
+    lines: () => [...written],
+    records: () => written.map((line) => JSON.parse(line) as LogRecord),
+    text: () => written.join('\n'),
+    clear: () => {
+      written = [];
+    },
+  };
+}
+
+/** The name the design brief used for createLogCapture. */
+export const testLogDestination = createLogCapture;
+
+// pino copies an error's raw message into `msg` when no message is given, bypassing the serializer;
+// give it the serialized (scrubbed) message instead.
+function supplySafeMessage(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const [first] = args;
+  if (args.length === 1 && typeof first === 'object' && first !== null) {
+    const error = first instanceof Error ? first : (first as { err?: unknown; msg?: unknown });
+    if (error instanceof Error) {
+      method.apply(this, [first, serializeError(error).message]);
+      return;
+    }
+    if (error.err instanceof Error && error.msg === undefined) {
+      method.apply(this, [first, serializeError(error.err).message]);
+      return;
+    }
+  }
+  method.apply(this, args);
+}
+
+function buildRedactPaths(): string[] {
+  const leaves = [...REDACTED_KEYS, ...REDACTED_HEADERS.map((h) => `headers["${h}"]`)];
+  const paths: string[] = [];
+  for (let depth = 0; depth <= REDACT_DEPTH; depth++) {
+    const prefix = '*.'.repeat(depth);
+    for (const leaf of leaves) paths.push(prefix + leaf);
+  }
+  return paths;
+}
+
+// JSON.parse quotes the start of its input in its message, and that input is a request body.
+function scrubMessage(error: Error): string {
+  if (error.name !== 'SyntaxError') return error.message;
+  return error.message.replace(/^(.*?)(?:, )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, (_, head: string) =>
+    head ? `${head} in JSON input` : 'input is not valid JSON',
+  );
+}
+
+function truncate(message: string): string {
+  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
+}
+
+function teeDestination(first: DestinationStream, second: DestinationStream): DestinationStream {
+  return {
+    write(chunk: string) {
+      first.write(chunk);
+      second.write(chunk);
+    },
+  };
+}
+
+const captureFiles = new Map<string, DestinationStream>();
+
+// One synchronous append stream per path for the whole process, so no line is lost at exit.
+function openCaptureFile(path: string): DestinationStream {
+  let stream = captureFiles.get(path);
+  if (!stream) {
+    stream = pino.destination({ dest: path, append: true, sync: true, mkdir: true });
+    captureFiles.set(path, stream);
+  }
+  return stream;
+}
