@@ -6,6 +6,10 @@
 //	controlplane kube-apiserver ARGS...       the real kube-apiserver command
 //	controlplane kube-controller-manager ...  the real kube-controller-manager command
 //	controlplane kubectl ARGS...              the real kubectl (also when invoked through a link named kubectl)
+//	controlplane etcd ARGS...                 the real etcd server command
+//
+// Invoked through a link named kube-apiserver, etcd or kubectl, it behaves as that program, so a
+// directory of links can stand in for envtest's KUBEBUILDER_ASSETS.
 //
 // `up` prints one JSON line once the API server is ready, then reads commands
 // on stdin (one per line) so a test harness can inject faults:
@@ -47,6 +51,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdmain"
 	"k8s.io/component-base/cli"
 	"k8s.io/component-base/logs"
 	_ "k8s.io/component-base/logs/json/register"
@@ -63,7 +68,7 @@ import (
 func main() {
 	name := filepath.Base(os.Args[0])
 	args := os.Args[1:]
-	if name != "kubectl" && name != "kube-apiserver" && name != "kube-controller-manager" {
+	if name != "kubectl" && name != "kube-apiserver" && name != "kube-controller-manager" && name != "etcd" {
 		if len(args) == 0 {
 			fmt.Fprintln(os.Stderr, "usage: controlplane up|kube-apiserver|kube-controller-manager|kubectl [args...]")
 			os.Exit(2)
@@ -87,6 +92,8 @@ func main() {
 		if err := cli.RunNoErrOutput(cmd); err != nil {
 			kubectlutil.CheckErr(err)
 		}
+	case "etcd":
+		etcdmain.Main(append([]string{"etcd"}, args...))
 	case "up":
 		if err := up(args); err != nil {
 			fmt.Fprintln(os.Stderr, "controlplane:", err)
