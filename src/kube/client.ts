@@ -232,6 +232,10 @@ export class KubeClient {
       }
       resetTimer();
       const lines = createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity });
+      // The abort in `finally` errors the stream after we stopped reading it, and readline re-emits
+      // that as an 'error' event; without a listener it is uncaught and ends the process (seen on
+      // every in-stream 410). Errors while reading still reach the loop below.
+      lines.on('error', () => {});
       for await (const line of lines) {
         resetTimer();
         if (!line) continue;

@@ -1,0 +1,154 @@
+// Wires informers and controllers together: one informer per resource and selector, shared by the
+// receiver and every controller; controllers run only after the caches synced and, with leader
+// election, only while this replica leads.
+import type { KubeObject } from '../kube/client.ts';
+import type { ResourceType } from '../kube/resources.ts';
+import type { Controller } from './controller.ts';
+import { Informer, type InformerClient, type InformerOptions } from './informer.ts';
+import { LeaderElector, type LeaderElectionOptions, type LeaseClient } from './leader-election.ts';
+import { describeError, silentLogger, type Logger } from './logger.ts';
+
+export type ManagerClient = InformerClient & LeaseClient;
+
+export interface InformerSelector {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface ManagerOptions {
+  /** Omit to run controllers on this replica unconditionally (a single replica). */
+  leaderElection?: Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'logger'>;
+  /** Timing options applied to every informer. */
+  informerOptions?: Omit<InformerOptions, keyof InformerSelector | 'name' | 'logger'>;
+  logger?: Logger;
+}
+
+/** What addController needs of the primary informer. */
+export interface KeySource {
+  keys(): string[];
+}
+
+interface Registration {
+  controller: Controller;
+  primary: KeySource | undefined;
+}
+
+export class Manager {
+  readonly elector: LeaderElector | undefined;
+  private readonly client: ManagerClient;
+  private readonly informerOptions: ManagerOptions['informerOptions'];
+  private readonly log: Logger;
+  private readonly sharedInformers = new Map<string, Informer>();
+  private readonly registrations: Registration[] = [];
+  private started = false;
+  private stopping = false;
+  private controllersStopped: Promise<void> = Promise.resolve();
+
+  constructor(client: ManagerClient, opts: ManagerOptions = {}) {
+    this.client = client;
+    this.informerOptions = opts.informerOptions;
+    this.log = opts.logger ?? silentLogger;
+    if (opts.leaderElection) {
+      this.elector = new LeaderElector(client, {
+        ...opts.leaderElection,
+        logger: this.log,
+        onStartedLeading: () => this.startControllers(),
+        onStoppedLeading: () => {
+          this.controllersStopped = this.stopControllers();
+        },
+      });
+    }
+  }
+
+  /** The informer for this resource and selector, created on first request and shared afterwards. */
+  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector = {}): Informer<T> {
+    const id = JSON.stringify([resource.group, resource.version, resource.plural, selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? '']);
+    let informer = this.sharedInformers.get(id);
+    if (!informer) {
+      informer = new Informer(this.client, resource, { ...this.informerOptions, ...selector, name: this.uniqueName(resource.plural), logger: this.log });
+      this.sharedInformers.set(id, informer);
+      if (this.started) informer.start();
+    }
+    // One informer serves every caller; T only narrows how they read its objects.
+    return informer as unknown as Informer<T>;
+  }
+
+  /**
+   * Runs the controller while this replica leads. Each time it starts, every key cached by
+   * `primary` is queued, so a new leader reconciles everything once.
+   */
+  addController(controller: Controller, primary?: KeySource): void {
+    this.registrations.push({ controller, primary });
+  }
+
+  get informers(): Informer[] {
+    return [...this.sharedInformers.values()];
+  }
+
+  get controllers(): Controller[] {
+    return this.registrations.map((r) => r.controller);
+  }
+
+  /** For /readyz: every informer has loaded its first list. */
+  ready(): boolean {
+    return [...this.sharedInformers.values()].every((i) => i.hasSynced());
+  }
+
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : this.started;
+  }
+
+  /** Starts the informers, waits until they synced, then campaigns for leadership or starts the controllers. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const informer of this.sharedInformers.values()) informer.start();
+    try {
+      await Promise.all([...this.sharedInformers.values()].map((i) => i.waitForSync()));
+    } catch (e) {
+      if (this.stopping) return;
+      throw e;
+    }
+    if (this.stopping) return;
+    if (this.elector) this.elector.start();
+    else this.startControllers();
+  }
+
+  /** Stops the controllers (waiting for in-flight reconciles), releases the lease, stops the informers. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    // Controllers stop before the lease is released, so the next leader never overlaps with them.
+    await this.stopControllers();
+    await this.controllersStopped;
+    if (this.elector) await this.elector.release();
+    await Promise.all([...this.sharedInformers.values()].map((i) => i.stop()));
+  }
+
+  /** Informer names label metrics, so a second informer of one resource gets a suffix. */
+  private uniqueName(plural: string): string {
+    const taken = new Set([...this.sharedInformers.values()].map((i) => i.name));
+    let name = plural;
+    for (let n = 2; taken.has(name); n++) name = `${plural}-${n}`;
+    return name;
+  }
+
+  private startControllers(): void {
+    if (this.stopping) return;
+    for (const { controller, primary } of this.registrations) {
+      controller.start();
+      for (const key of primary?.keys() ?? []) controller.enqueue(key);
+    }
+  }
+
+  private async stopControllers(): Promise<void> {
+    await Promise.all(
+      this.registrations.map((r) =>
+        r.controller.stop().catch((e: unknown) => {
+          this.log.error({ controller: r.controller.name, ...describeError(e) }, 'stopping controller failed');
+        }),
+      ),
+    );
+  }
+}

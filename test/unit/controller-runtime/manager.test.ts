@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { Controller } from '../../../src/controller-runtime/controller.ts';
+import { Manager, type ManagerClient } from '../../../src/controller-runtime/manager.ts';
+import type { KubeObject, ObjectList, WatchOptions } from '../../../src/kube/client.ts';
+import { KubeError } from '../../../src/kube/errors.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+
+/** Lists `items` once the test opens the gate; watches stay open and quiet until aborted. */
+class QuietClient implements ManagerClient {
+  items: KubeObject[] = [];
+  private openGate: () => void = () => {};
+  private readonly gate = new Promise<void>((r) => (this.openGate = r));
+
+  release(): void {
+    this.openGate();
+  }
+
+  async listAll<T extends KubeObject>(): Promise<ObjectList<T>> {
+    await this.gate;
+    return { items: structuredClone(this.items) as T[], metadata: { resourceVersion: '1' } };
+  }
+
+  watch(_r: unknown, _ns: unknown, opts: WatchOptions): Promise<void> {
+    return new Promise((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+  }
+
+  async get<T extends KubeObject>(): Promise<T> {
+    throw new KubeError(500, 'InternalError', 'not used');
+  }
+  create = this.get;
+  replace = this.get;
+}
+
+describe('Manager', () => {
+  it('shares one informer per resource and selector, each with a distinct name for metrics', () => {
+    const manager = new Manager(new QuietClient());
+    const a = manager.informer(RESOURCES.secrets, { namespace: 'team-a' });
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-a' })).to.equal(a);
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-b' })).to.not.equal(a);
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-a', labelSelector: 'x=y' })).to.not.equal(a);
+    expect(manager.informer(RESOURCES.jobs, { namespace: 'team-a' })).to.not.equal(a);
+    expect(manager.informers.map((i) => i.name)).to.deep.equal(['secrets', 'secrets-2', 'secrets-3', 'jobs']);
+  });
+
+  it('is ready only once every informer synced, and only then starts controllers with every primary key queued', async () => {
+    const client = new QuietClient();
+    client.items = [{ metadata: { namespace: 'ns', name: 'a' } }, { metadata: { namespace: 'ns', name: 'b' } }];
+    const manager = new Manager(client);
+    const secrets = manager.informer(RESOURCES.secrets, { namespace: 'ns' });
+    manager.informer(RESOURCES.jobs, { namespace: 'ns' });
+    const reconciled: string[] = [];
+    const controller = new Controller({ name: 'test', reconcile: async (key) => void reconciled.push(key) });
+    manager.addController(controller, secrets);
+
+    const started = manager.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(manager.ready()).to.equal(false);
+    expect(controller.running).to.equal(false);
+    client.release();
+    await started;
+    expect(manager.ready()).to.equal(true);
+    expect(manager.isLeader()).to.equal(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(reconciled.sort()).to.deep.equal(['ns/a', 'ns/b']);
+
+    await manager.stop();
+    expect(controller.running).to.equal(false);
+    expect(manager.informers.every((i) => !i.running)).to.equal(true);
+  });
+});
