@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane typecheck test test-unit dev bench clean
+.PHONY: deps controlplane test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -18,10 +18,25 @@ node_modules/.installed: package.json package-lock.json .tools/bin/node
 controlplane:
 	./tools/controlplane/build.sh >/dev/null
 
+# Programs the tests drive as a user would: promtool and prometheus (metrics, alert rules, a real
+# scrape), curl and openssl (the README's signing example). Installed from Debian when missing.
+test-tools:
+	@missing=""; \
+	for p in promtool:prometheus prometheus:prometheus curl:curl openssl:openssl; do \
+	  command -v "$${p%%:*}" >/dev/null || missing="$$missing $${p##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+docs: deps
+	node tools/render-docs.ts
+
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
-test: deps controlplane typecheck
+test: deps controlplane test-tools typecheck
 	npx mocha 'test/**/*.test.ts'
 
 test-unit: deps

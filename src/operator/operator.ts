@@ -23,7 +23,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
 import { observeControllers } from './observe-controllers.ts';
-import { startOpsServer } from './ops-server.ts';
+import { startOpsServers } from './ops-server.ts';
 
 export interface OperatorOptions {
   config: Config;
@@ -39,7 +39,10 @@ export interface RunningOperator {
   routes: RoutingTable | undefined;
   metrics: Metrics;
   receiverUrl: string | undefined;
+  /** Where /metrics is served. */
   opsUrl: string;
+  /** Where /healthz and /readyz are served. */
+  healthUrl: string;
   controllers: Controller[];
   /** Drains the receiver, stops the controllers, releases the lease, stops the informers. */
   stop(): Promise<void>;
@@ -157,8 +160,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     recorder.start();
   }
 
-  const ops = await startOpsServer({
-    port: config.metricsPort,
+  const ops = await startOpsServers({
+    metricsPort: config.metricsPort,
+    healthPort: config.healthPort,
     host: config.webhookBindAddress,
     metrics,
     ready: () => manager.ready(),
@@ -166,14 +170,15 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   if (manager.elector) metrics.leader.set(false);
   const started = manager.start();
   started.catch((e: unknown) => logger.error({ ...describeError(e) }, 'the manager failed to start'));
-  logger.info({ receiver: receiver?.url, ops: ops.url, identity, controllers: runControllers, namespace: namespace ?? '(all)' }, 'operator started');
+  logger.info({ receiver: receiver?.url, metrics: ops.metricsUrl, health: ops.healthUrl, identity, controllers: runControllers, namespace: namespace ?? '(all)' }, 'operator started');
 
   return {
     manager,
     routes,
     metrics,
     receiverUrl: receiver?.url,
-    opsUrl: ops.url,
+    opsUrl: ops.metricsUrl,
+    healthUrl: ops.healthUrl,
     controllers,
     async stop() {
       // New deliveries stop first; in-flight ones finish (or hit their timeout) before the rest goes.
