@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEnvtestAssets } from './envtest-assets.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -48,6 +49,10 @@ export async function startControlPlane(): Promise<ControlPlane> {
       },
       stop: async () => {},
     };
+  }
+  if (process.env.KUBEBUILDER_ASSETS) {
+    // envtest's prebuilt binaries; no Go build, and no kube-controller-manager (see envtest-assets.ts).
+    return startEnvtestAssets(process.env.KUBEBUILDER_ASSETS);
   }
   const binary = buildControlPlane();
   const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-test-'));
