@@ -1,1 +1,44 @@
-export async function signCommand(_argv: readonly string[]): Promise<number> { process.stderr.write('not implemented yet\n'); return 1; }
+// `planasonix sign`: prints a curl command that delivers a payload to a trigger with a valid
+// signature, for testing a webhook by hand or from a script. The command goes to stdout alone (so
+// `eval "$(planasonix sign ...)"` works); notes go to stderr.
+import { COMMON_FLAGS, clientFrom, namespaceFrom, parseFlags, requireFlag, runCli, stringFlag } from './cli-args.ts';
+import { SIGNING_FLAGS, SIGNING_FLAGS_HELP, loadTriggerCredentials, readPayload, renderCurl, signDelivery } from './trigger-credentials.ts';
+
+const USAGE = `Usage: planasonix sign --trigger NAME [-n NAMESPACE] --data FILE|- [flags]
+
+Prints a curl command that POSTs the payload to the trigger's URL, signed with the trigger's scheme
+and secret (read through your kubeconfig). The signature is valid for the trigger's tolerance
+(5m unless spec.auth.tolerance says otherwise) and covers exactly the bytes of the payload.
+
+Flags:
+${SIGNING_FLAGS_HELP}
+
+Example:
+  planasonix sign --trigger export-completed -n data --data payload.json
+  curl -sS -X POST 'https://hooks.example.com/hooks/…' -H 'content-type: application/json' \\
+    -H 'x-planasonix-signature: t=1767225600,v1=5c0f…' --data-binary @payload.json
+`;
+
+export async function signCommand(argv: readonly string[]): Promise<number> {
+  return runCli('sign', async () => {
+    const values = parseFlags(argv, { ...COMMON_FLAGS, ...SIGNING_FLAGS });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const name = requireFlag(values, 'trigger');
+    const data = requireFlag(values, 'data');
+    const client = clientFrom(values);
+    const namespace = namespaceFrom(values, client);
+    const body = readPayload(data);
+    const creds = await loadTriggerCredentials(client, namespace, name, stringFlag(values, 'url-override'));
+    const request = signDelivery(creds, body, values);
+    const kubeconfig = stringFlag(values, 'kubeconfig');
+    process.stdout.write(`${renderCurl(request, creds, data, kubeconfig ? { kubeconfig } : {})}\n`);
+    if (process.stderr.isTTY) {
+      const validity = creds.scheme === 'planasonix' || creds.scheme === 'standard-webhooks' ? `; valid for ${creds.tolerance}` : '';
+      process.stderr.write(`# ${creds.scheme} signature for ${namespace}/${name}${validity}\n`);
+    }
+    return 0;
+  });
+}

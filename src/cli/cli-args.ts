@@ -1,0 +1,148 @@
+// What every user command shares: flag parsing with one-line errors, the two kinds of failure and
+// their exit codes, and the kubeconfig-derived defaults (client, namespace) kubectl users expect.
+import { parseArgs } from 'node:util';
+import { KubeClient } from '../kube/client.ts';
+import { isKubeError } from '../kube/errors.ts';
+
+/** The command line was wrong: exit code 2, and a pointer to --help. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The command was right but did not work (not found, unreachable, rejected): exit code 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+}
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/** Flags every user command accepts. */
+export const COMMON_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+} as const satisfies Record<string, FlagSpec>;
+
+/**
+ * Parses argv strictly. node:util's messages are multi-line and speak of "options"; turn them into
+ * one line that names the offending flag, as a user reads them in a terminal.
+ */
+export function parseFlags(argv: readonly string[], options: Record<string, FlagSpec>): FlagValues {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues;
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    const message = err.message ?? String(e);
+    const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+    const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+    switch (err.code) {
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+        const suggestion = suggest(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
+        throw new UsageError(`unknown flag ${quoted}${suggestion ? `; did you mean --${suggestion}?` : ''}`);
+      }
+      case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+        throw new UsageError(`unexpected argument "${quoted}" (every value follows a flag)`);
+      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+        if (message.includes('does not take an argument')) throw new UsageError(`${flag} takes no value`);
+        throw new UsageError(`${flag} needs a value`);
+      default:
+        throw new UsageError(message.split('\n', 1)[0]!);
+    }
+  }
+}
+
+/** Returns the flag's value, or throws a usage error naming it. */
+export function requireFlag(values: FlagValues, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export function stringFlag(values: FlagValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A client from --kubeconfig, else $KUBECONFIG, ~/.kube/config or the in-cluster account, as kubectl does. */
+export function clientFrom(values: FlagValues): KubeClient {
+  const kubeconfig = stringFlag(values, 'kubeconfig');
+  try {
+    return KubeClient.fromDefault(kubeconfig ? { kubeconfig } : {});
+  } catch (e) {
+    throw new CommandError(`cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(e as Error).message}`);
+  }
+}
+
+/** -n, else the current context's namespace, else "default", as kubectl does. */
+export function namespaceFrom(values: FlagValues, client: KubeClient): string {
+  const flag = stringFlag(values, 'namespace');
+  if (flag) return flag;
+  const context = client.config.getContextObject(client.config.getCurrentContext());
+  return context?.namespace || 'default';
+}
+
+/** Rewords an API failure for a terminal: what was asked, and why it failed. */
+export function describeKubeFailure(e: unknown, what: string, client: KubeClient): CommandError {
+  if (e instanceof CommandError) return e;
+  if (isKubeError(e)) {
+    if (e.status === 0) return new CommandError(`${what}: cannot reach the API server at ${client.server}: ${e.message} (check KUBECONFIG or --kubeconfig)`);
+    if (e.status === 401) return new CommandError(`${what}: the API server did not accept the kubeconfig's credentials`);
+    return new CommandError(`${what}: ${e.message}`);
+  }
+  return new CommandError(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+/**
+ * Runs a command body and turns its failures into exit codes: 2 for usage errors (with a pointer to
+ * --help), 1 for everything else, each as one line on stderr.
+ */
+export async function runCli(name: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`planasonix ${name}: ${e.message} (see 'planasonix ${name} --help')\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`planasonix ${name}: ${message}\n`);
+    return 1;
+  }
+}
+
+function suggest(name: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const flag of known) {
+    const distance = name.length >= 3 && flag.startsWith(name) ? 1 : editDistance(name, flag);
+    if (distance < bestDistance) {
+      best = flag;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= 2 ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,130 @@
+// `make dev` as a newcomer uses it: start tools/dev.ts, wait for its ready banner, `source` the env
+// file it wrote, paste the printed curl and send lines, look with kubectl — then Ctrl-C, which must
+// leave no control plane behind. It starts its own control plane, separate from the tests' one.
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { PipelineRun } from '../../../src/api/types.ts';
+import { KubeClient } from '../../../src/kube/client.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+import { repoRoot } from '../../harness/control-plane.ts';
+
+const NS = 'planasonix-dev';
+
+function sh(line: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', line], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('make dev (tools/dev.ts)', function () {
+  this.timeout(120_000);
+  const existing = process.env.PLANASONIX_USE_EXISTING_CLUSTER === 'true';
+  let dir = '';
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
+  const output: string[] = [];
+  let envFile = '';
+
+  before(async function () {
+    this.timeout(15 * 60_000); // a first run builds the control plane
+    dir = mkdtempSync(path.join(tmpdir(), 'planasonix-dev-test-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PLANASONIX_DEV_DIR: path.join(dir, '.dev'),
+      PLANASONIX_DEV_WEBHOOK_PORT: '0',
+      PLANASONIX_DEV_METRICS_PORT: '0',
+      PLANASONIX_DEV_HEALTH_PORT: '0',
+    };
+    // The test run's own control plane is not the one dev must start.
+    if (!existing) delete env.KUBECONFIG;
+    child = spawn(process.execPath, ['tools/dev.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stderr!.on('data', (d: Buffer) => output.push(...d.toString().split('\n')));
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      lines.on('line', (line) => {
+        output.push(line);
+        if (line.startsWith('planasonix dev: ready')) ready = true;
+        if (ready && line.trim().startsWith('kubectl get webhooktriggers,pipelineruns')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`tools/dev.ts exited with ${code} before it was ready:\n${output.join('\n')}`)));
+    });
+    envFile = path.join(dir, '.dev', 'env');
+  });
+
+  after(async () => {
+    // Only if a test failed before stopping it: our own child, by its id.
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const printed = (prefix: string): string => {
+    const line = output.map((l) => l.trim()).find((l) => l.startsWith(prefix));
+    if (!line) throw new Error(`no line starting with "${prefix}" in:\n${output.join('\n')}`);
+    return line;
+  };
+
+  it('writes .dev/env with KUBECONFIG, RECEIVER_URL, METRICS_URL and a PATH with kubectl', async () => {
+    const text = readFileSync(envFile, 'utf8');
+    expect(text).to.match(new RegExp(`^export KUBECONFIG='${path.join(dir, '.dev', 'kubeconfig')}'$`, 'm'));
+    expect(text).to.match(/^export RECEIVER_URL='http:\/\/127\.0\.0\.1:\d+'$/m);
+    expect(text).to.match(/^export METRICS_URL='http:\/\/127\.0\.0\.1:\d+\/metrics'$/m);
+    const res = await sh(`source '${envFile}' && kubectl get namespace ${NS} -o name && curl -sS "$METRICS_URL"`);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout).to.include(`namespace/${NS}\n`);
+    expect(res.stdout).to.include('# TYPE planasonix_webhook_requests_total counter');
+  });
+
+  it('prints curl and send lines that, pasted after `source .dev/env`, are accepted and create PipelineRuns', async () => {
+    const curl = await sh(`source '${envFile}' && ${printed('curl ')} -w '\\n%{http_code}'`);
+    expect(curl.code, curl.stderr).to.equal(0);
+    const [body = '', status] = curl.stdout.trimEnd().split('\n');
+    expect(status, curl.stdout).to.equal('202');
+    const fromCurl = (JSON.parse(body) as { correlationId: string }).correlationId;
+
+    const sendLine = printed('node src/cli/main.ts send ');
+    expect(sendLine).to.include('--url-override http://127.0.0.1:');
+    const send = await sh(`source '${envFile}' && ${sendLine}`);
+    expect(send.code, send.stderr).to.equal(0);
+    expect(send.stdout).to.match(/^HTTP 202 Accepted\n/);
+    const fromSend = /^correlation ID: (\S+)$/m.exec(send.stdout)?.[1];
+
+    const kubeconfig = /^export KUBECONFIG='(.*)'$/m.exec(readFileSync(envFile, 'utf8'))![1]!;
+    const client = KubeClient.fromDefault({ kubeconfig });
+    for (const id of [fromCurl, fromSend]) {
+      const runs = await client.list<PipelineRun>(RESOURCES.pipelineRuns, NS, { labelSelector: `planasonix.io/correlation-id=${id}` });
+      expect(runs.items, `run with correlation ID ${id}`).to.have.length(1);
+    }
+    const listed = await sh(`source '${envFile}' && ${printed('kubectl get webhooktriggers,pipelineruns')}`);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout).to.match(/webhooktrigger\.planasonix\.io\/export-completed +export-loader +planasonix +True/);
+    expect(listed.stdout).to.include(fromCurl);
+  });
+
+  it('stops on Ctrl-C (SIGINT) within 20 s with exit code 0, leaving no control plane process', async () => {
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    expect(code, output.slice(-10).join('\n')).to.equal(0);
+    expect(Date.now() - started).to.be.lessThan(20_000);
+    // Every process of the control plane names the data directory on its command line.
+    const left = await sh(`pgrep -af -- '${dir}' || true`);
+    expect(left.stdout.split('\n').filter((l) => l && !l.includes('pgrep'))).to.deep.equal([]);
+  });
+});
