@@ -1,0 +1,31 @@
+# The operator image. Node.js 24 runs the TypeScript sources directly (type stripping), so there is
+# no compile step: the image holds src/, package.json and the production node_modules.
+#
+#   docker build -t ghcr.io/planasonix/webhook-operator:0.1.0 .
+#
+# Pin both bases by digest in your release pipeline (FROM image:tag@sha256:...). Both are Debian 12,
+# so anything the build stage installs runs on the runtime's libc.
+
+# ---- dependencies: production packages only, exactly as locked
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev keeps mocha, typescript and the other dev tools out; --ignore-scripts because no
+# production dependency needs an install script, and none should run at build time.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---- runtime: no shell, no package manager, no npm
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+# Files stay owned by root and read-only to the process: it cannot modify its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+# The distroless "nonroot" user, numeric so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+# 8080: webhook receiver; 9090: /metrics; 8081: /healthz and /readyz.
+EXPOSE 8080 9090 8081
+ENTRYPOINT ["/nodejs/bin/node", "src/cli/main.ts"]
+CMD ["run"]

@@ -1,0 +1,289 @@
+// deploy/ as a cluster admin meets it: `kubectl kustomize deploy` builds, a real API server accepts
+// every object (server-side dry run, then for real), the CRDs come with it, and the Deployment would
+// start a correctly configured, locked-down operator. The optional Ingress component and the
+// monitoring kustomization build and fit the base.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ensureControlPlane } from '../../harness/root-hooks.ts';
+import { repoRoot } from '../../harness/control-plane.ts';
+import { adminClient, installCRDs, kubectl, readYamlObjects } from '../../harness/fixtures.ts';
+import { startTestOperator } from '../../harness/operator.ts';
+import { parseConfig } from '../../../src/config/config.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+import { findObject, installDeploy, kubectlRef, kustomizeBuild, operatorNamespaceExists, uninstallDeploy, OPERATOR_NAME, OPERATOR_NAMESPACE, type Manifest } from './deploy-helpers.ts';
+
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  startupProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+  topologySpreadConstraints?: { topologyKey: string }[];
+  affinity?: { podAntiAffinity?: unknown };
+}
+interface DeploymentSpec {
+  replicas: number;
+  selector: { matchLabels: Record<string, string> };
+  template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+}
+
+const FIELD_MANAGER = 'planasonix-deploy-test';
+const CRD_FILES = ['crds/planasonix.io_webhooktriggers.yaml', 'crds/planasonix.io_pipelines.yaml', 'crds/planasonix.io_pipelineruns.yaml'];
+
+describe('deploy/ kustomization (real API server)', function () {
+  this.timeout(180_000);
+  let objects: Manifest[];
+  let text: string;
+  let existedBefore = true;
+
+  before(async function () {
+    this.timeout(15 * 60_000); // the first use may build the control plane
+    await ensureControlPlane();
+    await installCRDs(); // for the in-process operator below, whichever test runs first
+    existedBefore = await operatorNamespaceExists();
+    ({ objects, text } = await kustomizeBuild('deploy'));
+  });
+  // Only what this file installed goes: never an operator that was running in a real cluster.
+  after(async () => {
+    if (!existedBefore) await uninstallDeploy(objects);
+  });
+
+  it('builds every piece the operator needs, all in planasonix-system', () => {
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(kinds).to.include.members([
+      'Namespace/planasonix-system',
+      'CustomResourceDefinition/webhooktriggers.planasonix.io',
+      'CustomResourceDefinition/pipelines.planasonix.io',
+      'CustomResourceDefinition/pipelineruns.planasonix.io',
+      `ServiceAccount/${OPERATOR_NAME}`,
+      `ClusterRole/${OPERATOR_NAME}`,
+      `ClusterRoleBinding/${OPERATOR_NAME}`,
+      `Role/${OPERATOR_NAME}-leader-election`,
+      `RoleBinding/${OPERATOR_NAME}-leader-election`,
+      `Deployment/${OPERATOR_NAME}`,
+      'Service/planasonix-webhook',
+      `Service/${OPERATOR_NAME}-metrics`,
+      `PodDisruptionBudget/${OPERATOR_NAME}`,
+      `NetworkPolicy/${OPERATOR_NAME}`,
+    ]);
+    // Nothing from deploy/examples: the samples are applied into a namespace of the user's choice.
+    expect(objects.map((o) => o.kind)).not.to.include.members(['WebhookTrigger', 'Pipeline']);
+    for (const o of objects) {
+      const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind);
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).to.equal(clusterScoped ? undefined : OPERATOR_NAMESPACE);
+    }
+  });
+
+  it('includes the CRDs exactly as crds/ holds them', () => {
+    for (const file of CRD_FILES) {
+      const [crd] = readYamlObjects(file) as unknown as Manifest[];
+      const built = findObject(objects, 'CustomResourceDefinition', crd!.metadata.name);
+      expect(built.spec, file).to.deep.equal(crd!.spec);
+    }
+  });
+
+  it('is accepted by the API server in a server-side dry run, without warnings (Pod Security: restricted)', async () => {
+    // A dry run creates nothing, so the namespaced objects need their namespace to exist already.
+    const ns = stringify(findObject(objects, 'Namespace', OPERATOR_NAMESPACE));
+    const created = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], ns);
+    expect(created.code, created.stderr).to.equal(0);
+    const res = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], text);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout.trim().split('\n')).to.have.length(objects.length);
+    // No warnings, in particular none from Pod Security admission: the namespace enforces the
+    // restricted profile, and the API server warns when a Deployment's pods would be refused.
+    expect(res.stderr).to.equal('');
+    expect(findObject(objects, 'Namespace', OPERATOR_NAMESPACE).metadata.labels).to.include({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+
+  it('applies for real: every object exists and the CRDs are Established', async () => {
+    await installDeploy(FIELD_MANAGER);
+    for (const o of objects) {
+      const args = ['get', kubectlRef(o), '-o', 'json', ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : [])];
+      const res = await kubectl(args);
+      expect(res.code, `${kubectlRef(o)}: ${res.stderr}`).to.equal(0);
+    }
+    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
+      const live = await adminClient().get<Manifest & { metadata: { managedFields?: { manager: string }[] }; status?: { conditions?: { type: string; status: string }[] } }>(
+        RESOURCES.customResourceDefinitions,
+        undefined,
+        crd.metadata.name,
+      );
+      expect(live.status?.conditions?.find((c) => c.type === 'Established')?.status, crd.metadata.name).to.equal('True');
+      // Installed by this apply of the kustomization, not only by the test harness's own CRD install.
+      expect(live.metadata.managedFields?.map((f) => f.manager), crd.metadata.name).to.include(FIELD_MANAGER);
+    }
+  });
+
+  it('runs two leader-electing replicas, locked down, as the ServiceAccount the RBAC binds', () => {
+    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
+    const { spec } = deployment;
+    expect(spec.replicas).to.equal(2);
+    const pod = spec.template.spec;
+    expect(pod.serviceAccountName).to.equal(OPERATOR_NAME);
+    expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.topologySpreadConstraints?.map((c) => c.topologyKey)).to.include('kubernetes.io/hostname');
+    expect(pod.affinity?.podAntiAffinity).to.not.equal(undefined);
+    expect(pod.containers).to.have.length(1);
+    const c = pod.containers[0]!;
+    expect(c.image).to.match(/^ghcr\.io\/planasonix\/webhook-operator:/);
+    expect(c.args?.[0]).to.equal('run');
+    expect(c.securityContext).to.deep.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.resources?.requests).to.have.keys('cpu', 'memory');
+    expect(c.resources?.limits).to.have.keys('cpu', 'memory');
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]));
+    expect(env).to.include({ POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace' });
+
+    const binding = findObject(objects, 'ClusterRoleBinding', OPERATOR_NAME) as Manifest & { subjects: { kind: string; name: string; namespace: string }[] };
+    expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }]);
+  });
+
+  it('gives the container a configuration the operator accepts, with probes and Services on the ports where it serves them', async () => {
+    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
+    const c = deployment.spec.template.spec.containers[0]!;
+    const configMapName = c.envFrom?.[0]?.configMapRef?.name ?? '';
+    const configMap = findObject(objects, 'ConfigMap', configMapName) as Manifest & { data: Record<string, string> };
+    // What the process sees in the pod: the ConfigMap's variables, the downward API, and the
+    // variable every pod gets (it makes --external-url mandatory).
+    const env: Record<string, string> = { ...configMap.data, POD_NAME: 'planasonix-webhook-operator-7d9f-abcde', POD_NAMESPACE: OPERATOR_NAMESPACE, KUBERNETES_SERVICE_HOST: '10.0.0.1' };
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    const config = parseConfig(c.args!.slice(1), env);
+    expect(config).to.include({ leaderElect: true, leaderElectionNamespace: OPERATOR_NAMESPACE, components: 'all' });
+    expect(config.externalUrl).to.match(/^https:\/\//);
+
+    // The leader-election Role names the Lease the operator will use.
+    const role = findObject(objects, 'Role', `${OPERATOR_NAME}-leader-election`) as Manifest & { rules: { resourceNames?: string[] }[] };
+    expect(role.rules.flatMap((r) => r.resourceNames ?? [])).to.deep.equal([config.leaderElectionId]);
+
+    // Run the operator with this configuration (on free local ports) and ask each port what the
+    // manifests expect of it: the probes' paths and the Services' endpoints.
+    const containerPorts = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
+    expect([...containerPorts.values()].toSorted()).to.deep.equal([config.webhookPort, config.metricsPort, config.healthPort].toSorted());
+    const operator = await startTestOperator({ ...config, webhookPort: 0, metricsPort: 0, healthPort: 0, webhookBindAddress: '127.0.0.1', leaderElect: false });
+    try {
+      // healthUrl exists once the health endpoints have a port of their own.
+      const urls = new Map<number, string | undefined>([
+        [config.webhookPort, operator.receiverUrl],
+        [config.metricsPort, operator.opsUrl],
+        [config.healthPort, (operator as { healthUrl?: string }).healthUrl],
+      ]);
+      const urlOf = (port: string | number) => urls.get(typeof port === 'number' ? port : (containerPorts.get(port) ?? -1));
+      for (const [probe, spec] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe], ['startup', c.startupProbe]] as const) {
+        expect(spec?.httpGet, `${probe} probe`).to.not.equal(undefined);
+        const res = await fetch(`${urlOf(spec!.httpGet!.port)}${spec!.httpGet!.path}`);
+        expect(res.status, `${probe} probe GET ${spec!.httpGet!.path} on port ${spec!.httpGet!.port}`).to.equal(200);
+      }
+      expect(c.readinessProbe?.httpGet?.path).to.equal('/readyz');
+
+      const metricsService = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { targetPort: string }[] } };
+      const scrape = await fetch(`${urlOf(metricsService.spec.ports[0]!.targetPort)}/metrics`);
+      expect(scrape.status).to.equal(200);
+      expect(await scrape.text()).to.include('planasonix_webhook_requests_total');
+
+      // The receiver answers an unknown capability path with its own 404 problem document.
+      const webhookService = findObject(objects, 'Service', 'planasonix-webhook') as Manifest & { spec: { ports: { targetPort: string }[] } };
+      const hook = await fetch(`${urlOf(webhookService.spec.ports[0]!.targetPort)}/hooks/unknown`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      expect(hook.status).to.equal(404);
+      expect(hook.headers.get('content-type')).to.match(/json/);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('routes both Services, the PodDisruptionBudget and the NetworkPolicy to the operator pods', () => {
+    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
+    const podLabels = deployment.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+    expect(selects(deployment.spec.selector.matchLabels)).to.equal(true);
+
+    const ports = new Map((deployment.spec.template.spec.containers[0]!.ports ?? []).map((p) => [p.name, p.containerPort]));
+    for (const [name, port] of [['planasonix-webhook', 8080], [`${OPERATOR_NAME}-metrics`, 9090]] as const) {
+      const service = findObject(objects, 'Service', name) as Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } };
+      expect(selects(service.spec.selector), name).to.equal(true);
+      expect(service.spec.ports).to.have.length(1);
+      expect(service.spec.ports[0]!.port, name).to.equal(port);
+      expect(ports.get(service.spec.ports[0]!.targetPort), name).to.equal(port);
+    }
+    const pdb = findObject(objects, 'PodDisruptionBudget', OPERATOR_NAME) as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    expect(pdb.spec.minAvailable).to.equal(1);
+    expect(selects(pdb.spec.selector.matchLabels)).to.equal(true);
+
+    type PolicyPort = { port: string | number; protocol: string };
+    const policy = findObject(objects, 'NetworkPolicy', OPERATOR_NAME) as Manifest & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: PolicyPort[] }[];
+        egress: { to?: unknown[]; ports: PolicyPort[] }[];
+      };
+    };
+    expect(selects(policy.spec.podSelector.matchLabels)).to.equal(true);
+    expect(policy.spec.policyTypes).to.have.members(['Ingress', 'Egress']);
+    const webhooks = policy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'webhooks'));
+    expect(webhooks?.from, 'webhooks are open to every source').to.equal(undefined);
+    const metrics = policy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'metrics'));
+    expect(metrics?.from?.[0]?.namespaceSelector?.matchLabels).to.deep.equal({ 'kubernetes.io/metadata.name': 'monitoring' });
+    const egressPorts = policy.spec.egress.flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`));
+    expect(egressPorts).to.include.members(['TCP/443', 'TCP/6443', 'UDP/53', 'TCP/53']);
+  });
+
+  describe('the Ingress component (deploy/ingress)', () => {
+    let dir: string;
+    before(() => {
+      // An overlay as the component's comment tells a user to write, outside the repository.
+      dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+      const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
+      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [rel('deploy')], components: [rel('deploy/ingress')] }));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('adds a TLS Ingress for /hooks/ only, on the host of the external URL, accepted by the API server', async () => {
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      const ingress = findObject(built, 'Ingress', 'planasonix-webhook') as Manifest & {
+        spec: { tls: { hosts: string[]; secretName: string }[]; rules: { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[] } }[] };
+      };
+      expect(ingress.metadata.namespace).to.equal(OPERATOR_NAMESPACE);
+      expect(ingress.spec.rules).to.have.length(1);
+      const rule = ingress.spec.rules[0]!;
+      expect(ingress.spec.tls[0]!.hosts).to.include(rule.host);
+      expect(rule.http.paths.map((p) => [p.path, p.pathType])).to.deep.equal([['/hooks/', 'Prefix']]);
+      expect(rule.http.paths[0]!.backend.service).to.deep.equal({ name: 'planasonix-webhook', port: { name: 'webhooks' } });
+      const configMap = built.find((o) => o.kind === 'ConfigMap') as Manifest & { data: Record<string, string> };
+      expect(new URL(configMap.data.PLANASONIX_EXTERNAL_URL!).host).to.equal(rule.host);
+
+      const dryRun = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], stringify(ingress));
+      expect(dryRun.code, dryRun.stderr).to.equal(0);
+    });
+  });
+
+  it('builds deploy/monitoring, whose ServiceMonitor scrapes the metrics Service by port name', async () => {
+    const monitoring = await kustomizeBuild('deploy/monitoring');
+    const monitor = findObject(monitoring.objects, 'ServiceMonitor', OPERATOR_NAME) as Manifest & {
+      spec: { namespaceSelector: { matchNames: string[] }; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] };
+    };
+    const service = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { name: string }[] } };
+    expect(monitor.spec.namespaceSelector.matchNames).to.deep.equal([service.metadata.namespace]);
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v)).to.equal(true);
+    // ...and no other Service of the base: the receiver's Service must not be scraped.
+    const others = objects.filter((o) => o.kind === 'Service' && o !== service);
+    for (const o of others) expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v), o.metadata.name).to.equal(false);
+    expect(monitor.spec.endpoints.map((e) => [e.port, e.path, e.honorLabels])).to.deep.equal([[service.spec.ports[0]!.name, '/metrics', true]]);
+    expect(monitoring.objects.map((o) => o.kind)).to.include.members(['PrometheusRule', 'ConfigMap']);
+  });
+});
