@@ -3,8 +3,24 @@
 import type { RequestReport } from '../receiver/middleware/respond-with-errors.ts';
 import type { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import type { Logger } from '../observability/logger.ts';
-import { SIGNATURE_FAILURE_REASONS, type Metrics, type SignatureFailureReason } from '../observability/metrics.ts';
-import { serializeError } from '../observability/logger.ts';
+import type { Metrics, SignatureFailureReason } from '../observability/metrics.ts';
+import type { VerificationFailure } from '../receiver/signature-verifiers/index.ts';
+
+// The verifiers name failures for callers; the metric groups them for alerting (a wrong signature
+// and a wrong token are both a mismatch: the sender holds the wrong secret).
+const METRIC_REASONS: Readonly<Record<VerificationFailure, SignatureFailureReason>> = {
+  missing_signature: 'missing_signature',
+  missing_token: 'missing_signature',
+  malformed_signature: 'malformed_signature',
+  missing_timestamp: 'missing_timestamp',
+  stale_timestamp: 'stale_timestamp',
+  invalid_signature: 'mismatch',
+  invalid_token: 'mismatch',
+};
+
+function metricReasonOf(failure: string | undefined): SignatureFailureReason | undefined {
+  return failure !== undefined && Object.hasOwn(METRIC_REASONS, failure) ? METRIC_REASONS[failure as VerificationFailure] : undefined;
+}
 
 export function observeRequest(deps: { metrics: Metrics; logger: Logger; recorder: DeliveryStatusRecorder }) {
   return (report: RequestReport): void => {
@@ -15,10 +31,8 @@ export function observeRequest(deps: { metrics: Metrics; logger: Logger; recorde
       deps.metrics.webhookRequests.inc({ namespace: route.namespace, trigger: route.name, outcome });
       if (outcome !== 'method_not_allowed' && outcome !== 'error') deps.recorder.record(route.namespace, route.name, outcome, ctx.state.correlationId);
       if (outcome === 'accepted') deps.metrics.pipelineRunsCreated.inc({ namespace: route.namespace, pipeline: route.pipelineName, trigger: route.name });
-      const reason = ctx.state.failureReason;
-      if (reason && (SIGNATURE_FAILURE_REASONS as readonly string[]).includes(reason)) {
-        deps.metrics.signatureFailures.inc({ namespace: route.namespace, trigger: route.name, reason: reason as SignatureFailureReason });
-      }
+      const reason = metricReasonOf(ctx.state.failureReason);
+      if (reason) deps.metrics.signatureFailures.inc({ namespace: route.namespace, trigger: route.name, reason });
     } else {
       deps.metrics.webhookRequests.inc({ namespace: '', trigger: '', outcome: 'not_found' });
     }
@@ -31,7 +45,9 @@ export function observeRequest(deps: { metrics: Metrics; logger: Logger; recorde
       correlationId: ctx.state.correlationId,
       pipelineRun: ctx.state.pipelineRun?.name,
       durationMs: Math.round(durationSeconds * 1000 * 10) / 10,
-      ...(report.error !== undefined ? { error: serializeError(report.error) } : {}),
+      // The logger's own `error` serializer reduces it to name, message, status and reason;
+      // serializing here as well made pino see a plain object and log "[object Object]".
+      ...(report.error !== undefined ? { error: report.error } : {}),
     };
     if (report.error !== undefined) deps.logger.warn(line, 'webhook request failed');
     else deps.logger.info(line, 'webhook request');

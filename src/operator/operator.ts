@@ -22,7 +22,7 @@ import { compileTrustedProxies } from '../util/source-ranges.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
-import { observeControllers } from './observe-controllers.ts';
+import { observeControllers, recordReconcile } from './observe-controllers.ts';
 import { startOpsServers } from './ops-server.ts';
 
 export interface OperatorOptions {
@@ -94,6 +94,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       events,
       logger: logger.child({ controller: 'webhooktrigger' }),
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
+      onReconciled: recordReconcile(metrics),
     });
     const runController = createPipelineRunController({
       client,
@@ -104,11 +105,12 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       events,
       metrics,
       logger: logger.child({ controller: 'pipelinerun' }),
+      onReconciled: recordReconcile(metrics),
     });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
     controllers.push(triggerController, runController);
-    observeControllers(manager, controllers, metrics, runs);
+    observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 
   let routes: RoutingTable | undefined;

@@ -15,8 +15,10 @@ if [ ! -x "$out" ]; then
   minor="$(echo "$k8s" | cut -d. -f2)"
   vpkg=k8s.io/component-base/version
   ldflags="-s -w -X $vpkg.gitVersion=$k8s -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
-  ( cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$out.tmp" . )
-  mv "$out.tmp" "$out"
+  # A private temporary name, then an atomic rename: concurrent first builds cannot corrupt the cache.
+  tmp="$out.tmp.$$"
+  ( cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$tmp" . )
+  mv -f "$tmp" "$out"
   ln -sf controlplane "$(dirname "$out")/kubectl"
   echo "control plane built in $(( $(date +%s) - start ))s" >&2
 fi
