@@ -1,6 +1,6 @@
 // What the generated Secret should hold after this reconcile: the same URL path forever, and the
 // signing secret generated, kept, rotated or expired as the spec and the clock say.
-import type { WebhookTrigger } from '../../api/types.ts';
+import type { AuthScheme, WebhookTrigger } from '../../api/types.ts';
 import { ANNOTATIONS } from '../../api/constants.ts';
 import { generateSigningSecret, validateSigningSecret } from '../../signing/secret-format.ts';
 import { decideRotation } from './rotation.ts';
@@ -25,7 +25,7 @@ export function desiredSecretState(trigger: WebhookTrigger, existing: WebhookSec
   if (auth.secretRef || scheme === 'none') return { state: withHandled(base) };
 
   const current = existing?.signingSecret;
-  if (!current || validateSigningSecret(scheme, current) !== undefined) {
+  if (!current || !fitsScheme(scheme, current)) {
     const state = withHandled({ ...base, signingSecret: generateSigningSecret(scheme), currentSince: now });
     return { state, rotated: current ? 'scheme-changed' : 'initial' };
   }
@@ -38,20 +38,29 @@ export function desiredSecretState(trigger: WebhookTrigger, existing: WebhookSec
   const requested = request !== undefined && request !== existing.handledRotateRequest;
   const decision = decideRotation(auth.rotation, { currentSince, previousExpiresAt: existing.previousExpiresAt }, now, requested);
   switch (decision.action) {
-    case 'rotate':
-      return {
-        state: withHandled({
-          ...base,
-          signingSecret: generateSigningSecret(scheme),
-          currentSince: now,
-          previousSigningSecret: current,
-          previousExpiresAt: decision.previousExpiresAt,
-        }),
-        rotated: decision.reason,
-      };
+    case 'rotate': {
+      const rotated: WebhookSecretState = { ...base, signingSecret: generateSigningSecret(scheme), currentSince: now };
+      // Without an overlap the old secret is invalid at once: writing it with an expiry of now would
+      // only cost a second write to remove it.
+      if (decision.previousExpiresAt.getTime() > now.getTime()) {
+        rotated.previousSigningSecret = current;
+        rotated.previousExpiresAt = decision.previousExpiresAt;
+      }
+      return { state: withHandled(rotated), rotated: decision.reason };
+    }
     case 'expire-previous':
       return { state: withHandled({ ...base, signingSecret: current, currentSince }) };
     case 'none':
       return { state: withHandled(kept) };
   }
+}
+
+/**
+ * Whether a generated secret still suits the scheme. A planasonix secret we generate starts with
+ * "pxs_": a "whsec_" one left from standard-webhooks would work, but would tell a reader the wrong
+ * scheme, so a scheme change regenerates it.
+ */
+function fitsScheme(scheme: AuthScheme, secret: string): boolean {
+  if (validateSigningSecret(scheme, secret) !== undefined) return false;
+  return scheme !== 'planasonix' || secret.startsWith('pxs_');
 }

@@ -11,15 +11,37 @@ export interface RotationState {
   previousExpiresAt?: Date;
 }
 
-/** The next time the current secret must be replaced, or undefined when rotation is off. */
+/**
+ * The shortest `every` honoured. The schema only demands more than 0s, and `every: 1ms` would
+ * rewrite the Secret on every reconcile: a write loop against etcd, not a rotation policy.
+ */
+export const MIN_ROTATION_INTERVAL_MS = 1_000;
+
+/**
+ * The next time the current secret must be replaced, or undefined when rotation is off or its spec
+ * is unusable (validateTrigger reports that in the status; throwing here would only retry forever).
+ */
 export function nextRotationTime(spec: RotationSpec | undefined, currentSince: Date): Date | undefined {
   if (!spec) return undefined;
-  if (spec.every) return new Date(currentSince.getTime() + parseDuration(spec.every));
-  if (spec.schedule) {
-    const next = new Cron(spec.schedule, { timezone: 'UTC', paused: true }).nextRun(currentSince);
-    return next ?? undefined;
+  try {
+    if (spec.every) {
+      const every = parseDuration(spec.every);
+      return every >= MIN_ROTATION_INTERVAL_MS ? new Date(currentSince.getTime() + every) : undefined;
+    }
+    if (spec.schedule) return new Cron(spec.schedule, { timezone: 'UTC', paused: true }).nextRun(currentSince) ?? undefined;
+  } catch {
+    return undefined;
   }
   return undefined;
+}
+
+/** How long the previous secret stays valid after a rotation; 0 when unset or unusable. */
+export function overlapMs(spec: RotationSpec | undefined): number {
+  try {
+    return spec?.overlap ? parseDuration(spec.overlap) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export type RotationDecision =
@@ -38,8 +60,7 @@ export function decideRotation(
   now: Date,
   rotationRequested: boolean,
 ): RotationDecision {
-  const overlapMs = spec?.overlap ? parseDuration(spec.overlap) : 0;
-  const previousExpiresAt = new Date(now.getTime() + overlapMs);
+  const previousExpiresAt = new Date(now.getTime() + overlapMs(spec));
   if (rotationRequested) return { action: 'rotate', reason: 'requested', previousExpiresAt };
   const next = nextRotationTime(spec, state.currentSince);
   if (next && next.getTime() <= now.getTime()) return { action: 'rotate', reason: 'scheduled', previousExpiresAt };

@@ -2,8 +2,8 @@
 // rotation) and a status that says Ready or exactly what is wrong. Level-based: every step reads
 // the caches and converges; a reconcile with nothing to change writes nothing.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Pipeline, WebhookTrigger } from '../../api/types.ts';
-import { CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import type { Pipeline, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
+import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -15,8 +15,8 @@ import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../controller-runtime/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
 import { buildWebhookSecret, readWebhookSecret, sameSecretState, webhookSecretName } from './webhook-secret.ts';
-import { desiredSecretState } from './desired-secret-state.ts';
-import { desiredTriggerStatus, statusPatch } from './trigger-status.ts';
+import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
+import { desiredTriggerStatus, statusPatch, type OwnedTriggerStatus } from './trigger-status.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';
 
 export const TRIGGER_INDEXES = {
@@ -51,18 +51,53 @@ export function addTriggerIndexes(triggers: Informer<WebhookTrigger>): void {
   }
 }
 
+/**
+ * The status this controller last wrote for each trigger, kept until the informer delivers it. Our
+ * own Secret write wakes the next reconcile, often before the trigger's watch event for the status
+ * write arrives; compared with that older cached status, the same status would be written again
+ * (and a second Ready Event recorded).
+ */
+export class WrittenStatuses {
+  private readonly byKey = new Map<string, { basedOn: string; status: WebhookTriggerStatus | undefined }>();
+
+  record(key: string, basedOn: WebhookTrigger, written: WebhookTrigger): void {
+    const rv = basedOn.metadata.resourceVersion;
+    if (rv) this.byKey.set(key, { basedOn: rv, status: written.status });
+  }
+
+  /** The newest status known for the cached trigger: ours if the cache still shows what we wrote over. */
+  statusOf(key: string, cached: WebhookTrigger): WebhookTriggerStatus | undefined {
+    const entry = this.byKey.get(key);
+    if (!entry) return cached.status;
+    if (cached.metadata.resourceVersion === entry.basedOn) return entry.status;
+    // The cache moved on: it holds our write, or something newer.
+    this.byKey.delete(key);
+    return cached.status;
+  }
+
+  forget(key: string): void {
+    this.byKey.delete(key);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
 export function createTriggerController(opts: TriggerControllerOptions): Controller {
   const now = opts.now ?? (() => new Date());
   addTriggerIndexes(opts.triggers);
+  const written = new WrittenStatuses();
   const controller = new Controller({
     name: 'webhooktrigger',
     workers: opts.workers ?? 4,
     logger: opts.logger,
-    reconcile: (key) => reconcileTrigger(key, opts, now()),
+    reconcile: (key) => reconcileTrigger(key, opts, now(), written),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
+  opts.triggers.onDelete((t) => written.forget(keyOf(t.metadata.namespace, t.metadata.name!)));
   // Status-only updates (our own writes, the receiver's delivery counts) must not wake the controller.
   opts.triggers.onUpdate((before, after) => {
     if (
@@ -83,6 +118,13 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     const namespace = s.metadata?.namespace;
     const owner = s.metadata?.labels?.[LABELS.trigger];
     if (owner && s.metadata?.name === webhookSecretName(owner)) controller.enqueue(keyOf(namespace, owner));
+    // A Secret in the way of a trigger's generated one (SecretConflict) may carry no label at all.
+    const suffix = webhookSecretName('');
+    const named = s.metadata?.name?.endsWith(suffix) ? s.metadata.name.slice(0, -suffix.length) : undefined;
+    if (named && named !== owner) {
+      const trigger = opts.triggers.get(keyOf(namespace, named));
+      if (trigger) enqueue(trigger);
+    }
     for (const t of opts.triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(namespace, s.metadata?.name ?? ''))) enqueue(t);
   };
   opts.secrets.onAdd(enqueueUsersOfSecret);
@@ -91,9 +133,11 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   return controller;
 }
 
-export async function reconcileTrigger(key: string, opts: TriggerControllerOptions, now: Date): Promise<ReconcileResult | void> {
-  const trigger = opts.triggers.get(key);
-  if (!trigger || trigger.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
+export async function reconcileTrigger(key: string, opts: TriggerControllerOptions, now: Date, written = new WrittenStatuses()): Promise<ReconcileResult | void> {
+  const cached = opts.triggers.get(key);
+  if (!cached || cached.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
+  const trigger: WebhookTrigger = { ...cached, status: written.statusOf(key, cached) };
+  const record = (patched: WebhookTrigger) => written.record(key, cached, patched);
   const namespace = trigger.metadata.namespace!;
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
@@ -106,8 +150,11 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   if (existing && !ownedBy(existing, trigger)) {
     const generation = trigger.metadata.generation ?? 0;
-    const message = `Secret "${webhookSecretName(name)}" exists and is not owned by this trigger; delete or rename it`;
-    await writeStatus(opts, trigger, {
+    const leftover = existing.metadata?.labels?.[LABELS.trigger] === name && (existing.metadata?.ownerReferences ?? []).some((o) => o.kind === trigger.kind);
+    const message = leftover
+      ? `Secret "${webhookSecretName(name)}" belongs to an earlier trigger of this name; it is used as soon as the garbage collector has removed it`
+      : `Secret "${webhookSecretName(name)}" exists and is not owned by this trigger; delete or rename it`;
+    await writeStatus(opts, trigger, record, {
       ...(trigger.status ?? {}),
       observedGeneration: generation,
       conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation }, now),
@@ -118,36 +165,48 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const desired = desiredSecretState(trigger, current, opts.externalUrl, now);
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
-    // A stale cache surfaces as Conflict or AlreadyExists: the error requeues and the next attempt sees the write.
+    // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
+    // with backoff, and the next attempt decides again from the newer Secret.
     if (existing) await opts.client.replace(RESOURCES.secrets, secret);
     else await opts.client.create(RESOURCES.secrets, secret);
     if (!existing) opts.events.record(trigger, 'Normal', EVENT_REASONS.secretCreated, 'CreateSecret', `created Secret ${secret.metadata!.name} with the webhook URL`);
-    if (desired.rotated === 'scheduled' || desired.rotated === 'requested') {
-      opts.events.record(trigger, 'Normal', EVENT_REASONS.secretRotated, 'RotateSecret', `rotated the signing secret (${desired.rotated}); the previous one is accepted until ${desired.state.previousExpiresAt?.toISOString()}`);
+    if (desired.rotated && desired.rotated !== 'initial') {
+      opts.events.record(trigger, 'Normal', EVENT_REASONS.secretRotated, 'RotateSecret', rotationNote(desired));
       opts.onRotated?.(trigger);
     }
   }
 
   const status = desiredTriggerStatus(trigger, validation, desired.state, now);
-  const before = findCondition(trigger.status?.conditions, CONDITION_TYPES.ready);
-  const after = findCondition(status.conditions, CONDITION_TYPES.ready)!;
-  if (await writeStatus(opts, trigger, status)) {
-    if (before?.status !== after.status || before?.reason !== after.reason) {
-      if (after.status === 'True') opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
-      else opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
-    }
-  }
+  await writeStatus(opts, trigger, record, status);
   const requeueAfterMs = desired.state.currentSince
     ? rotationRequeueAfterMs(trigger.spec.auth?.rotation, { currentSince: desired.state.currentSince, previousExpiresAt: desired.state.previousExpiresAt }, now)
     : undefined;
   return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
 }
 
-async function writeStatus(opts: TriggerControllerOptions, trigger: WebhookTrigger, status: Parameters<typeof statusPatch>[1]): Promise<boolean> {
+/** Says why and until when; never the secret itself. */
+function rotationNote(desired: DesiredSecretState): string {
+  const why = desired.rotated === 'requested' ? `as requested by the ${ANNOTATIONS.rotateRequestedAt} annotation` : desired.rotated === 'scheduled' ? 'on schedule' : 'because the auth scheme changed';
+  const previous = desired.state.previousExpiresAt
+    ? `the previous one is accepted until ${desired.state.previousExpiresAt.toISOString()}`
+    : 'the previous one is no longer accepted';
+  return `rotated the signing secret ${why}; ${previous}`;
+}
+
+/**
+ * Writes the owned status fields that differ (nothing when none do) and records an Event when the
+ * Ready condition changed its status or reason. A new trigger's first Ready needs no Event of its
+ * own: SecretCreated already says it, and every Event is one more write to the API server.
+ */
+async function writeStatus(opts: TriggerControllerOptions, trigger: WebhookTrigger, record: (patched: WebhookTrigger) => void, status: OwnedTriggerStatus): Promise<void> {
   const patch = statusPatch(trigger.status, status);
-  if (!patch) return false;
-  await opts.client.patchStatus(RESOURCES.webhookTriggers, trigger.metadata.namespace, trigger.metadata.name!, patch);
-  return true;
+  if (!patch) return;
+  record(await opts.client.patchStatus<WebhookTrigger>(RESOURCES.webhookTriggers, trigger.metadata.namespace, trigger.metadata.name!, patch));
+  const before = findCondition(trigger.status?.conditions, CONDITION_TYPES.ready);
+  const after = findCondition(status.conditions, CONDITION_TYPES.ready);
+  if (!after || (before?.status === after.status && before.reason === after.reason)) return;
+  if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
+  else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
 }
 
 function ownedBy(secret: V1Secret, trigger: WebhookTrigger): boolean {

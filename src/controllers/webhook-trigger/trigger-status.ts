@@ -45,7 +45,23 @@ export function statusPatch(current: WebhookTriggerStatus | undefined, desired: 
   for (const key of keys) {
     const want = desired[key];
     const have = current?.[key];
-    if (JSON.stringify(want ?? null) !== JSON.stringify(have ?? null)) patch[key] = want ?? null;
+    if (!sameJson(want ?? null, have ?? null)) patch[key] = want ?? null;
   }
   return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/**
+ * Deep equality of JSON values that ignores the order of object keys: the API server returns a
+ * custom resource's fields sorted by name, so comparing JSON.stringify output would see a change
+ * on every reconcile and write the status again each time.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  // Absent and undefined are the same in JSON.
+  const left = Object.entries(a).filter(([, v]) => v !== undefined);
+  const right = new Map(Object.entries(b).filter(([, v]) => v !== undefined));
+  return left.length === right.size && left.every(([k, v]) => right.has(k) && sameJson(v, right.get(k)));
 }

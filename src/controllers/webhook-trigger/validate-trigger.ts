@@ -1,10 +1,13 @@
 // What the API server cannot check about a trigger: that what it references exists and fits.
 import { createPublicKey } from 'node:crypto';
+import { Cron } from 'croner';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Pipeline, WebhookTrigger } from '../../api/types.ts';
+import type { Pipeline, RotationSpec, WebhookTrigger } from '../../api/types.ts';
 import { TRIGGER_REASONS } from '../../api/constants.ts';
 import { validateSigningSecret } from '../../signing/secret-format.ts';
 import { compilePayloadSchema } from '../../receiver/payload/payload-schema.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { MIN_ROTATION_INTERVAL_MS } from './rotation.ts';
 
 export type TriggerValidation =
   | { valid: true; warning?: string }
@@ -47,7 +50,17 @@ export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences
     }
   }
 
+  if (auth.rotation) {
+    const problem = rotationProblem(auth.rotation);
+    if (problem) return invalid(TRIGGER_REASONS.invalidSpec, problem);
+  }
+
   if (auth.publicKey) {
+    // createPublicKey also accepts a private key (and derives its public half): refuse it, since a
+    // private key in a spec is readable by everyone who can read the trigger and must be replaced.
+    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(auth.publicKey)) {
+      return invalid(TRIGGER_REASONS.invalidPublicKey, 'spec.auth.publicKey holds a PRIVATE key: put only the public key here, and replace the leaked key pair');
+    }
     try {
       const key = createPublicKey(auth.publicKey);
       if (key.asymmetricKeyType !== 'ed25519') {
@@ -80,6 +93,32 @@ export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences
     return { valid: true, warning: 'auth scheme "none": anyone who knows the URL can start runs' };
   }
   return { valid: true };
+}
+
+/** What the CRD's schema cannot check about a rotation spec: that the cron schedule parses and ever fires. */
+function rotationProblem(rotation: RotationSpec): string | undefined {
+  for (const [field, value] of [['every', rotation.every], ['overlap', rotation.overlap]] as const) {
+    if (value === undefined) continue;
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (e) {
+      return `spec.auth.rotation.${field}: ${(e as Error).message}`;
+    }
+    if (field === 'every' && ms < MIN_ROTATION_INTERVAL_MS) {
+      return `spec.auth.rotation.every "${value}" is shorter than ${MIN_ROTATION_INTERVAL_MS / 1000}s; the secret is not rotated until it is longer`;
+    }
+  }
+  if (rotation.schedule !== undefined) {
+    let next: Date | null;
+    try {
+      next = new Cron(rotation.schedule, { timezone: 'UTC', paused: true }).nextRun();
+    } catch (e) {
+      return `spec.auth.rotation.schedule "${rotation.schedule}" is not a cron expression: ${(e as Error).message}`;
+    }
+    if (!next) return `spec.auth.rotation.schedule "${rotation.schedule}" never fires`;
+  }
+  return undefined;
 }
 
 function invalid(reason: string, message: string): TriggerValidation {

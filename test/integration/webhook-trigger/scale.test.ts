@@ -1,0 +1,68 @@
+// Many triggers at once: 200 applied in one `kubectl apply` all become Ready, each with exactly one
+// Secret and one status write, and reconciling them all again — in the running operator or after a
+// restart — writes nothing.
+import { expect } from 'chai';
+import type { WebhookTrigger } from '../../../src/api/types.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+import { adminClient, kubectl, useNamespace } from '../../harness/fixtures.ts';
+import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { countingClient, pipelineObject, triggersYaml, waitAllReady, waitIdle, type CountingClient } from './trigger-fixtures.ts';
+
+const COUNT = 200;
+
+function summarize(writes: CountingClient['writes']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of writes) out[`${w.verb} ${w.resource}`] = (out[`${w.verb} ${w.resource}`] ?? 0) + 1;
+  return out;
+}
+
+describe('WebhookTrigger controller at scale (real API server)', function () {
+  this.timeout(120_000);
+  const ns = useNamespace('wht-scale');
+  let operator: TestOperator | undefined;
+  let client: CountingClient;
+
+  before(async () => {
+    client = countingClient();
+    operator = await startTestOperator({ namespaces: [ns()] }, { client });
+    await adminClient().create(RESOURCES.pipelines, pipelineObject(ns(), 'pipe'));
+  });
+  after(async () => operator?.stop());
+
+  it(`makes ${COUNT} triggers applied at once Ready, with one Secret and one status write each`, async () => {
+    const started = performance.now();
+    const res = await kubectl(['apply', '--server-side', '-n', ns(), '-f', '-'], triggersYaml(ns(), COUNT, 'load'));
+    expect(res.code, res.stderr).to.equal(0);
+    const applied = performance.now();
+    await waitAllReady(operator!, ns(), COUNT, 90_000);
+    const ready = performance.now();
+    console.log(`      ${COUNT} triggers: kubectl apply took ${Math.round(applied - started)} ms, all Ready ${Math.round(ready - started)} ms after the apply began`);
+    await waitIdle(operator!, COUNT);
+    const counts = summarize(client.writes);
+    const statusWrites = client.writes.filter((w) => w.verb === 'patchStatus');
+    console.log(`      writes while creating: ${JSON.stringify(counts)}; first Secret at +${Math.round(client.writes[0]!.at - started)} ms, last status at +${Math.round(statusWrites.at(-1)!.at - started)} ms`);
+    expect(counts['create secrets']).to.equal(COUNT);
+    expect(counts['replace secrets'] ?? 0).to.equal(0);
+    expect(counts['patchStatus webhooktriggers']).to.equal(COUNT);
+    // SecretCreated only: a first Ready needs no second Event.
+    expect(counts['create events']).to.equal(COUNT);
+  });
+
+  it('makes no write when every trigger is reconciled again', async () => {
+    const before = client.writes.length;
+    const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
+    const reconciles = controller.stats.reconciles;
+    const list = await adminClient().listAll<WebhookTrigger>(RESOURCES.webhookTriggers, ns());
+    for (const t of list.items) controller.enqueue(`${ns()}/${t.metadata.name}`);
+    await waitIdle(operator!, reconciles + COUNT);
+    expect(summarize(client.writes.slice(before))).to.deep.equal({});
+  });
+
+  it('makes no write when a restarted operator reconciles every trigger', async () => {
+    await operator!.stop();
+    client = countingClient();
+    operator = await startTestOperator({ namespaces: [ns()] }, { client });
+    await waitIdle(operator, COUNT);
+    expect(summarize(client.writes)).to.deep.equal({});
+  });
+});
