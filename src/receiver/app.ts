@@ -31,8 +31,10 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.silent = true; // errors are reported through `observe`, never printed with request details
   app.use(respondWithErrors(opts.observe)); // every answer below is shaped here
   app.use(findRoute(opts.routes)); //          404, 405
-  app.use(checkAvailability); //               503 suspended or not Ready
+  // The address check comes first, so a caller outside the allowed ranges learns nothing about
+  // the trigger's state, only that it may not call.
   app.use(checkSourceAddress(opts.trustedProxies)); // 403
+  app.use(checkAvailability); //               503 suspended or not Ready
   app.use(rateLimit(opts.routes)); //          429
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401

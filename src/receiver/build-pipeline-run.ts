@@ -2,12 +2,24 @@
 // trace it. Never the raw body: the seed asks for pointers, not blobs.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
-import { API_VERSION, KINDS, LABELS, MANAGED_BY } from '../api/constants.ts';
+import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
+
+/**
+ * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
+ * replay whose unsigned delivery-ID header was changed is still found as the same delivery.
+ */
+export const REPLAY_KEY_LABEL = `${GROUP}/replay-key`;
+
+export function replayKeyLabelValue(replayKey: string): string {
+  return replayKey.slice(0, 40);
+}
 
 export interface DeliveryRecord {
   runName: string;
   deliveryKey: string;
+  /** Fingerprint of the signed content, when a signature binds the body. */
+  replayKey?: string;
   correlationId: string;
   receivedAt: Date;
   params: Record<string, string>;
@@ -24,10 +36,11 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       name: d.runName,
       namespace: route.namespace,
       labels: {
-        [LABELS.trigger]: route.name.slice(0, 63).replace(/[-_.]+$/, ''),
-        [LABELS.pipeline]: route.pipelineName.slice(0, 63).replace(/[-_.]+$/, ''),
+        [LABELS.trigger]: labelValueOf(route.name),
+        [LABELS.pipeline]: labelValueOf(route.pipelineName),
         [LABELS.correlationId]: d.correlationId,
         [LABELS.managedBy]: MANAGED_BY,
+        ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
       },
     },
     spec: {
@@ -39,6 +52,11 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       correlationId: d.correlationId,
     },
   };
+}
+
+/** A name as a label value: object names may be longer than the 63 characters a label allows. */
+export function labelValueOf(name: string): string {
+  return name.slice(0, 63).replace(/[-_.]+$/, '');
 }
 
 export function sensitiveParamsSecretName(runName: string): string {

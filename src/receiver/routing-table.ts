@@ -2,7 +2,7 @@
 // (no leadership needed). A look-up is one Map access, whatever the number of triggers.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
-import { LABELS } from '../api/constants.ts';
+import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import { compileRoute, type Route } from './compile-route.ts';
 import { webhookSecretName } from '../controllers/webhook-trigger/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
@@ -18,6 +18,8 @@ export class RoutingTable {
   private readonly byPath = new Map<string, Route>();
   private readonly pathByTrigger = new Map<string, string>();
   private readonly limiters = new Map<string, TokenBucket>();
+  /** What each trigger's route was compiled from, so status-only updates do not recompile it. */
+  private readonly compiledFrom = new Map<string, string>();
   private readonly sources: RoutingSources;
   private readonly defaultMaxBytes: number;
   private readonly onCompileError: (key: string, error: unknown) => void;
@@ -58,19 +60,23 @@ export class RoutingTable {
     const trigger = this.sources.trigger(namespace, name);
     let route: Route | undefined;
     if (trigger && !trigger.metadata.deletionTimestamp) {
+      const secretRef = trigger.spec.auth?.secretRef;
+      const webhookSecret = this.sources.secret(namespace, webhookSecretName(name));
+      const userSecret = secretRef ? this.sources.secret(namespace, secretRef.name) : undefined;
+      // Every delivery-status flush updates the trigger; recompiling (a JSON Schema, keys, ranges)
+      // for each of those would cost milliseconds and memory for nothing.
+      const inputs = fingerprintOf(trigger, webhookSecret, userSecret);
+      if (inputs === this.compiledFrom.get(key)) return;
+      this.compiledFrom.set(key, inputs);
       try {
-        const secretRef = trigger.spec.auth?.secretRef;
-        route = compileRoute({
-          trigger,
-          webhookSecret: this.sources.secret(namespace, webhookSecretName(name)),
-          userSecret: secretRef ? this.sources.secret(namespace, secretRef.name) : undefined,
-          defaultMaxBytes: this.defaultMaxBytes,
-        });
+        route = compileRoute({ trigger, webhookSecret, userSecret, defaultMaxBytes: this.defaultMaxBytes });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);
         route = undefined;
       }
+    } else {
+      this.compiledFrom.delete(key);
     }
     const oldPath = this.pathByTrigger.get(key);
     if (oldPath && oldPath !== route?.path) this.byPath.delete(oldPath);
@@ -94,4 +100,20 @@ export class RoutingTable {
       this.refreshTrigger(ns, triggerName);
     }
   }
+}
+
+/**
+ * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,
+ * and the two Secrets (their resourceVersions). The rest of the status is ignored.
+ */
+function fingerprintOf(trigger: WebhookTrigger, webhookSecret: V1Secret | undefined, userSecret: V1Secret | undefined): string {
+  const ready = trigger.status?.conditions?.find((c) => c.type === CONDITION_TYPES.ready)?.status ?? '';
+  return JSON.stringify([
+    trigger.metadata.uid,
+    trigger.metadata.generation,
+    trigger.metadata.generation === undefined ? trigger.spec : null,
+    ready,
+    webhookSecret?.metadata?.resourceVersion ?? (webhookSecret ? webhookSecret.data : null),
+    userSecret?.metadata?.resourceVersion ?? (userSecret ? userSecret.data : null),
+  ]);
 }

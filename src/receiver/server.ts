@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 
 export interface ListenOptions {
@@ -14,6 +15,8 @@ export interface ListenOptions {
   headersTimeoutMs: number;
   /** Time allowed to receive the whole request. */
   requestTimeoutMs: number;
+  /** Errors of the listening socket itself (EMFILE on accept, for example); the server keeps going. */
+  onError?: (error: Error) => void;
 }
 
 export interface RunningServer {
@@ -25,14 +28,26 @@ export interface RunningServer {
 
 export async function listen(app: Koa<never> | Koa, opts: ListenOptions): Promise<RunningServer> {
   const handler = app.callback();
-  const common = { headersTimeout: opts.headersTimeoutMs, requestTimeout: opts.requestTimeoutMs, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 };
+  const common = {
+    headersTimeout: opts.headersTimeoutMs,
+    requestTimeout: opts.requestTimeoutMs,
+    // Node enforces both timeouts only when it sweeps its connections, every 30 s by default: a
+    // 10 s header timeout would let a slow client hold a socket for up to 40 s. Sweep often enough
+    // that a timeout is enforced within a quarter of itself (at most a second late).
+    connectionsCheckingInterval: checkingIntervalFor(opts.headersTimeoutMs),
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: 16 * 1024,
+  };
   const server: http.Server = opts.tls
     ? https.createServer({ ...common, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handler)
     : http.createServer(common, handler);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
       server.off('error', reject);
+      // Without a listener, an accept error (out of file descriptors under a flood) crashes the process.
+      server.on('error', opts.onError ?? (() => {}));
       resolve();
     });
   });
@@ -49,4 +64,32 @@ export async function listen(app: Koa<never> | Koa, opts: ListenOptions): Promis
       clearTimeout(timer);
     },
   };
+}
+
+function checkingIntervalFor(headersTimeoutMs: number): number {
+  return Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
+}
+
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; code: string; message: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'the request line or headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'the request did not arrive in time' },
+};
+
+/**
+ * Requests that never reach the app (unparseable, headers too large, too slow) get a JSON answer
+ * like every other one, instead of Node's bare status line. Never echoes what was received.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // As Node's default: nothing can be said on a socket that is gone or already answering.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (!socket.writable || answering || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const known = CLIENT_ERRORS[error.code ?? ''] ?? { status: 400, code: 'bad_http_request', message: 'the request is not valid HTTP/1.1' };
+  const body = JSON.stringify({ error: known.code, message: known.message });
+  socket.end(
+    `HTTP/1.1 ${known.status} ${http.STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

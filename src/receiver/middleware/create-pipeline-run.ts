@@ -2,32 +2,62 @@
 // once the API server has stored it; 200 with the original correlation ID for a duplicate; 503 with
 // Retry-After when the API server cannot take it, so the caller retries and nothing is lost.
 import { v7 as uuidv7 } from 'uuid';
-import type { PipelineRun } from '../../api/types.ts';
+import type { AuthScheme, PipelineRun } from '../../api/types.ts';
+import { LABELS } from '../../api/constants.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
-import { isKubeError, type KubeError } from '../../kube/errors.ts';
+import { isKubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
 import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
-import { buildPipelineRun, buildSensitiveParamsSecret, sensitiveParamsSecretName } from '../build-pipeline-run.ts';
+import {
+  buildPipelineRun,
+  buildSensitiveParamsSecret,
+  labelValueOf,
+  REPLAY_KEY_LABEL,
+  replayKeyLabelValue,
+  sensitiveParamsSecretName,
+} from '../build-pipeline-run.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
 import type { Route } from '../compile-route.ts';
 
 const MAX_DELIVERY_KEY = 256;
 
+/**
+ * Schemes whose delivery-ID header is outside the signature: a captured request can be replayed
+ * with a new ID, so the replay key must be checked as well as the ID.
+ */
+const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
+
 export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number }): WebhookMiddleware {
   return async (ctx) => {
     const route = ctx.state.route!;
     const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
     if (route.strict && mapped.errors.length > 0) {
-      throw badRequest('invalid_params', 'the payload does not provide the params this webhook requires', mapped.errors.map((e) => ({ path: e.param, message: e.message })));
+      throw badRequest(
+        'invalid_params',
+        'the payload does not provide the params this webhook requires',
+        mapped.errors.map((e) => ({ path: problemPathOf(route, e.param), message: e.message })),
+      );
     }
     const deliveryKey = deliveryKeyOf(ctx, route);
+    const replayKey = ctx.state.replayKey;
+
+    const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
+    if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
+      const earlier = await findReplayedRun(client, route, replayKey);
+      if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
+        if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, earlier, mapped.sensitive, opts.timeoutMs);
+        return answer(ctx, earlier, true);
+      }
+    }
+
     const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
     const run = buildPipelineRun(route, {
       runName,
       deliveryKey,
+      ...(replayKey ? { replayKey } : {}),
       correlationId: uuidv7(),
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
@@ -51,14 +81,44 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number 
       duplicate = true;
     }
     if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, opts.timeoutMs);
-
-    ctx.state.correlationId = stored.spec.correlationId;
-    ctx.state.pipelineRun = { namespace: route.namespace, name: runName };
-    ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
-    ctx.set('X-Correlation-ID', stored.spec.correlationId);
-    ctx.status = duplicate ? 200 : 202;
-    ctx.body = { correlationId: stored.spec.correlationId, pipelineRun: ctx.state.pipelineRun, duplicate };
+    answer(ctx, stored, duplicate);
   };
+}
+
+function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void {
+  const correlationId = run.spec.correlationId;
+  ctx.state.correlationId = correlationId;
+  ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
+  ctx.set('X-Correlation-ID', correlationId);
+  ctx.status = duplicate ? 200 : 202;
+  ctx.body = { correlationId, pipelineRun: ctx.state.pipelineRun, duplicate };
+}
+
+/**
+ * The run an earlier delivery of the same signed content created, if any. A read, not a claim: two
+ * replays racing on different replicas can both pass it, which the identical-request case (same ID)
+ * does not depend on, since the run name already makes that one atomic.
+ */
+async function findReplayedRun(client: KubeClient, route: Route, replayKey: string): Promise<PipelineRun | undefined> {
+  const labelSelector = `${LABELS.trigger}=${labelValueOf(route.name)},${REPLAY_KEY_LABEL}=${replayKeyLabelValue(replayKey)}`;
+  try {
+    // The client's own timeout applies: the operator builds it from the same --kube-api-timeout.
+    const list = await client.list<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, { labelSelector });
+    // The trigger label is truncated to 63 characters: compare the full name.
+    return list.items.find((r) => r.spec.trigger?.name === route.name);
+  } catch (e) {
+    throw apiUnavailable(e);
+  }
+}
+
+// Strict mode lists problems by where the value should have been, never by the value.
+function problemPathOf(route: Route, param: string): string {
+  const mapping = route.params.find((p) => p.name === param);
+  if (mapping?.from === 'body' && mapping.path !== undefined) return mapping.path;
+  if (mapping?.from === 'header' && mapping.header) return `header:${mapping.header}`;
+  if (mapping?.from === 'query' && mapping.query) return `query:${mapping.query}`;
+  return param;
 }
 
 /**
@@ -100,9 +160,22 @@ async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, value
 
 function apiUnavailable(e: unknown, detail?: string): WebhookError {
   if (e instanceof WebhookError) return e;
-  const err = e as KubeError;
   const retry = isKubeError(e) && e.retryAfterSeconds ? e.retryAfterSeconds : 5;
   const error = unavailable('api_unavailable', 'the delivery could not be stored; retry later', retry);
-  (error as WebhookError & { cause?: unknown }).cause = detail ? `${detail}: ${err?.message}` : err?.message;
+  error.cause = safeCause(e, detail);
   return error;
+}
+
+/**
+ * What the log may say about a failed API call. The API server's message for a refused object
+ * (400, 422) quotes the offending field values, which come from the payload: those keep only their
+ * status and reason.
+ */
+function safeCause(e: unknown, detail: string | undefined): Error {
+  const refused = isKubeError(e) && (e.status === 400 || e.status === 422);
+  const text = refused ? `the API server refused the object (${e.reason})` : e instanceof Error ? e.message : String(e);
+  const cause = new Error(detail ? `${detail}: ${text}` : text);
+  cause.name = e instanceof Error ? e.name : 'Error';
+  if (isKubeError(e)) Object.assign(cause, { status: e.status, reason: e.reason });
+  return cause;
 }

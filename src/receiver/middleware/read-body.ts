@@ -1,16 +1,14 @@
 // Reads the raw body up to the trigger's limit: 413 as soon as the limit is crossed (from
 // Content-Length before reading anything, or while streaming), without buffering the excess.
 import type { IncomingMessage } from 'node:http';
-import { badRequest, tooLarge, WebhookError } from '../errors.ts';
+import { badRequest, tooLarge } from '../errors.ts';
 import type { WebhookMiddleware } from '../webhook-context.ts';
 
 export const readBody: WebhookMiddleware = async (ctx, next) => {
   const limit = ctx.state.route!.maxBytes;
   const declared = ctx.get('content-length');
-  if (declared && Number(declared) > limit) {
-    refuseRestOfBody(ctx.req);
-    throw tooLarge(limit);
-  }
+  // Nothing is read: respondWithErrors answers with Connection: close, so the excess is never read.
+  if (declared && Number(declared) > limit) throw tooLarge(limit);
   ctx.state.rawBody = await readLimited(ctx.req, limit);
   await next();
 };
@@ -23,13 +21,15 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onAborted);
+      req.off('aborted', onError);
+      req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         cleanup();
-        refuseRestOfBody(req);
+        // Stop pulling from the socket; the 413 goes out with Connection: close.
+        req.pause();
         reject(tooLarge(limit));
         return;
       }
@@ -39,19 +39,18 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
       cleanup();
       resolve(Buffer.concat(chunks, size));
     };
-    const onError = (e: Error) => {
+    const onError = () => {
       cleanup();
-      reject(e instanceof WebhookError ? e : badRequest('body_read_failed', 'the request body could not be read'));
+      reject(badRequest('body_read_failed', 'the request body could not be read'));
     };
-    const onAborted = () => onError(new Error('aborted'));
+    // A stream closed before its 'end' (the client went away, the request timeout hit) does not
+    // always emit 'error' or 'aborted'; without this the request would wait forever. After 'end'
+    // this listener is already gone.
+    const onClose = onError;
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onAborted);
+    req.on('aborted', onError);
+    req.on('close', onClose);
   });
-}
-
-/** Stops reading; the 413 answer carries `Connection: close`, so the excess is never read. */
-function refuseRestOfBody(req: IncomingMessage): void {
-  req.pause();
 }

@@ -28,16 +28,22 @@ export function respondWithErrors(observe: (report: RequestReport) => void): Web
       ctx.state.outcome = failure.outcome;
       ctx.status = failure.status;
       ctx.set(failure.headers);
-      if (failure.status === 413) ctx.set('Connection', 'close');
+      // A body we refused (413) or never needed (404, 403, 429, ...) that is still arriving would be
+      // read and discarded to keep the connection alive; closing costs the caller one reconnect.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       ctx.body = { error: failure.code, message: failure.message, ...(failure.problems ? { problems: failure.problems } : {}) };
     }
     ctx.set('Cache-Control', 'no-store');
-    observe({
-      ctx,
-      status: ctx.status,
-      outcome: ctx.state.outcome ?? 'error',
-      durationSeconds: (performance.now() - started) / 1000,
-      ...(error !== undefined ? { error } : {}),
-    });
+    try {
+      observe({
+        ctx,
+        status: ctx.status,
+        outcome: ctx.state.outcome ?? 'error',
+        durationSeconds: (performance.now() - started) / 1000,
+        ...(error !== undefined ? { error } : {}),
+      });
+    } catch {
+      // Reporting must never change the answer: a throw here would reach Koa, which answers 500.
+    }
   };
 }

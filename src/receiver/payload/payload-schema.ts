@@ -8,9 +8,10 @@ export interface PayloadProblem {
 
 export type CompiledPayloadSchema = { validate: (body: unknown) => PayloadProblem[]; error?: undefined } | { error: string; validate?: undefined };
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
-
 export function compilePayloadSchema(schema: Record<string, unknown>): CompiledPayloadSchema {
+  // One instance per compile: an instance keeps every schema and generated function it compiled
+  // (so a shared one grew with each recompile) and refuses a second schema with the same $id.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
   let fn: ValidateFunction;
   try {
     fn = ajv.compile(schema);

@@ -1,0 +1,104 @@
+// Exactly one run per delivery, whatever the sender does: 50 concurrent copies of one delivery
+// spread over two replicas, a retry after a replica restart, and a captured request replayed with
+// a new (unsigned) delivery-ID header.
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { sign as signGithub } from '@octokit/webhooks-methods';
+import { useNamespace } from '../../harness/fixtures.ts';
+import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { createPipeline, createTrigger, planasonixHeaders, runsOf, send, type Reply, type TriggerHandle } from './receiver-fixtures.ts';
+
+describe('receiver: one run per delivery', function () {
+  this.timeout(60_000);
+  const ns = useNamespace('rx-dupes');
+  let leader: TestOperator;
+  let replica: TestOperator | undefined;
+  let trigger: TriggerHandle;
+
+  before(async () => {
+    leader = await startTestOperator();
+    // A second replica that only receives, as when the receiver is scaled apart from the controllers.
+    replica = await startTestOperator({ components: 'receiver' });
+    await createPipeline(ns());
+    trigger = await createTrigger(leader, ns(), 'dupes');
+  });
+  after(async () => {
+    await replica?.stop();
+    await leader?.stop();
+  });
+
+  function summarize(replies: Reply[]) {
+    const ids = new Set(replies.map((r) => r.json().correlationId));
+    const byStatus = new Map<number, number>();
+    for (const r of replies) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+    return { ids, byStatus };
+  }
+
+  async function concurrentCopies(headers: Record<string, string>, body: Buffer, copies: number): Promise<Reply[]> {
+    return Promise.all(
+      Array.from({ length: copies }, (_, i) => send(i % 2 === 0 ? leader.receiverUrl : replica!.receiverUrl, trigger.path, { headers, body })),
+    );
+  }
+
+  it('50 concurrent identical deliveries over two replicas: one run, one 202 and 49 × 200 with one correlation ID', async () => {
+    const body = Buffer.from(JSON.stringify({ export_id: 'concurrent' }));
+    const headers = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
+    const replies = await concurrentCopies(headers, body, 50);
+    const { ids, byStatus } = summarize(replies);
+    expect(Object.fromEntries(byStatus)).to.deep.equal({ 202: 1, 200: 49 });
+    expect(ids.size).to.equal(1);
+    for (const r of replies) {
+      expect(r.headers['x-correlation-id']).to.equal([...ids][0]);
+      expect(r.json().duplicate).to.equal(r.status === 200);
+    }
+    const runs = (await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'concurrent');
+    expect(runs).to.have.length(1);
+    expect(runs[0]!.spec.correlationId).to.equal([...ids][0]);
+  });
+
+  it('without any delivery ID, identical signed copies are one delivery too (the replay key)', async () => {
+    const body = Buffer.from(JSON.stringify({ export_id: 'no-id' }));
+    const replies = await concurrentCopies(planasonixHeaders(trigger.secret, body), body, 20);
+    const { ids, byStatus } = summarize(replies);
+    expect(Object.fromEntries(byStatus)).to.deep.equal({ 202: 1, 200: 19 });
+    expect(ids.size).to.equal(1);
+    expect((await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'no-id')).to.have.length(1);
+  });
+
+  it('a retry reaching a restarted replica is still a duplicate of the original', async () => {
+    const body = Buffer.from(JSON.stringify({ export_id: 'restart' }));
+    const headers = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
+    const first = await send(replica!.receiverUrl, trigger.path, { headers, body });
+    expect(first.status, first.text).to.equal(202);
+    await replica!.stop();
+    replica = await startTestOperator({ components: 'receiver' });
+    const retry = await send(replica.receiverUrl, trigger.path, { headers, body });
+    expect(retry.status, retry.text).to.equal(200);
+    expect(retry.json().correlationId).to.equal(first.json().correlationId);
+    expect((await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'restart')).to.have.length(1);
+  });
+
+  it('a captured planasonix request replayed with a new delivery-ID header is a duplicate, not a new run', async () => {
+    const body = Buffer.from(JSON.stringify({ export_id: 'replayed' }));
+    const signed = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
+    const first = await send(leader.receiverUrl, trigger.path, { headers: signed, body });
+    expect(first.status, first.text).to.equal(202);
+    // The delivery header is not covered by the signature: an attacker can change it freely.
+    const replay = await send(replica!.receiverUrl, trigger.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    expect(replay.status, replay.text).to.equal(200);
+    expect(replay.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
+    expect((await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'replayed')).to.have.length(1);
+  });
+
+  it('a captured GitHub request replayed with a new X-GitHub-Delivery is a duplicate (GitHub signs no timestamp)', async () => {
+    const gh = await createTrigger(leader, ns(), 'gh-dupes', { auth: { scheme: 'github' } });
+    const body = JSON.stringify({ export_id: 'gh-replayed' });
+    const headers = { 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await signGithub(gh.secret, body) };
+    const first = await send(leader.receiverUrl, gh.path, { headers, body });
+    expect(first.status, first.text).to.equal(202);
+    const replay = await send(leader.receiverUrl, gh.path, { headers: { ...headers, 'x-github-delivery': randomUUID() }, body });
+    expect(replay.status, replay.text).to.equal(200);
+    expect(replay.json().correlationId).to.equal(first.json().correlationId);
+    expect(await runsOf(ns(), 'gh-dupes')).to.have.length(1);
+  });
+});

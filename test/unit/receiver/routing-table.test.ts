@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { WebhookTrigger } from '../../../src/api/types.ts';
+import { buildWebhookSecret } from '../../../src/controllers/webhook-trigger/webhook-secret.ts';
+import { RoutingTable } from '../../../src/receiver/routing-table.ts';
+
+const PATH = '/hooks/routing-table-test';
+
+function triggerWith(changes: { generation?: number; ready?: boolean; deliveries?: number; schema?: Record<string, unknown> } = {}): WebhookTrigger {
+  return {
+    apiVersion: 'planasonix.io/v1alpha1',
+    kind: 'WebhookTrigger',
+    metadata: { name: 't', namespace: 'ns', uid: 'uid-1', generation: changes.generation ?? 1, resourceVersion: String(Math.random()) },
+    spec: { pipelineRef: { name: 'p' }, payload: { strict: true, ...(changes.schema ? { schema: changes.schema } : {}) } },
+    status: {
+      conditions: [{ type: 'Ready', status: changes.ready === false ? 'False' : 'True', reason: 'Serving', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      deliveries: { accepted: changes.deliveries ?? 0, rejected: 0 },
+    },
+  };
+}
+
+describe('routing table', () => {
+  let trigger: WebhookTrigger;
+  let secret: V1Secret;
+  let table: RoutingTable;
+  const errors: unknown[] = [];
+
+  beforeEach(() => {
+    trigger = triggerWith();
+    secret = { ...buildWebhookSecret(trigger, { path: PATH, url: `https://x${PATH}`, signingSecret: 'pxs_a', currentSince: new Date() }) };
+    secret.metadata!.resourceVersion = '1';
+    errors.length = 0;
+    table = new RoutingTable(
+      { trigger: () => trigger, secret: (_ns, name) => (name === 't-webhook' ? secret : undefined), triggersUsingSecret: () => [] },
+      { defaultMaxBytes: 1024, onCompileError: (_k, e) => errors.push(e) },
+    );
+    table.refreshTrigger('ns', 't');
+  });
+
+  it('keeps the compiled route when only the delivery counts in the status changed', () => {
+    const route = table.lookup(PATH);
+    expect(route?.state).to.equal('serving');
+    for (let i = 1; i <= 5; i++) {
+      trigger = triggerWith({ deliveries: i });
+      table.refreshTrigger('ns', 't');
+    }
+    expect(table.lookup(PATH)).to.equal(route);
+  });
+
+  it('recompiles when the spec, the Ready condition or the Secret changes', () => {
+    const first = table.lookup(PATH);
+    trigger = triggerWith({ generation: 2 });
+    table.refreshTrigger('ns', 't');
+    const second = table.lookup(PATH);
+    expect(second).not.to.equal(first);
+
+    trigger = triggerWith({ generation: 2, ready: false });
+    table.refreshTrigger('ns', 't');
+    expect(table.lookup(PATH)?.state).to.equal('not-ready');
+
+    trigger = triggerWith({ generation: 2 });
+    table.refreshTrigger('ns', 't');
+    const before = table.lookup(PATH)!;
+    secret = buildWebhookSecret(trigger, { path: PATH, url: `https://x${PATH}`, signingSecret: 'pxs_b', currentSince: new Date() });
+    secret.metadata!.resourceVersion = '2';
+    table.refreshSecret(secret);
+    const after = table.lookup(PATH)!;
+    expect(after).not.to.equal(before);
+    expect(after.keysAt(Date.now()).secrets).to.deep.equal(['pxs_b']);
+  });
+
+  it('keeps validating a strict schema that has an $id, however often the trigger is recompiled', () => {
+    const schema = { $id: 'https://schemas.example/export.json', type: 'object', required: ['export_id'] };
+    for (let generation = 2; generation <= 4; generation++) {
+      trigger = triggerWith({ generation, schema: structuredClone(schema) });
+      table.refreshTrigger('ns', 't');
+      const route = table.lookup(PATH)!;
+      expect(route.schema?.error, `generation ${generation}`).to.equal(undefined);
+      expect(route.schema?.validate?.({})).to.deep.equal([{ path: '/export_id', message: 'is required' }]);
+    }
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('forgets the path of a deleted trigger', () => {
+    const deleted = trigger;
+    trigger = undefined as unknown as WebhookTrigger;
+    table.refreshTrigger('ns', 't');
+    expect(table.lookup(PATH)).to.equal(undefined);
+    trigger = deleted;
+    table.refreshTrigger('ns', 't');
+    expect(table.lookup(PATH)?.state).to.equal('serving');
+  });
+});
