@@ -12,8 +12,11 @@ const noop = (): void => {};
 
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
-/** The error's message and name as log fields; never the whole object, which may hold a response. */
-export function describeError(e: unknown): { err: string; errName: string } {
-  if (e instanceof Error) return { err: e.message, errName: e.name };
-  return { err: String(e), errName: typeof e };
+/**
+ * The error's name and message as plain log fields; never the whole object, which may hold a
+ * response. (Not under `err`: a logger's error serializer expects an Error there.)
+ */
+export function describeError(e: unknown): { errorName: string; errorMessage: string } {
+  if (e instanceof Error) return { errorName: e.name, errorMessage: e.message };
+  return { errorName: typeof e, errorMessage: String(e) };
 }

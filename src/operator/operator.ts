@@ -157,6 +157,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       host: config.webhookBindAddress,
       headersTimeoutMs: config.headerTimeoutMs,
       requestTimeoutMs: config.requestTimeoutMs,
+      onError: (e) => logger.error({ component: 'receiver', ...describeError(e) }, 'the webhook server failed'),
       ...(config.tlsCertFile && config.tlsKeyFile ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } } : {}),
     });
     recorder.start();

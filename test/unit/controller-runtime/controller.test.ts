@@ -92,7 +92,7 @@ describe('Controller', () => {
     expect(controller.stats.terminalErrors).to.equal(1);
     expect(controller.stats.errors).to.equal(0);
     const logged = lines.find((l) => l.level === 'error');
-    expect(logged?.fields).to.include({ key: 'ns/a', err: 'spec.pipelineRef is empty' });
+    expect(logged?.fields).to.include({ key: 'ns/a', errorMessage: 'spec.pipelineRef is empty' });
   });
 
   it('retries any other error with growing backoff until it succeeds', async () => {
