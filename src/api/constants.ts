@@ -45,6 +45,9 @@ export const WEBHOOK_SECRET_KEYS = {
 
 export const WEBHOOK_PATH_PREFIX = '/hooks/';
 
+/** The key read from a user-managed Secret (spec.auth.secretRef) when the trigger names none. */
+export const DEFAULT_SECRET_KEY = 'signing-secret';
+
 export const CONDITION_TYPES = {
   ready: 'Ready',
   succeeded: 'Succeeded',

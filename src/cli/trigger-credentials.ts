@@ -11,8 +11,8 @@ import { RESOURCES } from '../kube/resources.ts';
 import { SIGNATURE_HEADERS } from '../signing/headers.ts';
 import { parseEd25519PrivateKey } from '../signing/public-key.ts';
 import { signRequest } from '../signing/sign-request.ts';
-import { webhookSecretName } from '../controllers/webhook-trigger/webhook-secret.ts';
-import { DEFAULT_SECRET_KEY } from '../controllers/webhook-trigger/validate-trigger.ts';
+import { webhookSecretName } from '../api/webhook-secret.ts';
+import { DEFAULT_SECRET_KEY } from '../api/constants.ts';
 import { CommandError, UsageError, describeKubeFailure, stringFlag, type FlagSpec, type FlagValues } from './cli-args.ts';
 
 /** Flags of both `sign` and `send`. */

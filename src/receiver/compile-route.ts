@@ -10,8 +10,8 @@ import { compileSourceRanges } from '../util/source-ranges.ts';
 import { parseDuration } from '../util/duration.ts';
 import { parseByteQuantity } from '../util/quantity.ts';
 import { compilePayloadSchema, type CompiledPayloadSchema } from './payload/payload-schema.ts';
-import { DEFAULT_SECRET_KEY } from '../controllers/webhook-trigger/validate-trigger.ts';
-import { readWebhookSecret } from '../controllers/webhook-trigger/webhook-secret.ts';
+import { DEFAULT_SECRET_KEY } from '../api/constants.ts';
+import { readWebhookSecret } from '../api/webhook-secret.ts';
 
 export type RouteState = 'serving' | 'suspended' | 'not-ready';
 

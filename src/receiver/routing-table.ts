@@ -4,7 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import { compileRoute, type Route } from './compile-route.ts';
-import { webhookSecretName } from '../controllers/webhook-trigger/webhook-secret.ts';
+import { webhookSecretName } from '../api/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
 export interface RoutingSources {

@@ -4,7 +4,7 @@ import type { AuthScheme, WebhookTrigger } from '../../api/types.ts';
 import { ANNOTATIONS } from '../../api/constants.ts';
 import { generateSigningSecret, validateSigningSecret } from '../../signing/secret-format.ts';
 import { decideRotation } from './rotation.ts';
-import { generateWebhookPath, webhookUrl, type WebhookSecretState } from './webhook-secret.ts';
+import { generateWebhookPath, webhookUrl, type WebhookSecretState } from '../../api/webhook-secret.ts';
 
 export interface DesiredSecretState {
   state: WebhookSecretState;

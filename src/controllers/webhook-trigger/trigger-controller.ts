@@ -14,7 +14,7 @@ import { findCondition, setCondition } from '../../controller-runtime/conditions
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../controller-runtime/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, readWebhookSecret, sameSecretState, webhookSecretName } from './webhook-secret.ts';
+import { buildWebhookSecret, readWebhookSecret, sameSecretState, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
 import { desiredTriggerStatus, statusPatch, type OwnedTriggerStatus } from './trigger-status.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';

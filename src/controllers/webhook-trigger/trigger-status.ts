@@ -4,8 +4,9 @@ import type { WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { CONDITION_TYPES, TRIGGER_REASONS, WEBHOOK_SECRET_KEYS as KEYS } from '../../api/constants.ts';
 import { setCondition } from '../../controller-runtime/conditions.ts';
 import { nextRotationTime } from './rotation.ts';
-import { DEFAULT_SECRET_KEY, type TriggerValidation } from './validate-trigger.ts';
-import { webhookSecretName, type WebhookSecretState } from './webhook-secret.ts';
+import type { TriggerValidation } from './validate-trigger.ts';
+import { DEFAULT_SECRET_KEY } from '../../api/constants.ts';
+import { webhookSecretName, type WebhookSecretState } from '../../api/webhook-secret.ts';
 
 /** The status fields this controller owns. */
 export type OwnedTriggerStatus = Pick<WebhookTriggerStatus, 'observedGeneration' | 'conditions' | 'urlSecretRef' | 'signingSecretRef' | 'rotation'>;

@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import { Cron } from 'croner';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, RotationSpec, WebhookTrigger } from '../../api/types.ts';
-import { TRIGGER_REASONS } from '../../api/constants.ts';
+import { DEFAULT_SECRET_KEY, TRIGGER_REASONS } from '../../api/constants.ts';
 import { validateSigningSecret } from '../../signing/secret-format.ts';
 import { compilePayloadSchema } from '../../receiver/payload/payload-schema.ts';
 import { parseDuration } from '../../util/duration.ts';
@@ -19,7 +19,6 @@ export interface TriggerReferences {
   userSecret: V1Secret | undefined;
 }
 
-export const DEFAULT_SECRET_KEY = 'signing-secret';
 
 export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences): TriggerValidation {
   const spec = trigger.spec;

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
-import { buildWebhookSecret } from '../../../src/controllers/webhook-trigger/webhook-secret.ts';
+import { buildWebhookSecret } from '../../../src/api/webhook-secret.ts';
 import { RoutingTable } from '../../../src/receiver/routing-table.ts';
 import { createReceiverApp } from '../../../src/receiver/app.ts';
 import { listen, type RunningServer } from '../../../src/receiver/server.ts';

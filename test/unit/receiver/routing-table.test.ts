@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../../../src/api/types.ts';
-import { buildWebhookSecret } from '../../../src/controllers/webhook-trigger/webhook-secret.ts';
+import { buildWebhookSecret } from '../../../src/api/webhook-secret.ts';
 import { RoutingTable } from '../../../src/receiver/routing-table.ts';
 
 const PATH = '/hooks/routing-table-test';

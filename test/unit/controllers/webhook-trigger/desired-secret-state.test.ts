@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { AuthSpec } from '../../../../src/api/types.ts';
 import { desiredSecretState } from '../../../../src/controllers/webhook-trigger/desired-secret-state.ts';
-import type { WebhookSecretState } from '../../../../src/controllers/webhook-trigger/webhook-secret.ts';
+import type { WebhookSecretState } from '../../../../src/api/webhook-secret.ts';
 import { makeTrigger } from './fixtures.ts';
 
 const BASE = 'https://hooks.example.com';

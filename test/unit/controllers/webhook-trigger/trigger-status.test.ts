@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { WebhookTriggerStatus } from '../../../../src/api/types.ts';
 import { desiredTriggerStatus, sameJson, statusPatch } from '../../../../src/controllers/webhook-trigger/trigger-status.ts';
-import type { WebhookSecretState } from '../../../../src/controllers/webhook-trigger/webhook-secret.ts';
+import type { WebhookSecretState } from '../../../../src/api/webhook-secret.ts';
 import { makeTrigger } from './fixtures.ts';
 
 const NOW = new Date('2026-01-01T00:00:10Z');

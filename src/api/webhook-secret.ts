@@ -2,8 +2,8 @@
 // its path, and — unless the user brings their own — the signing secret with its rotation state.
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { WebhookTrigger } from '../../api/types.ts';
-import { ANNOTATIONS, API_VERSION, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from '../../api/constants.ts';
+import type { WebhookTrigger } from './types.ts';
+import { ANNOTATIONS, API_VERSION, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
 
 export interface WebhookSecretState {
   path: string;

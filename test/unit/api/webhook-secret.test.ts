@@ -7,8 +7,8 @@ import {
   webhookSecretName,
   webhookUrl,
   type WebhookSecretState,
-} from '../../../../src/controllers/webhook-trigger/webhook-secret.ts';
-import { makeTrigger } from './fixtures.ts';
+} from '../../../src/api/webhook-secret.ts';
+import { makeTrigger } from '../controllers/webhook-trigger/fixtures.ts';
 
 const STATE: WebhookSecretState = {
   path: '/hooks/' + 'A'.repeat(43),
