@@ -1,17 +1,26 @@
 // Wires informers and controllers together: one informer per resource and selector, shared by the
 // receiver and every controller; controllers run only after the caches synced and, with leader
-// election, only while this replica leads.
+// election, only while this replica leads. A selector naming several namespaces gets one shared
+// informer per namespace, handed out merged as one MultiNamespaceInformer.
 import type { KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resources.ts';
 import type { Controller } from './controller.ts';
 import { Informer, type InformerClient, type InformerOptions } from './informer.ts';
+import { MultiNamespaceInformer } from './multi-namespace-informer.ts';
+import type { SharedInformer } from './shared-informer.ts';
 import { LeaderElector, type LeaderElectionOptions, type LeaseClient } from './leader-election.ts';
 import { describeError, silentLogger, type Logger } from './logger.ts';
 
 export type ManagerClient = InformerClient & LeaseClient;
 
 export interface InformerSelector {
+  /** Watch one namespace; all when neither this nor `namespaces` is given. */
   namespace?: string;
+  /**
+   * Watch exactly these namespaces: one informer each, read as one cache. Empty means what
+   * `namespace` says (all namespaces when it is omitted); one namespace is the same as `namespace`.
+   */
+  namespaces?: readonly string[];
   labelSelector?: string;
   fieldSelector?: string;
 }
@@ -20,7 +29,7 @@ export interface ManagerOptions {
   /** Omit to run controllers on this replica unconditionally (a single replica). */
   leaderElection?: Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'logger'>;
   /** Timing options applied to every informer. */
-  informerOptions?: Omit<InformerOptions, keyof InformerSelector | 'name' | 'logger'>;
+  informerOptions?: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'name' | 'logger'>;
   logger?: Logger;
 }
 
@@ -39,7 +48,11 @@ export class Manager {
   private readonly client: ManagerClient;
   private readonly informerOptions: ManagerOptions['informerOptions'];
   private readonly log: Logger;
+  /** Every informer running a list/watch, members of multi-namespace caches included. */
   private readonly sharedInformers = new Map<string, Informer>();
+  private readonly multiNamespaceInformers = new Map<string, MultiNamespaceInformer>();
+  /** The caches handed out by informer(), once each, in order: what metrics report on. */
+  private readonly caches: SharedInformer[] = [];
   private readonly registrations: Registration[] = [];
   private started = false;
   private stopping = false;
@@ -61,17 +74,37 @@ export class Manager {
     }
   }
 
-  /** The informer for this resource and selector, created on first request and shared afterwards. */
-  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector = {}): Informer<T> {
-    const id = JSON.stringify([resource.group, resource.version, resource.plural, selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? '']);
-    let informer = this.sharedInformers.get(id);
-    if (!informer) {
-      informer = new Informer(this.client, resource, { ...this.informerOptions, ...selector, name: this.uniqueName(resource.plural), logger: this.log });
-      this.sharedInformers.set(id, informer);
-      if (this.started) informer.start();
+  /**
+   * The cache for this resource and selector, created on first request and shared afterwards.
+   * With several `namespaces` it is a MultiNamespaceInformer whose per-namespace members are shared
+   * with anyone asking for one of those namespaces alone.
+   */
+  informer<T extends KubeObject>(resource: ResourceType, selector?: InformerSelector & { namespaces?: undefined }): Informer<T>;
+  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector): SharedInformer<T>;
+  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector = {}): SharedInformer<T> {
+    const namespaces = [...new Set(selector.namespaces ?? [])];
+    if (namespaces.length > 0 && selector.namespace !== undefined) {
+      throw new Error(`informer of ${resource.plural}: give namespace or namespaces, not both`);
     }
-    // One informer serves every caller; T only narrows how they read its objects.
-    return informer as unknown as Informer<T>;
+    const { labelSelector, fieldSelector } = selector;
+    let cache: SharedInformer;
+    if (namespaces.length <= 1) {
+      cache = this.sharedInformer(resource, { namespace: namespaces[0] ?? selector.namespace, labelSelector, fieldSelector });
+    } else {
+      const id = JSON.stringify([resource.group, resource.version, resource.plural, [...namespaces].sort(), labelSelector ?? '', fieldSelector ?? '']);
+      let multi = this.multiNamespaceInformers.get(id);
+      if (!multi) {
+        // Named by the resource alone, like a single informer, so the metric label stays bounded.
+        const name = this.uniqueName(resource.plural);
+        const members = namespaces.map((namespace) => this.sharedInformer(resource, { namespace, labelSelector, fieldSelector }, `${name}/${namespace}`));
+        multi = new MultiNamespaceInformer(resource, members, { name });
+        this.multiNamespaceInformers.set(id, multi);
+      }
+      cache = multi;
+    }
+    if (!this.caches.includes(cache)) this.caches.push(cache);
+    // One cache serves every caller; T only narrows how they read its objects.
+    return cache as unknown as SharedInformer<T>;
   }
 
   /**
@@ -82,8 +115,12 @@ export class Manager {
     this.registrations.push({ controller, primary });
   }
 
-  get informers(): Informer[] {
-    return [...this.sharedInformers.values()];
+  /**
+   * The caches handed out, one entry per informer() result (a multi-namespace cache is one entry,
+   * its stats summed over its namespaces).
+   */
+  get informers(): SharedInformer[] {
+    return [...this.caches];
   }
 
   get controllers(): Controller[] {
@@ -126,9 +163,21 @@ export class Manager {
     await Promise.all([...this.sharedInformers.values()].map((i) => i.stop()));
   }
 
+  /** The one informer with this exact selector, created (and started, if the manager runs) on first request. */
+  private sharedInformer(resource: ResourceType, selector: Omit<InformerSelector, 'namespaces'>, name?: string): Informer {
+    const id = JSON.stringify([resource.group, resource.version, resource.plural, selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? '']);
+    let informer = this.sharedInformers.get(id);
+    if (!informer) {
+      informer = new Informer(this.client, resource, { ...this.informerOptions, ...selector, name: name ?? this.uniqueName(resource.plural), logger: this.log });
+      this.sharedInformers.set(id, informer);
+      if (this.started) informer.start();
+    }
+    return informer;
+  }
+
   /** Informer names label metrics, so a second informer of one resource gets a suffix. */
   private uniqueName(plural: string): string {
-    const taken = new Set([...this.sharedInformers.values()].map((i) => i.name));
+    const taken = new Set([...this.sharedInformers.values(), ...this.caches].map((i) => i.name));
     let name = plural;
     for (let n = 2; taken.has(name); n++) name = `${plural}-${n}`;
     return name;

@@ -4,7 +4,7 @@
 import type { Manager } from '../controller-runtime/manager.ts';
 import type { Controller, ReconcileEvent } from '../controller-runtime/controller.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Informer } from '../controller-runtime/informer.ts';
+import type { SharedInformer } from '../controller-runtime/shared-informer.ts';
 import type { PipelineRun, WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES } from '../api/constants.ts';
 import { isConditionTrue } from '../controller-runtime/conditions.ts';
@@ -22,8 +22,8 @@ export function recordReconcile(metrics: Metrics): (event: ReconcileEvent) => vo
 }
 
 export interface ObservedCaches {
-  runs?: Informer<PipelineRun>;
-  triggers?: Informer<WebhookTrigger>;
+  runs?: SharedInformer<PipelineRun>;
+  triggers?: SharedInformer<WebhookTrigger>;
 }
 
 export function observeControllers(manager: Manager, controllers: Controller[], metrics: Metrics, caches: ObservedCaches = {}): () => void {

@@ -8,7 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { createEventRecorder } from '../kube/events.ts';
-import { Manager } from '../controller-runtime/manager.ts';
+import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
 import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
@@ -54,7 +54,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const identity = opts.identity ?? `${hostname()}-${process.pid}`;
   const runControllers = config.components !== 'receiver';
   const runReceiver = config.components !== 'controllers';
-  const namespace = watchedNamespace(config.namespaces);
+  const namespaces = [...new Set(config.namespaces)];
 
   const manager = new Manager(client, {
     logger: logger.child({ component: 'manager' }),
@@ -71,7 +71,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         }
       : {}),
   });
-  const selector = namespace ? { namespace } : {};
+  // Several namespaces: one informer per namespace and resource, each read as one cache. Objects
+  // elsewhere are never cached, so they get no route and no reconcile.
+  const selector: InformerSelector = namespaces.length > 0 ? { namespaces } : {};
   const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
   const secrets = manager.informer<V1Secret>(RESOURCES.secrets, selector);
   addTriggerIndexes(triggers);
@@ -173,7 +175,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   if (manager.elector) metrics.leader.set(false);
   const started = manager.start();
   started.catch((e: unknown) => logger.error({ ...describeError(e) }, 'the manager failed to start'));
-  logger.info({ receiver: receiver?.url, metrics: ops.metricsUrl, health: ops.healthUrl, identity, controllers: runControllers, namespace: namespace ?? '(all)' }, 'operator started');
+  logger.info({ receiver: receiver?.url, metrics: ops.metricsUrl, health: ops.healthUrl, identity, controllers: runControllers, namespaces: namespaces.length > 0 ? namespaces.join(',') : '(all)' }, 'operator started');
 
   return {
     manager,
@@ -191,11 +193,4 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       await ops.close();
     },
   };
-}
-
-function watchedNamespace(namespaces: readonly string[]): string | undefined {
-  if (namespaces.length > 1) {
-    throw new Error('--namespaces: watching several namespaces (but not all) is not supported yet; give one namespace or none for all');
-  }
-  return namespaces[0];
 }

@@ -8,7 +8,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
-import type { Informer } from '../../controller-runtime/informer.ts';
+import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { findCondition, setCondition } from '../../controller-runtime/conditions.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
@@ -28,9 +28,9 @@ export const TRIGGER_INDEXES = {
 
 export interface TriggerControllerOptions {
   client: KubeClient;
-  triggers: Informer<WebhookTrigger>;
-  pipelines: Informer<Pipeline>;
-  secrets: Informer<V1Secret>;
+  triggers: SharedInformer<WebhookTrigger>;
+  pipelines: SharedInformer<Pipeline>;
+  secrets: SharedInformer<V1Secret>;
   /** Base URL callers reach the receiver at; the capability path is appended. */
   externalUrl: string;
   events: EventRecorder;
@@ -42,7 +42,7 @@ export interface TriggerControllerOptions {
 }
 
 /** Registers the indexes the controller and the receiver share on the trigger informer. */
-export function addTriggerIndexes(triggers: Informer<WebhookTrigger>): void {
+export function addTriggerIndexes(triggers: SharedInformer<WebhookTrigger>): void {
   if (!triggers.hasIndex(TRIGGER_INDEXES.pipeline)) {
     triggers.addIndex(TRIGGER_INDEXES.pipeline, (t) => [keyOf(t.metadata.namespace, t.spec.pipelineRef.name)]);
   }
