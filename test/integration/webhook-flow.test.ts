@@ -68,5 +68,8 @@ describe('webhook flow (real API server)', function () {
     const env = job.spec.template.spec.containers[0]!.env ?? [];
     expect(env).to.deep.include({ name: 'PARAM_EXPORT_ID', value: 'exp_8f3c21' });
     expect(env).to.deep.include({ name: 'PLANASONIX_CORRELATION_ID', value: body.correlationId });
+    // No X-Planasonix-Delivery header: the delivery key is the signed request's fingerprint.
+    expect(env).to.deep.include({ name: 'PLANASONIX_DELIVERY_ID', value: runs.items[0]!.spec.trigger!.deliveryId });
+    expect(runs.items[0]!.spec.trigger!.deliveryId).to.match(/^replay:/);
   });
 });

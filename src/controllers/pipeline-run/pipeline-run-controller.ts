@@ -9,13 +9,13 @@ import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
-import type { Informer } from '../../controller-runtime/informer.ts';
+import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../controller-runtime/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
-import { decideAdmission, isActiveRun } from './concurrency.ts';
+import { compareReceiptOrder, decideAdmission, isActiveRun } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
 import { paramsSecretNameFor } from './param-names.ts';
 import { resolveRun } from './resolve-pipeline.ts';
@@ -31,10 +31,10 @@ const DEFAULT_HISTORY = { succeeded: 10, failed: 10 };
 
 export interface PipelineRunControllerOptions {
   client: KubeClient;
-  runs: Informer<PipelineRun>;
-  pipelines: Informer<Pipeline>;
-  jobs: Informer<KubeObject>;
-  secrets: Informer<V1Secret>;
+  runs: SharedInformer<PipelineRun>;
+  pipelines: SharedInformer<Pipeline>;
+  jobs: SharedInformer<KubeObject>;
+  secrets: SharedInformer<V1Secret>;
   events: EventRecorder;
   metrics?: Metrics;
   logger: Logger;
@@ -66,6 +66,8 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   opts.runs.onUpdate((before, after) => {
     if (before.metadata.generation !== after.metadata.generation || before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp) enqueueRun(after);
     if (before.status?.phase !== after.status?.phase || before.status?.jobRef?.name !== after.status?.jobRef?.name) enqueueWaitingSiblings(after);
+    // A run that just finished prunes its Pipeline's history once the cache shows it finished.
+    if (isTerminal(after.status?.phase) && !isTerminal(before.status?.phase)) enqueueRun(after);
   });
   opts.runs.onDelete(enqueueWaitingSiblings);
   const enqueueOwner = (o: KubeObject) => {
@@ -88,14 +90,20 @@ export async function reconcileRun(key: string, opts: PipelineRunControllerOptio
   const run = opts.runs.get(key);
   if (!run || run.metadata.deletionTimestamp) return;
   const namespace = run.metadata.namespace!;
-  if (isTerminal(run.status?.phase)) return;
+  if (isTerminal(run.status?.phase)) {
+    // Pruned here, from the cache, rather than right after our own status write: runs that finish
+    // at the same moment would each miss the others' new status there, and none would be pruned.
+    // The last of them to reach the cache sees them all.
+    await pruneHistory(opts, run, now);
+    return;
+  }
 
   const jobName = jobNameFor(run);
   const job = opts.jobs.get(keyOf(namespace, jobName)) as Job | undefined;
 
   if (run.spec.cancelled && !finished(job)) {
     if (job) await deleteJob(opts.client, namespace, jobName);
-    return writeStatus(opts, run, cancelledStatus(run, now), now);
+    return writeStatus(opts, run, cancelledStatus(run, now, replacedBy(opts, run)), now);
   }
   if (job) return writeStatus(opts, run, deriveRunStatus(run, job, now), now);
 
@@ -156,9 +164,18 @@ export async function reconcileRun(key: string, opts: PipelineRunControllerOptio
   return writeStatus(opts, run, deriveRunStatus(run, created, now), now);
 }
 
-async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<void> {
+async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<ReconcileResult | void> {
   if (statusEquals(run.status, status)) return;
-  await opts.client.patchStatus(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, status);
+  try {
+    // Only over the version this status was derived from: a replica that lost the lease while
+    // paused mid-reconcile must not overwrite, when it resumes, what the new leader wrote since
+    // (status-only changes wake no reconcile, so a stale status would stay).
+    await opts.client.mergePatch(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, { metadata: { resourceVersion: run.metadata.resourceVersion }, status }, 'status');
+  } catch (e) {
+    // Our cache is behind (usually our own previous write): decide again once it caught up.
+    if (isKubeError(e) && e.conflict) return { requeueAfterMs: 200 };
+    throw e;
+  }
   const phase = status.phase;
   if (phase !== run.status?.phase && isTerminal(phase)) {
     const labels = { namespace: run.metadata.namespace!, pipeline: run.spec.pipelineRef.name };
@@ -168,7 +185,6 @@ async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun,
     if (status.startTime && status.completionTime && opts.metrics && (phase === 'Succeeded' || phase === 'Failed' || phase === 'Cancelled')) {
       opts.metrics.pipelineRunDuration.observe({ ...labels, phase }, Math.max(0, (Date.parse(status.completionTime) - Date.parse(status.startTime)) / 1000));
     }
-    await pruneHistory(opts, { ...run, status }, now);
   }
 }
 
@@ -177,14 +193,28 @@ async function pruneHistory(opts: PipelineRunControllerOptions, finishedRun: Pip
   const namespace = finishedRun.metadata.namespace!;
   const pipeline = opts.pipelines.get(keyOf(namespace, finishedRun.spec.pipelineRef.name));
   const limits = { ...DEFAULT_HISTORY, ...(pipeline?.spec.history ?? {}) };
-  const runs = opts.runs
-    .byIndex(RUNS_BY_PIPELINE, keyOf(namespace, finishedRun.spec.pipelineRef.name))
-    .map((r) => (r.metadata.name === finishedRun.metadata.name ? finishedRun : r));
+  const runs = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, finishedRun.spec.pipelineRef.name));
   for (const name of selectRunsToPrune(runs, limits)) {
     await opts.client.delete(RESOURCES.pipelineRuns, namespace, name, { propagationPolicy: 'Background' }).catch((e: unknown) => {
       if (!(isKubeError(e) && e.notFound)) throw e;
     });
   }
+}
+
+/**
+ * Under concurrencyPolicy Replace, a run that a newer one superseded was cancelled by this
+ * controller, not by a person: it ends with reason Replaced, naming the newer run.
+ */
+function replacedBy(opts: PipelineRunControllerOptions, run: PipelineRun): { reason?: string; message?: string } {
+  const namespace = run.metadata.namespace!;
+  const pipeline = opts.pipelines.get(keyOf(namespace, run.spec.pipelineRef.name));
+  if (pipeline?.spec.concurrencyPolicy !== 'Replace') return {};
+  const newer = opts.runs
+    .byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name))
+    .filter((o) => o.metadata.name !== run.metadata.name && !isTerminal(o.status?.phase) && !o.spec.cancelled && compareReceiptOrder(o, run) > 0)
+    .sort(compareReceiptOrder);
+  const newest = newer[newer.length - 1];
+  return newest ? { reason: RUN_REASONS.replaced, message: `replaced by the newer run ${newest.metadata.name ?? ''} (concurrencyPolicy Replace)` } : {};
 }
 
 async function deleteJob(client: KubeClient, namespace: string, name: string): Promise<void> {

@@ -1,0 +1,133 @@
+// Each concurrencyPolicy against the real API server. Which run may start is decided from the runs
+// alone (status and receipt time), so Queue's order also survives an operator restart. There is
+// no job controller: the tests finish Jobs by writing the status it would write.
+import { expect } from 'chai';
+import type { PipelineRun } from '../../../src/api/types.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+import { useNamespace } from '../../harness/fixtures.ts';
+import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import {
+  createPipeline,
+  createRun,
+  failJob,
+  getJob,
+  getRun,
+  runJobToSuccess,
+  settle,
+  startJob,
+  waitGone,
+  waitJob,
+  waitPhase,
+  watchJobs,
+} from './run-fixtures.ts';
+
+describe('PipelineRun concurrencyPolicy (real API server)', function () {
+  this.timeout(60_000);
+  const ns = useNamespace('run-conc');
+  let operator: TestOperator | undefined;
+
+  before(async () => {
+    operator = await startTestOperator({ namespaces: [ns()] });
+    await Promise.all([
+      createPipeline(ns(), 'allow', { concurrencyPolicy: 'Allow' }),
+      createPipeline(ns(), 'forbid', { concurrencyPolicy: 'Forbid' }),
+      createPipeline(ns(), 'replace', { concurrencyPolicy: 'Replace' }),
+      createPipeline(ns(), 'queue', { concurrencyPolicy: 'Queue' }),
+    ]);
+  });
+  after(async () => operator?.stop());
+
+  /** Receipt times one second apart, in the order given, ending a minute ago. */
+  const receivedAt = (i: number) => new Date(Date.now() - 60_000 + i * 1_000);
+
+  it('Allow: runs two Jobs at once (test acts as the Job controller)', async () => {
+    await createRun(ns(), 'allow-1', 'allow', { receivedAt: receivedAt(0) });
+    await createRun(ns(), 'allow-2', 'allow', { receivedAt: receivedAt(1) });
+    await Promise.all([waitJob(ns(), 'allow-1'), waitJob(ns(), 'allow-2')]);
+    await Promise.all([startJob(ns(), 'allow-1'), startJob(ns(), 'allow-2')]);
+    await Promise.all([waitPhase(ns(), 'allow-1', 'Running'), waitPhase(ns(), 'allow-2', 'Running')]);
+  });
+
+  it('Forbid: keeps the second run Pending (ConcurrencyLimited, no Job) until the first finishes, then starts it (test acts as the Job controller)', async () => {
+    await createRun(ns(), 'forbid-1', 'forbid', { receivedAt: receivedAt(0) });
+    await waitJob(ns(), 'forbid-1');
+    await startJob(ns(), 'forbid-1');
+    await createRun(ns(), 'forbid-2', 'forbid', { receivedAt: receivedAt(1) });
+    const waiting = await waitPhase(ns(), 'forbid-2', 'Pending', 'ConcurrencyLimited');
+    expect(waiting.status?.message).to.include('forbid-1');
+    expect(waiting.status).not.to.have.property('jobRef');
+    await settle(operator!);
+    expect(await getJob(ns(), 'forbid-2')).to.equal(undefined);
+    expect((await getRun(ns(), 'forbid-2')).status?.reason).to.equal('ConcurrencyLimited');
+
+    // A failure of the first frees the slot just as well; Forbid never fails the waiting run.
+    await failJob(ns(), 'forbid-1', 'BackoffLimitExceeded');
+    await waitPhase(ns(), 'forbid-1', 'Failed');
+    await waitJob(ns(), 'forbid-2');
+    const started = await waitPhase(ns(), 'forbid-2', 'Pending', 'JobPending');
+    expect(started.status?.jobRef).to.deep.equal({ name: 'forbid-2' });
+  });
+
+  it('Replace: cancels the running run (its Job deleted) and starts the new one (test acts as the Job controller)', async () => {
+    await createRun(ns(), 'replace-1', 'replace', { receivedAt: receivedAt(0) });
+    await waitJob(ns(), 'replace-1');
+    await startJob(ns(), 'replace-1');
+    await waitPhase(ns(), 'replace-1', 'Running');
+    const jobs = await watchJobs(ns(), 'planasonix.io/pipeline=replace');
+    try {
+      await createRun(ns(), 'replace-2', 'replace', { receivedAt: receivedAt(1) });
+      const replaced = await waitPhase(ns(), 'replace-1', 'Cancelled');
+      expect(replaced.status).to.include({ reason: 'Replaced' });
+      expect(replaced.status?.message).to.include('replace-2');
+      await waitGone(RESOURCES.jobs, ns(), 'replace-1');
+      await waitJob(ns(), 'replace-2');
+      await waitPhase(ns(), 'replace-2', 'Pending', 'JobPending');
+      // The new Job only once the old one was gone.
+      const order = jobs.events.filter((e) => e.type !== 'MODIFIED').map((e) => `${e.type} ${e.name}`);
+      expect(order).to.deep.equal(['DELETED replace-1', 'ADDED replace-2']);
+    } finally {
+      jobs.stop();
+    }
+  });
+
+  it('Queue: starts r1, r2, r3 strictly one at a time in order of receipt, also across an operator restart (test acts as the Job controller)', async () => {
+    // Names in another order than receipt, so that only the receipt time can give the order.
+    const [r1, r2, r3] = ['queue-zulu', 'queue-alpha', 'queue-mike'] as const;
+    const jobs = await watchJobs(ns(), 'planasonix.io/pipeline=queue');
+    try {
+      for (const [i, name] of [r1, r2, r3].entries()) await createRun(ns(), name, 'queue', { receivedAt: receivedAt(i) });
+      await waitJob(ns(), r1);
+      const second = await waitPhase(ns(), r2, 'Pending', 'Queued');
+      const third = await waitPhase(ns(), r3, 'Pending', 'Queued');
+      expect(second.status?.message).to.match(/position 1 in the queue.*waiting for run queue-zulu/);
+      expect(third.status?.message).to.match(/position 2 in the queue/);
+      await settle(operator!);
+      expect(await getJob(ns(), r2)).to.equal(undefined);
+      expect(await getJob(ns(), r3)).to.equal(undefined);
+
+      await runJobToSuccess(ns(), r1);
+      await waitJob(ns(), r2);
+      await startJob(ns(), r2);
+      await waitPhase(ns(), r2, 'Running');
+      expect((await getRun(ns(), r3)).status?.reason).to.equal('Queued');
+
+      // A restart while r2 runs: the new operator knows the order from the runs alone.
+      await operator!.stop();
+      operator = await startTestOperator({ namespaces: [ns()] });
+      await settle(operator);
+      expect(await getJob(ns(), r3), 'r3 must not start while r2 runs').to.equal(undefined);
+      expect((await getRun(ns(), r3)).status?.message).to.match(/position 1 in the queue.*waiting for run queue-alpha/);
+
+      await failJob(ns(), r2, 'DeadlineExceeded');
+      await waitPhase(ns(), r2, 'Failed', 'DeadlineExceeded');
+      await waitJob(ns(), r3);
+      await runJobToSuccess(ns(), r3);
+      const last: PipelineRun = await waitPhase(ns(), r3, 'Succeeded');
+      expect(last.status?.jobRef).to.deep.equal({ name: r3 });
+      expect(jobs.added()).to.deep.equal([r1, r2, r3]);
+      expect(jobs.maxUnfinished(), 'Jobs unfinished at one time').to.equal(1);
+    } finally {
+      jobs.stop();
+    }
+  });
+});
