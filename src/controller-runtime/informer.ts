@@ -8,6 +8,7 @@ import { apiVersionOf, type ResourceType } from '../kube/resources.ts';
 import { objectKey } from './keys.ts';
 import { describeError, silentLogger, type Logger } from './logger.ts';
 import { jitter, jitteredBackoff, sleep, untilAborted } from './timing.ts';
+import type { SharedInformer } from './shared-informer.ts';
 
 /** The calls an informer makes; a KubeClient, or a wrapper around one in tests. */
 export type InformerClient = Pick<KubeClient, 'listAll' | 'watch'>;
@@ -68,7 +69,7 @@ type AddHandler<T> = (obj: T) => void;
 type UpdateHandler<T> = (oldObj: T, newObj: T) => void;
 type DeleteHandler<T> = (obj: T) => void;
 
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObject = KubeObject> implements SharedInformer<T> {
   readonly resource: ResourceType;
   readonly name: string;
   readonly stats: InformerStats = { lists: 0, connects: 0, restarts: 0, errors: 0, expired: 0, handlerErrors: 0 };
@@ -332,7 +333,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.stats.lists++;
     const fresh = new Map<string, T>();
     for (const item of list.items) {
-      const obj = this.withTypeMeta(item);
+      const obj = this.forCache(item);
       fresh.set(objectKey(obj), obj);
     }
     const previous = this.store;
@@ -367,6 +368,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (rv) this.resourceVersion = rv;
       return;
     }
+    obj = this.forCache(obj);
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (type === 'DELETED') {
@@ -384,7 +386,14 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   // ---------------------------------------------------------------- cache and index maintenance
 
-  private withTypeMeta(obj: T): T {
+  private forCache(obj: T): T {
+    // managedFields are server-side-apply bookkeeping nothing here reads, and more than half of a
+    // cached trigger's memory (about 4 of 5.6 KB): kept out, as controller-runtime's transform does.
+    const metadata = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+    if (metadata?.managedFields !== undefined) {
+      const { managedFields: _managedFields, ...rest } = metadata;
+      obj = { ...obj, metadata: rest };
+    }
     // List items come without apiVersion and kind; controllers need them for owner references.
     if (obj.apiVersion && obj.kind) return obj;
     return { ...obj, apiVersion: apiVersionOf(this.resource), kind: this.resource.kind };

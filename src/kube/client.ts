@@ -62,6 +62,15 @@ interface RequestOptions {
  */
 const POOL_MAX_AGE_MS = 5 * 60_000;
 
+/** How long the authentication headers (and the pooled dispatcher) from the kubeconfig are reused. */
+const AUTH_MAX_AGE_MS = 10_000;
+
+interface Authentication {
+  headers: Record<string, string>;
+  dispatcher: Dispatcher | undefined;
+  at: number;
+}
+
 const MERGE_PATCH = 'application/merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
@@ -70,6 +79,8 @@ export class KubeClient {
   readonly server: string;
   private readonly defaultTimeoutMs: number;
   private pool: { dispatcher: Dispatcher; createdAt: number } | undefined;
+  private auth: Authentication | undefined;
+  private authPending: Promise<Authentication> | undefined;
 
   constructor(config: KubeConfig, opts: { timeoutMs?: number } = {}) {
     this.config = config;
@@ -152,9 +163,10 @@ export class KubeClient {
   }
 
   /** Merge patch on the status subresource. */
-  async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
+  async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts: { resourceVersion?: string } = {}): Promise<T> {
     return this.request<T>('PATCH', resourcePath(r, namespace, name, 'status'), {
-      body: { status },
+      // With a resourceVersion the patch applies only over that version (409 Conflict otherwise).
+      body: opts.resourceVersion ? { metadata: { resourceVersion: opts.resourceVersion }, status } : { status },
       contentType: MERGE_PATCH,
       query: { fieldManager: FIELD_MANAGER },
     });
@@ -218,6 +230,7 @@ export class KubeClient {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const used: { dispatcher?: Dispatcher } = {};
     let silent = false;
     let timer: NodeJS.Timeout | undefined;
     const inactivity = opts.inactivityTimeoutMs ?? 0;
@@ -232,7 +245,7 @@ export class KubeClient {
     };
     try {
       resetTimer();
-      const response = await this.send('GET', resourcePath(r, namespace), { query }, controller.signal);
+      const response = await this.send('GET', resourcePath(r, namespace), { query }, controller.signal, used);
       if (response.statusCode !== 200) {
         throw errorFromStatus(response.statusCode, await response.body.text(), retryAfterOf(response));
       }
@@ -254,7 +267,10 @@ export class KubeClient {
       }
     } catch (e) {
       if (opts.signal?.aborted) return;
-      if (silent) throw new KubeError(0, 'WatchSilent', `no watch event or bookmark for ${inactivity} ms`);
+      if (silent) {
+        this.dropPool(used.dispatcher);
+        throw new KubeError(0, 'WatchSilent', `no watch event or bookmark for ${inactivity} ms`);
+      }
       throw toKubeError(e);
     } finally {
       if (timer) clearTimeout(timer);
@@ -265,12 +281,14 @@ export class KubeClient {
 
   private async request<T>(method: string, p: string, opts: RequestOptions = {}): Promise<T> {
     const signal = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
+    const used: { dispatcher?: Dispatcher } = {};
     let response;
     let text: string;
     try {
-      response = await this.send(method, p, opts, signal);
+      response = await this.send(method, p, opts, signal, used);
       text = await response.body.text();
     } catch (e) {
+      if (signal.aborted) this.dropPool(used.dispatcher);
       throw toKubeError(e);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
@@ -281,22 +299,55 @@ export class KubeClient {
 
   // undici's request(), not its fetch(): fetch's WHATWG streams and objects cost about 0.3 ms of CPU
   // per call, more than everything else the receiver does to accept a delivery.
-  private async send(method: string, p: string, opts: RequestOptions, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private async send(method: string, p: string, opts: RequestOptions, signal: AbortSignal, used: { dispatcher?: Dispatcher } = {}): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + p);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     }
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const auth = await this.authentication();
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    used.dispatcher = auth.dispatcher;
     return undiciRequest(url, {
       method: method as Dispatcher.HttpMethod,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      dispatcher: this.pooled(ctx.getDispatcher() as Dispatcher | undefined),
+      dispatcher: used.dispatcher,
       signal,
     });
+  }
+
+  /**
+   * Forgets the pool after a request timed out or a watch went silent: the connection under them
+   * may be dead without being closed (a dropped NAT entry, a vanished load balancer), and over
+   * HTTP/2 every later request and watch shares that one connection and would time out in turn
+   * until undici's PINGs give up on it, about two minutes later. Only the pool the failed request
+   * used, and gracefully: requests still running on a healthy connection finish.
+   */
+  private dropPool(dispatcher: Dispatcher | undefined): void {
+    if (!dispatcher || this.pool?.dispatcher !== dispatcher) return;
+    this.pool = undefined;
+    this.auth = undefined;
+    void dispatcher.close().catch(() => {});
+  }
+
+  // Applying the kubeconfig's authentication reads its certificate files and builds a dispatcher that
+  // pooled() then closes, creating an Error: at 10,000 triggers that was a tenth of the operator's CPU
+  // and much of its garbage. So it is applied every few seconds (tokens from exec plugins and token
+  // files still refresh), not for every request; concurrent requests share one application.
+  private authentication(): Promise<Authentication> {
+    if (this.auth && Date.now() - this.auth.at < AUTH_MAX_AGE_MS) return Promise.resolve(this.auth);
+    this.authPending ??= (async () => {
+      try {
+        const ctx = new RequestContext(this.server, HttpMethod.GET);
+        await this.config.applySecurityAuthentication(ctx);
+        this.auth = { headers: ctx.getHeaders(), dispatcher: this.pooled(ctx.getDispatcher() as Dispatcher | undefined), at: Date.now() };
+        return this.auth;
+      } finally {
+        this.authPending = undefined;
+      }
+    })();
+    return this.authPending;
   }
 
   // The client library builds a new dispatcher for every request, so every request paid a TLS

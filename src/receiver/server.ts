@@ -70,6 +70,9 @@ function checkingIntervalFor(headersTimeoutMs: number): number {
   return Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
 }
 
+/** How long a refused connection may take to read its answer before it is closed. */
+const CLOSE_AFTER_ANSWER_MS = 1_000;
+
 const CLIENT_ERRORS: Readonly<Record<string, { status: number; code: string; message: string }>> = {
   HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'the request line or headers are too large' },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'the request did not arrive in time' },
@@ -92,4 +95,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${known.status} ${http.STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
+  // end() only half-closes: a slow client that keeps sending and never reads would hold the socket
+  // (until its headers overflow maxHeaderSize, minutes later) despite the timeout. Let the answer
+  // leave, then close.
+  setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();
 }

@@ -170,7 +170,7 @@ async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun,
     // Only over the version this status was derived from: a replica that lost the lease while
     // paused mid-reconcile must not overwrite, when it resumes, what the new leader wrote since
     // (status-only changes wake no reconcile, so a stale status would stay).
-    await opts.client.mergePatch(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, { metadata: { resourceVersion: run.metadata.resourceVersion }, status }, 'status');
+    await opts.client.patchStatus(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, status, { resourceVersion: run.metadata.resourceVersion });
   } catch (e) {
     // Our cache is behind (usually our own previous write): decide again once it caught up.
     if (isKubeError(e) && e.conflict) return { requeueAfterMs: 200 };

@@ -98,12 +98,15 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
   opts.triggers.onDelete((t) => written.forget(keyOf(t.metadata.namespace, t.metadata.name!)));
-  // Status-only updates (our own writes, the receiver's delivery counts) must not wake the controller.
+  // The receiver's delivery counts must not wake the controller. A change to the status fields it
+  // owns does: one it did not make (a replica that lost the lease while paused mid-reconcile and
+  // resumed, a hand edit) is corrected; one it made costs a reconcile that writes nothing.
   opts.triggers.onUpdate((before, after) => {
     if (
       before.metadata.generation !== after.metadata.generation ||
       JSON.stringify(before.metadata.annotations ?? {}) !== JSON.stringify(after.metadata.annotations ?? {}) ||
-      before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp
+      before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
+      statusPatch(before.status, after.status ?? {}) !== undefined
     ) {
       enqueue(after);
     }

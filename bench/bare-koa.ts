@@ -1,0 +1,50 @@
+// The reject path's baselines: a bare Koa app, in its own process like the operator, that answers
+// every request with the 401 JSON answer the receiver gives a bad signature.
+//   node bench/bare-koa.ts           answers without looking at the request (the baseline of figure 1)
+//   node bench/bare-koa.ts verify    first reads the body and checks an HMAC-SHA256 over it, as any
+//                                    verifying receiver must (shown for context: the work that cannot go)
+// Prints {"url": ...} once listening; exits on SIGTERM.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+
+const verify = process.argv[2] === 'verify';
+const KEY = Buffer.from('pxs_bare-koa-baseline-secret');
+const answer = { error: 'invalid_signature', message: 'the request is not signed or authenticated as this webhook requires' };
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const app = new Koa();
+app.use(async (ctx) => {
+  if (verify) {
+    const body = await readBody(ctx.req);
+    const header = ctx.get('x-planasonix-signature');
+    const t = /t=(\d+)/.exec(header)?.[1] ?? '';
+    const v1 = Buffer.from(/v1=([0-9a-f]{64})/.exec(header)?.[1] ?? '', 'hex');
+    const expected = createHmac('sha256', KEY).update(`${t}.`).update(body).digest();
+    if (v1.length === expected.length && timingSafeEqual(v1, expected)) {
+      ctx.status = 204;
+      return;
+    }
+  }
+  ctx.status = 401;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = answer;
+});
+const server = http.createServer(app.callback());
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
+});
+process.once('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

@@ -1,0 +1,162 @@
+// Child processes of the benchmark: the operator (`planasonix run`, so its RSS is its own), the bare
+// Koa baseline, and one-shot workers that print a JSON line. Every child is stopped by its own pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const node = process.execPath;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+/** Runs `node bench/<script> '<json>'` and returns the JSON line it prints; kills it after timeoutMs. */
+export async function runJsonChild<T>(script: string, arg: unknown, timeoutMs: number): Promise<T> {
+  const child = spawn(node, [path.join(repoRoot, 'bench', script), JSON.stringify(arg)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await exited(child);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${script} exited with ${code ?? child.signalCode}: ${stderr.slice(-2000)}`);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as T;
+}
+
+export interface ServerProcess {
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startBareKoa(mode: 'bare' | 'verify' = 'bare'): Promise<ServerProcess> {
+  const child = spawn(node, [path.join(repoRoot, 'bench/bare-koa.ts'), ...(mode === 'verify' ? ['verify'] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bare-koa exited with ${code}`)));
+  });
+  return { pid: child.pid!, url: (JSON.parse(first) as { url: string }).url, stop: () => stopChild(child) };
+}
+
+export interface OperatorProcess {
+  pid: number;
+  components: string;
+  receiverUrl: string;
+  metricsUrl: string;
+  healthUrl: string;
+  logFile: string;
+  /** Resident set size and its peak (VmHWM), in MiB, from /proc/<pid>/status. */
+  memory(): { rssMiB: number; peakMiB: number };
+  /** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
+  cpuSeconds(): number;
+  /** V8 heap in use and allocated, in MiB, from the process's own /metrics. */
+  heap(): Promise<{ usedMiB: number; totalMiB: number }>;
+  stop(): Promise<void>;
+}
+
+export interface OperatorProcessOptions {
+  kubeconfig: string;
+  components: 'all' | 'controllers' | 'receiver';
+  logFile: string;
+  /** Writes a V8 CPU profile into this directory when the process exits. */
+  cpuProfDir?: string;
+  /** Node.js flags, as the Deployment's NODE_OPTIONS gives them. */
+  nodeOptions?: string[];
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+/** Starts `node src/cli/main.ts run` on free loopback ports and waits until /readyz answers 200. */
+export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
+  const [webhookPort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const receiverUrl = `http://127.0.0.1:${webhookPort}`;
+  const args = [
+    ...(opts.nodeOptions ?? []),
+    ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+    path.join(repoRoot, 'src/cli/main.ts'),
+    'run',
+    `--components=${opts.components}`,
+    `--webhook-port=${webhookPort}`,
+    `--metrics-port=${metricsPort}`,
+    `--health-port=${healthPort}`,
+    '--webhook-bind-address=127.0.0.1',
+    `--external-url=${receiverUrl}`,
+    // One replica: leader election would only add a Lease renewal every 2 s.
+    '--leader-elect=false',
+    '--log-level=info',
+    ...(opts.extraArgs ?? []),
+  ];
+  const log = openSync(opts.logFile, 'a');
+  const child = spawn(node, args, { cwd: repoRoot, env: { ...process.env, KUBECONFIG: opts.kubeconfig }, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the operator exited with ${child.exitCode}; see ${opts.logFile}`);
+    try {
+      const res = await fetch(`${healthUrl}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`the operator was not ready in time; see ${opts.logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    pid,
+    components: opts.components,
+    receiverUrl,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    healthUrl,
+    logFile: opts.logFile,
+    memory: () => {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+      return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+    },
+    cpuSeconds: () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of the full line, 12 and 13 after "pid (comm) ".
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    heap: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+      return { usedMiB: value('nodejs_heap_size_used_bytes'), totalMiB: value('nodejs_heap_size_total_bytes') };
+    },
+    stop: () => stopChild(child, 30_000),
+  };
+}

@@ -1,0 +1,250 @@
+// Turns bench/results.json into docs/benchmarks.md and docs/benchmarks-latency.svg. The SVG is
+// written by hand (no charting dependency): latency CDFs on a logarithmic axis, one panel per path.
+import type { LatencySummary } from './stats.ts';
+import type { ProfileSummary } from './profile-summary.ts';
+import type { MachineInfo } from './machine.ts';
+
+export interface Figure {
+  id: string;
+  name: string;
+  value: number;
+  unit: string;
+  baselineName: string;
+  baseline: number;
+  /** value / baseline */
+  ratio: number;
+  target: string;
+  /** null when the figure has no target (shown for context). */
+  met: boolean | null;
+  note?: string | undefined;
+}
+
+export interface Results {
+  generatedAt: string;
+  durationSeconds: number;
+  machine: MachineInfo & { loadAverageAtEnd: number };
+  versions: { node: string; kubernetes: string; etcd: string };
+  figures: Figure[];
+  details: Record<string, unknown>;
+  profiles: Record<string, ProfileSummary>;
+  latency: Record<string, { summary: LatencySummary; cdf: [number, number][] }>;
+}
+
+const fmt = (v: number, unit = ''): string => (Number.isFinite(v) ? `${v.toLocaleString('en-US', { maximumFractionDigits: 3 })}${unit ? ` ${unit}` : ''}` : '—');
+
+// ------------------------------------------------------------------ SVG
+
+const PANELS: { title: string; series: string[] }[] = [
+  { title: 'Reject path (HTTP 401)', series: ['reject: receiver', 'reject: bare Koa'] },
+  { title: 'Accept path (HTTP 202 / 201)', series: ['accept: receiver', 'accept: bare client'] },
+  { title: 'End to end: sent → Job ADDED', series: ['e2e: sent → Job, operator', 'e2e: sent → Job, bare client'] },
+];
+const COLORS = ['#d9480f', '#1c7ed6'];
+
+function escapeXml(s: string): string {
+  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+}
+
+export function renderLatencySvg(results: Results): string {
+  const panelW = 360;
+  const panelH = 260;
+  const margin = { left: 48, right: 14, top: 34, bottom: 62 };
+  const panels = PANELS.filter((p) => p.series.some((s) => results.latency[s]));
+  const width = Math.max(1, panels.length) * panelW;
+  const height = panelH;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+  ];
+  panels.forEach((panel, i) => {
+    const x0 = i * panelW + margin.left;
+    const y0 = margin.top;
+    const w = panelW - margin.left - margin.right;
+    const h = panelH - margin.top - margin.bottom;
+    const all = panel.series.flatMap((s) => results.latency[s]?.cdf ?? []).map(([x]) => x);
+    const lo = Math.floor(Math.log10(Math.max(1e-3, Math.min(...all))));
+    const hi = Math.ceil(Math.log10(Math.max(...all)));
+    const span = Math.max(1, hi - lo);
+    const sx = (v: number) => x0 + ((Math.log10(v) - lo) / span) * w;
+    const sy = (f: number) => y0 + h - f * h;
+    out.push(`<text x="${x0 + w / 2}" y="18" text-anchor="middle" font-weight="bold" font-size="12">${escapeXml(panel.title)}</text>`);
+    // Grid: decades on x, quarters on y, and the p50 / p99 lines.
+    for (let d = lo; d <= hi; d++) {
+      const x = sx(10 ** d);
+      out.push(`<line x1="${x.toFixed(1)}" y1="${y0}" x2="${x.toFixed(1)}" y2="${y0 + h}" stroke="#e9ecef"/>`);
+      out.push(`<text x="${x.toFixed(1)}" y="${y0 + h + 14}" text-anchor="middle" fill="#495057">${10 ** d >= 1 ? 10 ** d : (10 ** d).toFixed(Math.abs(d))}</text>`);
+    }
+    for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+      out.push(`<line x1="${x0}" y1="${sy(f).toFixed(1)}" x2="${x0 + w}" y2="${sy(f).toFixed(1)}" stroke="#e9ecef"/>`);
+      out.push(`<text x="${x0 - 6}" y="${(sy(f) + 4).toFixed(1)}" text-anchor="end" fill="#495057">${f * 100}%</text>`);
+    }
+    out.push(`<line x1="${x0}" y1="${sy(0.99).toFixed(1)}" x2="${x0 + w}" y2="${sy(0.99).toFixed(1)}" stroke="#adb5bd" stroke-dasharray="3 3"/>`);
+    out.push(`<text x="${x0 + w - 2}" y="${(sy(0.99) + 10).toFixed(1)}" text-anchor="end" fill="#868e96" font-size="9">p99</text>`);
+    out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#adb5bd"/>`);
+    out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 28}" text-anchor="middle" fill="#495057">latency, ms (log scale)</text>`);
+    panel.series.forEach((name, k) => {
+      const data = results.latency[name];
+      if (!data) return;
+      const points = data.cdf.map(([x, f]) => `${sx(x).toFixed(1)},${sy(f).toFixed(1)}`).join(' ');
+      out.push(`<polyline fill="none" stroke="${COLORS[k]}" stroke-width="1.8" points="${points}"/>`);
+      const s = data.summary;
+      const legend = `${name.split(': ')[1]}: p50 ${fmt(Number(s.p50.toFixed(2)))} · p99 ${fmt(Number(s.p99.toFixed(2)))} ms (n=${s.count})`;
+      const ly = y0 + h + 42 + k * 12;
+      out.push(`<rect x="${x0}" y="${ly - 8}" width="10" height="3" fill="${COLORS[k]}"/>`);
+      out.push(`<text x="${x0 + 14}" y="${ly - 4}" fill="#212529" font-size="10">${escapeXml(legend)}</text>`);
+    });
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------ Markdown
+
+const METHOD = `
+- **1 — Reject path.** autocannon (its own process, 16 connections, loopback) posts the
+  deploy/examples payload with a well-formed but wrong \`X-Planasonix-Signature\` to a Ready
+  trigger's URL; every answer must be 401 \`invalid_signature\`. The baseline is a bare Koa app, in its
+  own process, answering the same requests with the same 401 JSON without looking at them. Rounds
+  alternate (Koa, ours, ours, Koa, …) after a 1 s warm-up each; the medians are compared. The
+  receiver runs as the whole operator (\`planasonix run\`, log level info, one log line per request).
+- **2 — Verification.** In a process of its own, before anything else starts: each verifier is called
+  as the receiver calls it (a Buffer body, Node's lower-case headers, one secret) on a JSON body of
+  exactly 1 KiB or 64 KiB; every call must verify. The baseline is the \`standardwebhooks\` package's
+  \`new Webhook(secret).verify(payload, headers)\` on the same standard-webhooks message, with
+  \`jsonParse: false\` (the faster of its two modes; ours parses nothing while verifying). The
+  planasonix verifier signs \`t.body\` instead of \`id.t.body\`, so it is compared with the same baseline.
+  Median of 7 interleaved rounds. Our figure includes the SHA-256 replay key every verified request
+  gets (a second pass over the body).
+- **3 — Accept path.** Each request is a distinct, freshly signed planasonix delivery (own body, own
+  \`X-Planasonix-Delivery\`), built in autocannon's \`setupRequest\`; 16 connections. Ours is a receiver
+  replica (\`--components=receiver\`) so that no controller writes to the API server while it is
+  measured; the baseline is a bare client (undici, one keep-alive pool, its own process) creating the
+  very PipelineRuns the receiver would create, 16 at a time. The namespace's PipelineRuns are deleted
+  (deletecollection) and waited for between rounds. 3d repeats the load against the full operator,
+  whose run controller creates a Job, an Event and a status write per run meanwhile.
+- **4 — Scale.** Triggers (the deploy/examples trigger) are created through a KubeClient, 32 at a time,
+  into a fresh namespace; a list+watch started before the first create records when all are Ready. The
+  baseline is the time the creates alone took. RSS is VmRSS from \`/proc/<pid>/status\` of the operator
+  process (controllers and receiver) and of a fresh receiver-only replica started afterwards.
+  4e repeats figure 1 with the large set loaded; the routing table is a \`Map\` look-up.
+- **5 — End to end.** 200 deliveries, 4 at a time, from the benchmark process to the full operator; a
+  watch on Jobs records the local time each Job's ADDED event arrives (creationTimestamp only has
+  one-second resolution). The baseline writes the same PipelineRun and then the Job \`buildJob()\` makes
+  of it with a bare client, back to back, timed the same way: the floor for this outcome.
+`;
+
+function table(rows: string[][]): string {
+  return rows.map((r, i) => `| ${r.join(' | ')} |${i === 0 ? `\n|${r.map(() => ' --- ').join('|')}|` : ''}`).join('\n');
+}
+
+function profileSection(profiles: Record<string, ProfileSummary>): string {
+  const names = Object.keys(profiles);
+  if (names.length === 0) return '';
+  const parts = ['## CPU profiles of the operator (BENCH_CPU_PROFILE=1)', ''];
+  for (const name of names) {
+    const p = profiles[name]!;
+    parts.push(`### ${name}: ${p.busyMs.toLocaleString('en-US')} ms busy of ${p.totalMs.toLocaleString('en-US')} ms sampled`, '');
+    parts.push(table([['self ms', '% busy', 'module'], ...p.byModule.slice(0, 10).map((m) => [String(m.selfMs), `${m.percentOfBusy}`, `\`${m.module}\``])]), '');
+    parts.push(table([['self ms', '% busy', 'function', 'where'], ...p.topFunctions.slice(0, 12).map((f) => [String(f.selfMs), `${f.percentOfBusy}`, `\`${f.function}\``, `\`${f.location}\``])]), '');
+  }
+  return parts.join('\n');
+}
+
+function scaleSection(details: Record<string, unknown>): string {
+  const scale = details.scale as
+    | { small: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } }; large: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } } }
+    | undefined;
+  if (!scale) return '';
+  const rows = [['triggers', 'creates done', 'all Ready', 'wall s', ...Object.keys(scale.large.cpu.cpuSeconds).map((k) => `CPU s: ${k}`)]];
+  for (const s of [scale.small, scale.large]) {
+    rows.push([s.count.toLocaleString('en-US'), `${s.createSeconds} s`, `${s.readySeconds} s`, String(s.cpu.wallSeconds), ...Object.values(s.cpu.cpuSeconds).map(String)]);
+  }
+  return ['### Where the CPU went while triggers became Ready', '', table(rows), ''].join('\n');
+}
+
+function acceptSection(details: Record<string, unknown>): string {
+  const accept = details.accept as
+    | { cpu: { which: string; round: number; wallSeconds: number; cpuSeconds: Record<string, number>; clientCpuSeconds?: number; answered?: number }[] }
+    | undefined;
+  if (!accept?.cpu?.length) return '';
+  const keys = Object.keys(accept.cpu[0]!.cpuSeconds);
+  const rows = [['round', 'path', 'answered', 'wall s', ...keys.map((k) => `CPU s: ${k}`), 'CPU s: load generator or bare client']];
+  for (const c of accept.cpu) {
+    const path = c.which === 'ours' ? 'receiver' : c.which === 'bare' ? 'bare client' : c.which.replace('ours', 'receiver');
+    rows.push([String(c.round), path, String(c.answered ?? ''), String(c.wallSeconds), ...keys.map((k) => String(c.cpuSeconds[k])), String(c.clientCpuSeconds ?? '')]);
+  }
+  return [
+    '### Where the CPU went on the accept path',
+    '',
+    'Process CPU over each whole round (its 1 s warm-up included), except the last column, which the',
+    'client measured over the timed part only. "answered" counts the timed part.',
+    '',
+    table(rows),
+    '',
+  ].join('\n');
+}
+
+export function renderMarkdown(r: Results, findings = FINDINGS): string {
+  const m = r.machine;
+  const figureRows = [
+    ['#', 'Figure', 'Ours', 'Baseline (same run)', 'Ratio', 'Target', 'Result'],
+    ...r.figures.map((f) => [
+      f.id,
+      f.name + (f.note ? ` (${f.note})` : ''),
+      fmt(f.value, f.unit),
+      `${fmt(f.baseline, f.unit)} — ${f.baselineName}`,
+      Number.isFinite(f.ratio) ? f.ratio.toFixed(3) : '—',
+      f.target,
+      f.met === null ? '—' : f.met ? 'met' : '**missed**',
+    ]),
+  ];
+  return [
+    '# Benchmarks',
+    '',
+    'Generated by `make bench` (`bench/run.ts`); the raw figures are in `bench/results.json` (not committed).',
+    'Every figure is compared with a baseline measured in the same run, on the same machine, and reported as',
+    'the ratio ours / baseline. Load comes from separate processes over loopback.',
+    '',
+    '## Machine',
+    '',
+    table([
+      ['', ''],
+      ['Date', r.generatedAt],
+      ['CPUs (nproc)', String(m.nproc)],
+      ['CPU model', m.cpuModel],
+      ['Memory', `${m.memoryGiB} GiB`],
+      ['Kernel', m.kernel],
+      ['Node.js', r.versions.node],
+      ['Kubernetes (kube-apiserver)', r.versions.kubernetes],
+      ['etcd', r.versions.etcd],
+      ['Load average (1 min) at start / end', `${m.loadAverageAtStart} / ${m.loadAverageAtEnd}`],
+      ['Bench duration', `${r.durationSeconds} s`],
+    ]),
+    '',
+    'A load average above the CPU count means other work shared the machine; the ratios, measured in',
+    'alternating rounds, are meant to be robust to that, the absolute numbers are not.',
+    '',
+    '## Figures',
+    '',
+    table(figureRows),
+    '',
+    '![Latency distributions](benchmarks-latency.svg)',
+    '',
+    '## How each figure is measured',
+    METHOD,
+    '## Findings',
+    '',
+    findings.trim(),
+    '',
+    '## Details',
+    '',
+    acceptSection(r.details),
+    scaleSection(r.details),
+    profileSection(r.profiles),
+  ].join('\n');
+}
+
+/** What the figures mean and what was changed because of them; kept by hand, next to the code that measures. */
+export const FINDINGS = `
+(to be written)
+`;
