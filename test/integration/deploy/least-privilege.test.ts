@@ -100,8 +100,8 @@ class RecordingClient extends KubeClient {
   override mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
     return this.track('patch', r, namespace, subresource, () => super.mergePatch<T>(r, namespace, name, patch, subresource));
   }
-  override patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
-    return this.track('patch', r, namespace, 'status', () => super.patchStatus<T>(r, namespace, name, status));
+  override patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
+    return this.track('patch', r, namespace, 'status', () => super.patchStatus<T>(r, namespace, name, status, opts));
   }
   override apply<T extends KubeObject>(r: ResourceType, obj: T, opts?: { force?: boolean; dryRun?: boolean; fieldManager?: string }): Promise<T> {
     return this.track('patch', r, obj.metadata?.namespace, undefined, () => super.apply<T>(r, obj, opts));

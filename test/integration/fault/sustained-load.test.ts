@@ -54,7 +54,7 @@ describe('load: sustained traffic at 70% of measured capacity', function () {
     await eventually(async () => {
       const list = await adminClient().list<KubeObject & { status?: { phase?: string } }>(RESOURCES.namespaces);
       return !list.items.some((n) => n.status?.phase === 'Terminating');
-    }, 45_000, 500).catch(() => undefined);
+    }, 20_000, 500).catch(() => undefined);
     if (Date.now() - t0 > 1_000) console.log(`      waited ${Date.now() - t0} ms for earlier namespaces to be deleted`);
     // The full operator makes the trigger Ready; the load goes to a receiver-only replica in this
     // process (what is measured), so that caches of the runs the trickle creates do not grow in it.

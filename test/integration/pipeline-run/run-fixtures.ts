@@ -368,8 +368,8 @@ export class RecordingClient extends KubeClient {
       super.mergePatch<T>(r, namespace, name, patch, subresource),
     );
   }
-  override patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
-    return this.track({ verb: 'patchStatus', resource: r.plural, subresource: 'status', namespace, name, body: status }, () => super.patchStatus<T>(r, namespace, name, status));
+  override patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
+    return this.track({ verb: 'patchStatus', resource: r.plural, subresource: 'status', namespace, name, body: status }, () => super.patchStatus<T>(r, namespace, name, status, opts));
   }
   override apply<T extends KubeObject>(r: ResourceType, obj: T, opts?: { force?: boolean; dryRun?: boolean; fieldManager?: string }): Promise<T> {
     return this.track({ verb: 'apply', resource: r.plural, namespace: obj.metadata?.namespace, name: obj.metadata?.name, body: obj }, () => super.apply<T>(r, obj, opts));

@@ -15,9 +15,9 @@ const EVERY_MS = 6_000;
 class StatusFailingClient extends CountingClient {
   failStatus = false;
 
-  override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
+  override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
     if (this.failStatus) throw new KubeError(503, 'ServiceUnavailable', 'injected: status write failed');
-    return super.patchStatus(r, namespace, name, status);
+    return super.patchStatus(r, namespace, name, status, opts);
   }
 }
 

@@ -52,9 +52,9 @@ export class CountingClient extends KubeClient {
     return super.mergePatch(r, namespace, name, patch, subresource);
   }
 
-  override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown): Promise<T> {
+  override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
     this.note('patchStatus', r, namespace, name);
-    return super.patchStatus(r, namespace, name, status);
+    return super.patchStatus(r, namespace, name, status, opts);
   }
 
   override async apply<T extends KubeObject>(r: ResourceType, obj: T, opts: { force?: boolean; dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
