@@ -67,8 +67,8 @@ const CONFIG = {
 } as const;
 
 const NS = 'bench';
-const log = (msg: string) => process.stdout.write(`[bench +${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 const t0 = performance.now();
+const log = (msg: string) => process.stdout.write(`[bench +${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 
 interface Hook {
   url: string;
