@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from './types.ts';
-import { ANNOTATIONS, API_VERSION, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
+import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
+import { controllerReferenceTo } from './owner-reference.ts';
 
 export interface WebhookSecretState {
   path: string;
@@ -76,16 +77,7 @@ export function buildWebhookSecret(trigger: WebhookTrigger, state: WebhookSecret
       ...(resourceVersion ? { resourceVersion } : {}),
       labels: { [LABELS.trigger]: trigger.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
       annotations,
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: KINDS.webhookTrigger.kind,
-          name: trigger.metadata.name!,
-          uid: trigger.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerReferenceTo(KINDS.webhookTrigger, { name: trigger.metadata.name!, uid: trigger.metadata.uid! })],
     },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
   };

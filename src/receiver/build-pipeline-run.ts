@@ -4,6 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
+import { controllerReferenceTo } from '../api/owner-reference.ts';
 
 /**
  * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
@@ -73,9 +74,7 @@ export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<stri
       name: sensitiveParamsSecretName(run.metadata.name!),
       namespace: run.metadata.namespace!,
       labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [
-        { apiVersion: API_VERSION, kind: KINDS.pipelineRun.kind, name: run.metadata.name!, uid: run.metadata.uid!, controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],
     },
     stringData: values,
   };

@@ -2,12 +2,13 @@
 // so creating it twice is harmless (AlreadyExists) and deleting the run deletes it.
 import { createHash } from 'node:crypto';
 import type { JobTemplate, Pipeline, PipelineRun } from '../../api/types.ts';
-import { ANNOTATIONS, API_VERSION, KINDS, LABELS, MANAGED_BY } from '../../api/constants.ts';
+import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY } from '../../api/constants.ts';
 import { formatTime } from '../../controller-runtime/conditions.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Container, EnvVar, Job, JobSpec, PodTemplateSpec } from './job.ts';
 import { envNameForParam, paramsSecretNameFor } from './param-names.ts';
 import { escapeEnvReferences } from './substitute-params.ts';
+import { controllerReferenceTo } from '../../api/owner-reference.ts';
 
 export interface BuildJobOptions {
   /** Stands in for the received time of a run that has neither spec.trigger nor a creationTimestamp. */
@@ -93,16 +94,7 @@ export function buildJob(
       ...(run.metadata.namespace ? { namespace: run.metadata.namespace } : {}),
       labels: { ...template.metadata?.labels, ...labels, [LABELS.managedBy]: MANAGED_BY },
       annotations: { ...template.metadata?.annotations, ...annotations },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: KINDS.pipelineRun.kind,
-          name: requireName(run),
-          uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: requireName(run), uid })],
     },
     spec,
   };
