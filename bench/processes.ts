@@ -10,6 +10,18 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
 
+// Every child this process started, so that none outlives it, even when it dies of an error.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -36,7 +48,7 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
 
 /** Runs `node bench/<script> '<json>'` and returns the JSON line it prints; kills it after timeoutMs. */
 export async function runJsonChild<T>(script: string, arg: unknown, timeoutMs: number): Promise<T> {
-  const child = spawn(node, [path.join(repoRoot, 'bench', script), JSON.stringify(arg)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(node, [path.join(repoRoot, 'bench', script), JSON.stringify(arg)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -56,7 +68,7 @@ export interface ServerProcess {
 }
 
 export async function startBareKoa(mode: 'bare' | 'verify' = 'bare'): Promise<ServerProcess> {
-  const child = spawn(node, [path.join(repoRoot, 'bench/bare-koa.ts'), ...(mode === 'verify' ? ['verify'] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = track(spawn(node, [path.join(repoRoot, 'bench/bare-koa.ts'), ...(mode === 'verify' ? ['verify'] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] }));
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -114,7 +126,7 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
     ...(opts.extraArgs ?? []),
   ];
   const log = openSync(opts.logFile, 'a');
-  const child = spawn(node, args, { cwd: repoRoot, env: { ...process.env, KUBECONFIG: opts.kubeconfig }, stdio: ['ignore', log, log] });
+  const child = track(spawn(node, args, { cwd: repoRoot, env: { ...process.env, KUBECONFIG: opts.kubeconfig }, stdio: ['ignore', log, log] }));
   closeSync(log);
   const healthUrl = `http://127.0.0.1:${healthPort}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);

@@ -104,9 +104,12 @@ const METHOD = `
 - **1 — Reject path.** autocannon (its own process, 16 connections, loopback) posts the
   deploy/examples payload with a well-formed but wrong \`X-Planasonix-Signature\` to a Ready
   trigger's URL; every answer must be 401 \`invalid_signature\`. The baseline is a bare Koa app, in its
-  own process, answering the same requests with the same 401 JSON without looking at them. Rounds
-  alternate (Koa, ours, ours, Koa, …) after a 1 s warm-up each; the medians are compared. The
-  receiver runs as the whole operator (\`planasonix run\`, log level info, one log line per request).
+  own process, answering the same requests with the same 401 JSON without looking at them; 1b
+  compares with a Koa app that first reads the body and checks an HMAC-SHA256 over it, the least any
+  verifying receiver does. Rounds alternate (AB, BA, …) after a 1 s warm-up each; the medians are
+  compared. The receiver runs as the whole operator (\`planasonix run\`, log level info, one log line
+  per request), with the Node.js flags of \`deploy/deployment.yaml\` (its \`NODE_OPTIONS\`), as every
+  operator process of the bench does.
 - **2 — Verification.** In a process of its own, before anything else starts: each verifier is called
   as the receiver calls it (a Buffer body, Node's lower-case headers, one secret) on a JSON body of
   exactly 1 KiB or 64 KiB; every call must verify. The baseline is the \`standardwebhooks\` package's
@@ -120,13 +123,17 @@ const METHOD = `
   replica (\`--components=receiver\`) so that no controller writes to the API server while it is
   measured; the baseline is a bare client (undici, one keep-alive pool, its own process) creating the
   very PipelineRuns the receiver would create, 16 at a time. The namespace's PipelineRuns are deleted
-  (deletecollection) and waited for between rounds. 3d repeats the load against the full operator,
-  whose run controller creates a Job, an Event and a status write per run meanwhile.
+  (deletecollection) and waited for between rounds. 3e repeats the load on a standard-webhooks
+  trigger, whose delivery ID is signed, so the receiver skips the replay look-up it makes for
+  planasonix deliveries. 3d repeats it against the full operator, whose run controller creates a Job,
+  an Event and a status write per run meanwhile.
 - **4 — Scale.** Triggers (the deploy/examples trigger) are created through a KubeClient, 32 at a time,
   into a fresh namespace; a list+watch started before the first create records when all are Ready. The
   baseline is the time the creates alone took. RSS is VmRSS from \`/proc/<pid>/status\` of the operator
   process (controllers and receiver) and of a fresh receiver-only replica started afterwards.
-  4e repeats figure 1 with the large set loaded; the routing table is a \`Map\` look-up.
+  4e repeats figure 1 with the large set loaded; the routing table is a \`Map\` look-up. The bare Koa
+  rounds measured alongside are in its note: they tell how much busier the machine was in one phase
+  than in the other.
 - **5 — End to end.** 200 deliveries, 4 at a time, from the benchmark process to the full operator; a
   watch on Jobs records the local time each Job's ADDED event arrives (creationTimestamp only has
   one-second resolution). The baseline writes the same PipelineRun and then the Job \`buildJob()\` makes
@@ -246,65 +253,80 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
 
 /** What the figures mean and what was changed because of them; kept by hand, next to the code that measures. */
 export const FINDINGS = `
-The figures above are this run's. The causes below were found with \`BENCH_CPU_PROFILE=1\` (V8 profiles of
-the operator process, summarized by \`node bench/profile-summary.ts\`), \`--trace-gc\`, and CPU time read from
-\`/proc\`; the numbers quoted here come from those investigation runs on the same machine.
+The figures above are this run's. The causes below were found with \`BENCH_CPU_PROFILE=1\` (V8 profiles
+of the operator process, summarized by \`node bench/profile-summary.ts\`), \`--trace-gc\`, and CPU time
+read from \`/proc\`; the numbers quoted here come from those investigation runs on the same machine.
 
 ### Changed in the operator because of these figures
 
 - **Log redaction was most of a rejected request's cost.** pino's \`redact\` with our 130 wildcard paths
-  parsed and walked every path for every line: 36% of the operator's CPU on the reject path. It is now one
-  walk over the line's fields (\`redactSensitive\` in \`src/observability/logger.ts\`, also applied to child
-  bindings); the logger's tests are unchanged and pass. Figure 1 went from 0.12 to about 0.35.
+  parsed and walked every path for every line: 36% of the operator's CPU on the reject path. It is now
+  one walk over the line's fields (\`redactSensitive\` in \`src/observability/logger.ts\`, also applied to
+  child bindings); the logger's tests are unchanged and pass. Figure 1 went from 0.12 to 0.35–0.4.
 - **Every API request paid for a new client.** \`KubeClient\` let \`@kubernetes/client-node\` build a new
   undici dispatcher per request: a TLS handshake per request (one pooled dispatcher fixed that), then
   WHATWG \`fetch()\` (about 0.3 ms of CPU per call; now undici's \`request()\`), then the kubeconfig's
   authentication applied per request — three certificate files read and a dispatcher built and closed,
-  the close creating an Error (3% of the receiver's CPU on the accept path; now applied every 10 s, and
-  again whenever the pool is dropped). Together they took figure 3a from 0.26 to 0.5–0.6 and 3e to ≥ 1.
-- **A rejected request's error captured a stack trace** that nothing reads: \`WebhookError\` no longer does
-  (5% of the reject path's CPU).
-- **Informer caches held \`managedFields\`,** which nothing reads: a cached trigger took 5.6 KB of heap with them
-  and 1.5 KB without, a cached Secret 2.1 and 1.0 KB. The informer now drops them before caching.
-- **The work queue's \`Array.shift()\`** copied the whole queue on every take once it held thousands of keys
-  (3.1 s of the controller's CPU while 10,000 triggers were queued); it is now an O(1) FIFO.
+  the close creating an Error (3% of the receiver's CPU on the accept path; it is now applied every
+  10 s, and again whenever the pool is dropped). Together they took figure 3a from 0.26 to 0.4–0.6, and
+  3e to 0.8–1.15, in our runs.
+- **A rejected request's error captured a stack trace** that nothing reads: \`WebhookError\` no longer
+  does (5% of the reject path's CPU).
+- **Informer caches held \`managedFields\`,** which nothing reads: a cached trigger took 5.6 KB of heap
+  with them and 1.5 KB without, a cached Secret 2.1 and 1.0 KB. The informer now drops them.
+- **The work queue's \`Array.shift()\`** copied the whole queue on every take once it held thousands of
+  keys (3.1 s of the controller's CPU while 10,000 triggers were queued); it is now an O(1) FIFO.
 
 ### What still misses, and whose it is
 
 - **Figure 1 (reject path vs bare Koa): the work a receiver must do.** The bare Koa app never reads the
-  body. CPU per request, from \`/proc\`: bare Koa 30–38 µs; a Koa app that only reads the body and checks
-  an HMAC 83–103 µs; our receiver 105–125 µs, of which about 25 µs is the per-request log line, metrics and
-  delivery counts. Against the verifying Koa app ours is 0.78–0.9 (figure 1b). 0.85 against a server that
-  does no work is out of reach for any receiver that reads and verifies the body on this machine, where a
-  system call costs 10 µs or more. What is left to take: an asynchronous log destination (pino
-  \`sync: false\` saved 4–8 µs per request, at the price of losing the last lines on a crash — a decision
-  for the maintainers, not made here).
-- **Figure 3a (accept path): the replay look-up.** A planasonix delivery carries its delivery ID outside the
-  signature, so the receiver LISTs PipelineRuns by replay key before creating the run: two API round trips
-  per delivery against the bare client's one, and a consistent LIST waits for the watch cache under write
-  load. The same receiver on a standard-webhooks trigger, where the ID is signed and no look-up is made,
-  matches or beats the bare client (figure 3e). Options, for the maintainers: serve the look-up from the
-  watch cache (\`resourceVersion=0\`, which the "a read, not a claim" comment already allows for), or make it
-  concurrent with the create and undo the create on a hit.
-- **Figure 4b (10,000 triggers Ready in 60 s): the API server, on this machine, and the heap cap.**
-  The creates alone take 30–60 s here (figure 4b's baseline). Every trigger then costs three more writes
-  (its Secret, its status, a SecretCreated Event): about 10 ms of kube-apiserver CPU per trigger in total,
-  so 10,000 triggers need about 100 s of API-server CPU on a 2-core machine it shares with the operator,
-  the load and other work. With the Deployment's \`--max-old-space-size=192\`, the operator itself made it
-  worse: at 10,000 triggers its live heap is about 80 MB and V8 ran about 900 mark-compacts, one a second,
-  each freeing about 1 MB (mutator utilization 0.4): 124–148 s of operator CPU and 157–211 s to Ready.
-  Without the flag the same phase took 20 s of operator CPU and 101 s to Ready — the API server's share.
-  Dropping the Event for a trigger's first Secret would save a quarter of the writes.
-- **Figures 4c and 4d (RSS under 256 MiB): Node, \`@kubernetes/client-node\` and the heap settings.** At 10
-  triggers a replica is already about 170 MiB: Node with TypeScript stripping about 60 MiB, and importing
-  \`@kubernetes/client-node\` — only for \`KubeConfig\` — about 86 MiB (it loads every generated API model).
-  At 10,000 triggers the live heap is about 80 MB, but V8's young generation (about 48 MB by default) and
-  its committed old space come on top: 350 MiB with the Deployment's flags, 510 MiB without. The
-  Deployment's \`--max-old-space-size=192\` under a 256Mi limit cannot hold at this scale: the ~100 MiB
-  outside the old space leaves 150 MiB of room, and the capped heap thrashes (above). Options, for the
-  maintainers: load kubeconfig without \`@kubernetes/client-node\` (−86 MiB), a smaller young generation
-  (\`--max-semi-space-size\`), and a memory limit sized from these figures (about 512Mi at 10,000 triggers).
-- **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add about 10 ms
-  at the median to the bare client's two writes; the tail follows the run controller's other writes
-  (status, Event) and garbage collection under the \`--max-old-space-size\` cap.
+  body. CPU per request, from \`/proc\`: bare Koa 30–38 µs; a Koa app that only reads the body and
+  checks an HMAC 83–103 µs; our receiver 105–125 µs, of which about 25 µs is the per-request log line,
+  metrics and delivery counts. Against the verifying Koa app ours is about 0.75–0.8 (figure 1b). 0.85
+  against a server that does no work is out of reach for any receiver that reads and verifies the body
+  on this machine, where a system call costs 10 µs or more. What is left to take: an asynchronous log
+  destination (pino \`sync: false\` saved 4–8 µs per request, at the price of losing the last lines on a
+  crash — a decision for the maintainers, not made here).
+- **Figures 3a and 3b (accept path): the replay look-up.** A planasonix delivery carries its delivery
+  ID outside the signature, so the receiver LISTs PipelineRuns by replay key before creating the run:
+  two API round trips per delivery against the bare client's one, and a consistent LIST waits for the
+  watch cache under write load. The same receiver on a standard-webhooks trigger, where the ID is
+  signed and no look-up is made, reached 0.8–1.15 of the bare client in our runs (figure 3e), about
+  twice figure 3a. Options, for the maintainers: serve the look-up from the watch cache
+  (\`resourceVersion=0\`, which the "a read, not a claim" comment already allows for), or run it
+  concurrently with the create and undo the create on a hit.
+- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine, and the heap cap.**
+  The creates alone take 30–60 s here (4b's baseline). Every trigger then costs three more writes (its
+  Secret, its status, a SecretCreated Event): about 10 ms of kube-apiserver CPU per trigger in all, so
+  10,000 triggers need about 100 s of API-server CPU on a 2-core machine it shares with the operator,
+  the load generator and other work. With the Deployment's \`--max-old-space-size=192\` the operator
+  made it worse: at 10,000 triggers its live heap is about 80 MB, and V8 ran about 900 mark-compacts,
+  one a second, each freeing about 1 MB (mutator utilization 0.4): 124–148 s of operator CPU and
+  151–211 s to Ready. Without the flag the same phase took 20 s of operator CPU and 101 s to Ready —
+  the API server's share. Not writing an Event for a trigger's first Secret would save a quarter of the
+  writes.
+- **Figures 4c and 4d (RSS under 256 MiB): Node, \`@kubernetes/client-node\` and the heap settings.**
+  At 10 triggers a replica is already about 165 MiB: Node with TypeScript stripping about 60 MiB, and
+  importing \`@kubernetes/client-node\` — for \`KubeConfig\` alone — about 86 MiB (it loads every
+  generated API model). At 10,000 triggers the live heap is about 80 MB, but V8's young generation
+  (about 48 MB by default) and its committed old space come on top: 350 MiB with the Deployment's
+  flags, 510 MiB without. The Deployment's settings cannot hold at this scale: the old space alone may
+  grow to 192 MiB, and the young generation, code and native memory add about 150 MiB, so the 256Mi
+  limit is crossed before V8 feels any pressure — and at 10,000 triggers the capped heap thrashes
+  (above). Options, for the maintainers: load kubeconfig without \`@kubernetes/client-node\`
+  (−86 MiB), a smaller young generation (\`--max-semi-space-size\`), and a memory limit sized from
+  these figures (about 512Mi at 10,000 triggers).
+- **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
+  the median to the bare client's second write (runs differ); the tail follows the run controller's
+  other writes (status, Event) and its garbage collection. "Sent → Job" also carries the accept path's
+  replay look-up (figure 3a).
+
+### Also found
+
+- **undici 8.13.1 can end the process** with an unhandled \`'error'\` ("socket idle timeout",
+  \`UND_ERR_INFO\`) on an HTTP/2 stream it has already released, when it reaps an idle session. It
+  ended this benchmark twice in about ten runs (the benchmark process's own \`KubeClient\`); any process
+  whose \`KubeClient\` connection goes idle is exposed — the operator keeps watches open, the CLI does
+  not. The benchmark now notes and survives it (\`undiciReleasedStreamErrors\` in results.json).
+  Options: HTTP/1.1 for \`KubeClient\` (\`allowH2: false\`), or a fixed undici.
 `;

@@ -577,22 +577,20 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   ctx.details.rejectAtScale = { triggers: CONFIG.scaleLarge, ours: r.ours.map(strip), koa: r.koa.map(strip) };
   if (reject10) {
     const raw = oursLarge / reject10.value;
-    // Against the Koa figure of the same moment, so that a machine busier now than then does not count.
-    const normalized = oursLarge / koaLarge / (reject10.value / reject10.baseline);
-    // The ratio is taken against the bare Koa figure of the same moment (ours/Koa now ÷ ours/Koa
-    // then): the machine is rarely as busy during this phase as during figure 1.
+    // The bare Koa rounds alongside say how much busier the machine was in one phase than in the
+    // other; they vary more than ours does, so they are shown, not divided by.
     ctx.figures.push(
       figure({
         id: '4e',
         name: `Reject path req/s with ${label(CONFIG.scaleLarge)} triggers loaded`,
         value: round(oursLarge, 0),
         unit: 'req/s',
-        baselineName: `the same with ${CONFIG.benchTriggers} triggers (figure 1), each relative to bare Koa measured alongside`,
+        baselineName: `the same with ${CONFIG.benchTriggers} triggers (figure 1)`,
         baseline: reject10.value,
-        ratio: normalized,
+        ratio: raw,
         target: 'ratio ≥ 0.95',
-        met: normalized >= 0.95,
-        note: `ours/Koa ${(oursLarge / koaLarge).toFixed(3)} now vs ${(reject10.value / reject10.baseline).toFixed(3)} then; raw req/s ratio ${raw.toFixed(3)}`,
+        met: raw >= 0.95,
+        note: `bare Koa alongside: ${Math.round(koaLarge)} req/s now, ${Math.round(reject10.baseline)} then (ratio to Koa ${(oursLarge / koaLarge).toFixed(3)} now, ${(reject10.value / reject10.baseline).toFixed(3)} then)`,
       }),
     );
   }
@@ -711,7 +709,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadAverageAtEnd: loadAverage() },
     versions: { node: process.version, ...versions },
     figures: partial.figures,
-    details: partial.details,
+    details: { ...partial.details, undiciReleasedStreamErrors: releasedStreamErrors },
     profiles: partial.profiles,
     latency: Object.fromEntries(Object.entries(partial.samples).filter(([, s]) => s.length > 0).map(([k, s]) => [k, { summary: summarize(s), cdf: cdfPoints(s) }])),
   };
@@ -743,6 +741,21 @@ function printFigures(figures: Figure[]): void {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
 }
+
+// undici 8.13.1 (which KubeClient uses) can emit 'error' with no listener on an HTTP/2 stream it has
+// already released, when it closes an idle session ("socket idle timeout", UND_ERR_INFO); twice in
+// about ten runs it ended the bench. Nothing waits on such a stream, so the bench notes it and goes
+// on; anything else still ends the run (and the children with it).
+let releasedStreamErrors = 0;
+process.on('uncaughtException', (e: Error & { code?: string }) => {
+  if (e.code === 'UND_ERR_INFO' && /idle timeout/.test(e.message)) {
+    releasedStreamErrors++;
+    log(`WARNING: undici emitted "${e.message}" on a released HTTP/2 stream (ignored; ${releasedStreamErrors} so far)`);
+    return;
+  }
+  process.stderr.write(`bench failed: ${e.stack ?? String(e)}\n`);
+  process.exit(1);
+});
 
 main().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
