@@ -96,3 +96,8 @@ export const EVENT_REASONS = {
   runFailed: 'RunFailed',
   runCancelled: 'RunCancelled',
 } as const;
+
+/** The Secret, owned by a run, that holds its sensitive params: written by the receiver, read by the run controller. */
+export function paramsSecretName(runName: string): string {
+  return `${runName}-params`;
+}

@@ -2,7 +2,7 @@
 // trace it. Never the raw body: the seed asks for pointers, not blobs.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
-import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY } from '../api/constants.ts';
+import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
 import { controllerReferenceTo } from '../api/owner-reference.ts';
 
@@ -60,9 +60,6 @@ export function labelValueOf(name: string): string {
   return name.slice(0, 63).replace(/[-_.]+$/, '');
 }
 
-export function sensitiveParamsSecretName(runName: string): string {
-  return `${runName}-params`;
-}
 
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {
@@ -71,7 +68,7 @@ export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<stri
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      name: sensitiveParamsSecretName(run.metadata.name!),
+      name: paramsSecretName(run.metadata.name!),
       namespace: run.metadata.namespace!,
       labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
       ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],

@@ -1,5 +1,6 @@
 // How a param's name appears inside the Job: as an environment variable, and as a key of the run's Secret.
 import type { PipelineRun } from '../../api/types.ts';
+import { paramsSecretName } from '../../api/constants.ts';
 
 export const PARAM_ENV_PREFIX = 'PARAM_';
 
@@ -14,5 +15,5 @@ export function envNameForParam(name: string): string {
 
 /** The Secret, owned by the run, that holds the values of the run's sensitive params (key = param name). */
 export function paramsSecretNameFor(run: PipelineRun): string {
-  return `${run.metadata.name ?? ''}-params`;
+  return paramsSecretName(run.metadata.name ?? '');
 }

@@ -16,8 +16,8 @@ import {
   labelValueOf,
   REPLAY_KEY_LABEL,
   replayKeyLabelValue,
-  sensitiveParamsSecretName,
 } from '../build-pipeline-run.ts';
+import { paramsSecretName } from '../../api/constants.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
 import type { Route } from '../compile-route.ts';
@@ -154,7 +154,7 @@ async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, value
   } catch (e) {
     if (isKubeError(e) && e.alreadyExists) return;
     // The run exists but cannot start without its params: the caller's retry lands on the duplicate path and completes it.
-    throw apiUnavailable(e, `${sensitiveParamsSecretName(run.metadata.name!)} not stored`);
+    throw apiUnavailable(e, `${paramsSecretName(run.metadata.name!)} not stored`);
   }
 }
 
