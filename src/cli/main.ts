@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The one entry point: `planasonix <command>`. Each command lives in its own module.
-import { runCommand } from './run-command.ts';
+import { loadCredentialsOnly } from '../kube/credentials-only.ts';
+
+// Before any command module imports the Kubernetes client: see credentials-only.ts.
+loadCredentialsOnly();
 
 const USAGE = `planasonix — start data pipelines from signed webhooks
 
@@ -16,7 +19,7 @@ Run 'planasonix <command> --help' for the flags of a command.
 type Command = (argv: readonly string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
-  run: async () => runCommand,
+  run: async () => (await import('./run-command.ts')).runCommand,
   sign: async () => (await import('./sign-command.ts')).signCommand,
   send: async () => (await import('./send-command.ts')).sendCommand,
   status: async () => (await import('./status-command.ts')).statusCommand,

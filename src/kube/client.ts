@@ -2,8 +2,11 @@
 // @kubernetes/client-node directly: it loads credentials (kubeconfig, in-cluster, exec plugins) from
 // the client library and sends plain REST requests, so every call states its patch content type and
 // every failure arrives as one KubeError.
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { request as undiciRequest, type Dispatcher } from 'undici';
+// Deep imports, so that the CLI's credentials-only hook can keep the generated API clients unloaded.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { RequestContext, HttpMethod } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { AgentOptions } from 'node:https';
 import { createInterface } from 'node:readline';
 import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
 import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
@@ -88,6 +91,7 @@ export class KubeClient {
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
     this.defaultTimeoutMs = opts.timeoutMs ?? 30_000;
+    speakHttp1(config);
   }
 
   /** Loads $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
@@ -319,10 +323,9 @@ export class KubeClient {
 
   /**
    * Forgets the pool after a request timed out or a watch went silent: the connection under them
-   * may be dead without being closed (a dropped NAT entry, a vanished load balancer), and over
-   * HTTP/2 every later request and watch shares that one connection and would time out in turn
-   * until undici's PINGs give up on it, about two minutes later. Only the pool the failed request
-   * used, and gracefully: requests still running on a healthy connection finish.
+   * may be dead without being closed (a dropped NAT entry, a vanished load balancer), and its idle
+   * keep-alive siblings with it; reused, each would cost a later request its whole timeout. Only the
+   * pool the failed request used, and gracefully: requests still running on a healthy connection finish.
    */
   private dropPool(dispatcher: Dispatcher | undefined): void {
     if (!dispatcher || this.pool?.dispatcher !== dispatcher) return;
@@ -364,6 +367,25 @@ export class KubeClient {
     void old?.close().catch(() => {}); // lets its in-flight requests and watches finish
     return fresh;
   }
+}
+
+/**
+ * undici 8 negotiates HTTP/2 whenever the server offers it, and its HTTP/2 client is young: under the
+ * benchmark's load it crashed the operator with an unhandled "socket idle timeout" error (undici's
+ * tracker holds more of that kind, nodejs/undici#5404 for one), and it carries every request and
+ * watch over one connection, so one stalled connection stalls them all. Over HTTP/1.1 each watch
+ * and each in-flight request has a connection of its own and a failure stays with its request.
+ * KubeConfig builds the dispatcher from the kubeconfig's TLS material; only the protocol changes.
+ */
+function speakHttp1(config: KubeConfig): void {
+  type CreateDispatcher = (cluster: ReturnType<KubeConfig['getCurrentCluster']>, agentOptions: AgentOptions) => Dispatcher | undefined;
+  const internals = config as unknown as { createDispatcher: CreateDispatcher };
+  if (typeof internals.createDispatcher !== 'function') throw new Error('@kubernetes/client-node no longer has KubeConfig.createDispatcher: revisit speakHttp1');
+  const original = internals.createDispatcher.bind(config);
+  internals.createDispatcher = (cluster, agentOptions) => {
+    const options = config.createDispatcherOptions(cluster, agentOptions);
+    return options.type === 'agent' ? new Agent({ connect: options.connect, allowH2: false }) : original(cluster, agentOptions);
+  };
 }
 
 function retryAfterOf(response: Dispatcher.ResponseData): string | null {
