@@ -1,11 +1,15 @@
 // `planasonix run`: the operator process. Drains and releases the lease on SIGTERM (a rolling update)
 // and SIGINT (Ctrl-C), so the next replica takes over at once.
-import { parseConfig, ConfigError } from '../config/config.ts';
+import { parseConfig, ConfigError, CONFIG_OPTIONS } from '../config/config.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../observability/logger.ts';
 import { startOperator } from '../operator/operator.ts';
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(runUsage());
+    return 0;
+  }
   let config;
   try {
     config = parseConfig(argv, process.env);
@@ -30,4 +34,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   await operator.stop();
   logger.info({}, 'stopped');
   return 0;
+}
+
+/** The flags of `run`, from the same definitions as docs/configuration.md. */
+function runUsage(): string {
+  const options = CONFIG_OPTIONS.map((o) => `  ${o.flag}  (${o.env}, default ${o.default.replaceAll('`', '')})\n      ${o.description}\n`);
+  return `Usage: planasonix run [flags]\n\nRuns the operator. Every flag can also be set by its environment variable; a flag wins.\n\n${options.join('')}`;
 }
