@@ -239,6 +239,13 @@ const SPECS = {
     '1 when this replica holds the leader lease and runs the controllers, else 0.',
     'Exactly one replica should report 1; zero or two means leader election is failing.',
   ),
+  eventsDropped: spec(
+    'planasonix_events_dropped_total',
+    'counter',
+    {},
+    'Kubernetes Events not written because too many were waiting (they are best effort and never delay reconciles).',
+    'Grows during a burst, such as thousands of triggers applied at once; steady growth means Events are written slower than they happen.',
+  ),
   secretRotations: spec(
     'planasonix_secret_rotations_total',
     'counter',
@@ -337,6 +344,7 @@ export interface Metrics {
   informerConnects: CounterOf<{ resource: string }>;
   informerSynced: GaugeOf<{ resource: string }>;
   leader: SwitchGauge;
+  eventsDropped: CounterOf<Record<never, never>>;
   secretRotations: CounterOf<{ namespace: string; trigger: string }>;
   triggersReady: GaugeOf<{ namespace: string }>;
   /** Drops every series labelled with this trigger, so deleted triggers do not linger in the scrape. */
@@ -424,6 +432,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     informerConnects: counter(SPECS.informerConnects),
     informerSynced: gauge(SPECS.informerSynced),
     leader: switchGauge(SPECS.leader),
+    eventsDropped: counter(SPECS.eventsDropped),
     secretRotations: counter(SPECS.secretRotations),
     triggersReady: gauge(SPECS.triggersReady),
     forgetTrigger: (namespace, trigger) => removeMatching(all, 'forgetTrigger', { namespace, trigger }),

@@ -83,6 +83,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     const events = createEventRecorder(client, {
       instance: identity,
       onError: (e) => logger.warn({ component: 'events', ...describeError(e) }, 'recording an event failed'),
+      onDropped: () => metrics.eventsDropped.inc({}),
     });
     const pipelines = manager.informer<Pipeline>(RESOURCES.pipelines, selector);
     const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);

@@ -72,6 +72,7 @@ function recordOneOfEach(m: Metrics): void {
   m.informerConnects.inc({ resource: 'webhooktriggers' });
   m.informerSynced.set({ resource: 'webhooktriggers' }, 1);
   m.leader.set(true);
+  m.eventsDropped.inc({});
   m.secretRotations.inc({ namespace: 'data', trigger: 'export-completed' });
   m.triggersReady.set({ namespace: 'data' }, 4);
 }
