@@ -96,15 +96,18 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
 }
 
 /**
- * The run an earlier delivery of the same signed content created, if any. A read, not a claim: two
- * replays racing on different replicas can both pass it, which the identical-request case (same ID)
- * does not depend on, since the run name already makes that one atomic.
+ * The run an earlier delivery of the same signed content created, if any. A read, not a claim, so it
+ * is served from the API server's watch cache (resourceVersion 0) rather than as a consistent read:
+ * that read waited for the cache to catch up with etcd, which under load took longer than creating
+ * the run and halved the receiver's throughput. The cache trails etcd by milliseconds, and a replay
+ * sent within that time of the original could pass; so could one racing the original over a
+ * consistent read, which is why this was never a claim. A replay of a captured request comes later.
  */
 async function findReplayedRun(client: KubeClient, route: Route, replayKey: string): Promise<PipelineRun | undefined> {
   const labelSelector = `${LABELS.trigger}=${labelValueOf(route.name)},${REPLAY_KEY_LABEL}=${replayKeyLabelValue(replayKey)}`;
   try {
     // The client's own timeout applies: the operator builds it from the same --kube-api-timeout.
-    const list = await client.list<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, { labelSelector });
+    const list = await client.list<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, { labelSelector, resourceVersion: '0' });
     // The trigger label is truncated to 63 characters: compare the full name.
     return list.items.find((r) => r.spec.trigger?.name === route.name);
   } catch (e) {
