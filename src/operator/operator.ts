@@ -16,6 +16,7 @@ import { addTriggerIndexes, createTriggerController, TRIGGER_INDEXES } from '../
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
+import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
 import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
@@ -76,6 +77,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const selector: InformerSelector = namespaces.length > 0 ? { namespaces } : {};
   const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
   const secrets = manager.informer<V1Secret>(RESOURCES.secrets, selector);
+  // The run controller's cache, and the receiver's for finding replayed deliveries.
+  const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
   addTriggerIndexes(triggers);
 
   const controllers: Controller[] = [];
@@ -86,7 +89,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       onDropped: () => metrics.eventsDropped.inc({}),
     });
     const pipelines = manager.informer<Pipeline>(RESOURCES.pipelines, selector);
-    const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
     const jobs = manager.informer(RESOURCES.jobs, { ...selector, labelSelector: 'planasonix.io/pipeline-run' });
     const triggerController = createTriggerController({
       client,
@@ -152,6 +154,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       routes,
       client,
       trustedProxies: compileTrustedProxies(config.trustedProxies),
+      findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
     });

@@ -3,20 +3,14 @@
 // Retry-After when the API server cannot take it, so the caller retries and nothing is lost.
 import { v7 as uuidv7 } from 'uuid';
 import type { AuthScheme, PipelineRun } from '../../api/types.ts';
-import { LABELS } from '../../api/constants.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
 import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
-import {
-  buildPipelineRun,
-  buildSensitiveParamsSecret,
-  labelValueOf,
-  REPLAY_KEY_LABEL,
-  replayKeyLabelValue,
-} from '../build-pipeline-run.ts';
+import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
+import type { FindReplayedRun } from '../replayed-runs.ts';
 import { paramsSecretName } from '../../api/constants.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
@@ -30,7 +24,7 @@ const MAX_DELIVERY_KEY = 256;
  */
 const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
 
-export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number }): WebhookMiddleware {
+export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
   return async (ctx) => {
     const route = ctx.state.route!;
     const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
@@ -46,7 +40,7 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number 
 
     const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
     if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
-      const earlier = await findReplayedRun(client, route, replayKey);
+      const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
       if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
         if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, earlier, mapped.sensitive, opts.timeoutMs);
         return answer(ctx, earlier, true);
@@ -93,26 +87,6 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
   ctx.body = { correlationId, pipelineRun: ctx.state.pipelineRun, duplicate };
-}
-
-/**
- * The run an earlier delivery of the same signed content created, if any. A read, not a claim, so it
- * is served from the API server's watch cache (resourceVersion 0) rather than as a consistent read:
- * that read waited for the cache to catch up with etcd, which under load took longer than creating
- * the run and halved the receiver's throughput. The cache trails etcd by milliseconds, and a replay
- * sent within that time of the original could pass; so could one racing the original over a
- * consistent read, which is why this was never a claim. A replay of a captured request comes later.
- */
-async function findReplayedRun(client: KubeClient, route: Route, replayKey: string): Promise<PipelineRun | undefined> {
-  const labelSelector = `${LABELS.trigger}=${labelValueOf(route.name)},${REPLAY_KEY_LABEL}=${replayKeyLabelValue(replayKey)}`;
-  try {
-    // The client's own timeout applies: the operator builds it from the same --kube-api-timeout.
-    const list = await client.list<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, { labelSelector, resourceVersion: '0' });
-    // The trigger label is truncated to 63 characters: compare the full name.
-    return list.items.find((r) => r.spec.trigger?.name === route.name);
-  } catch (e) {
-    throw apiUnavailable(e);
-  }
 }
 
 // Strict mode lists problems by where the value should have been, never by the value.

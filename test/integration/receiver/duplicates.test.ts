@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
+import { eventually, useNamespace } from '../../harness/fixtures.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import type { PipelineRun } from '../../../src/api/types.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
@@ -29,8 +29,10 @@ describe('receiver: one run per delivery', function () {
     await leader?.stop();
   });
 
-  async function inWatchCache(runName: string): Promise<void> {
-    await eventually(async () => (await adminClient().list<PipelineRun>(RESOURCES.pipelineRuns, ns(), { resourceVersion: '0' })).items.some((r) => r.metadata.name === runName));
+  // The look-up reads each replica's cache of PipelineRuns: a replay comes once the original is in it
+  // (milliseconds later), not racing it.
+  async function inCacheOf(operator: TestOperator, runName: string): Promise<void> {
+    await eventually(async () => operator.manager.informer<PipelineRun>(RESOURCES.pipelineRuns).get(`${ns()}/${runName}`));
   }
 
   function summarize(replies: Reply[]) {
@@ -89,9 +91,7 @@ describe('receiver: one run per delivery', function () {
     const signed = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
     const first = await send(leader.receiverUrl, trigger.path, { headers: signed, body });
     expect(first.status, first.text).to.equal(202);
-    // The look-up reads the API server's watch cache: a replay comes once the original is in it
-    // (milliseconds later), not racing it.
-    await inWatchCache((first.json().pipelineRun as { name: string }).name);
+    await inCacheOf(replica!, (first.json().pipelineRun as { name: string }).name);
     // The delivery header is not covered by the signature: an attacker can change it freely.
     const replay = await send(replica!.receiverUrl, trigger.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
     expect(replay.status, replay.text).to.equal(200);
@@ -105,7 +105,7 @@ describe('receiver: one run per delivery', function () {
     const headers = { 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await signGithub(gh.secret, body) };
     const first = await send(leader.receiverUrl, gh.path, { headers, body });
     expect(first.status, first.text).to.equal(202);
-    await inWatchCache((first.json().pipelineRun as { name: string }).name);
+    await inCacheOf(leader, (first.json().pipelineRun as { name: string }).name);
     const replay = await send(leader.receiverUrl, gh.path, { headers: { ...headers, 'x-github-delivery': randomUUID() }, body });
     expect(replay.status, replay.text).to.equal(200);
     expect(replay.json().correlationId).to.equal(first.json().correlationId);

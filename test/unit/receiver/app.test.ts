@@ -39,9 +39,8 @@ describe('receiver app (scripted API client)', () => {
     routes.refreshTrigger('ns', 'unit');
     const client = {
       create: (_r: unknown, run: PipelineRun) => create(run),
-      list: async () => ({ items: [], metadata: {} }),
     } as unknown as KubeClient;
-    const app = createReceiverApp({ routes, client, trustedProxies: () => false, createTimeoutMs: 1000, observe: (r) => observe(r) });
+    const app = createReceiverApp({ routes, client, trustedProxies: () => false, findReplayedRun: () => undefined, createTimeoutMs: 1000, observe: (r) => observe(r) });
     server = await listen(app, { port: 0, host: '127.0.0.1', headersTimeoutMs: 1000, requestTimeoutMs: 5000 });
   });
   beforeEach(() => {
