@@ -143,6 +143,13 @@ export class Controller {
       this.log.debug({ controller: this.name, key, ...describeError(e) }, 'reconcile cancelled');
       return 'cancelled';
     }
+    if (e instanceof KubeError && e.namespaceTerminating) {
+      // Nothing can be created in a namespace being deleted, and nothing needs to be: its deletion
+      // removes the object too. Retrying would only add load while the namespace goes away.
+      queue.forget(key);
+      this.log.debug({ controller: this.name, key, ...describeError(e) }, 'namespace is being deleted; not retrying');
+      return 'terminal';
+    }
     if (isTerminalError(e)) {
       this.stats.terminalErrors++;
       queue.forget(key);

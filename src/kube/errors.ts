@@ -10,13 +10,16 @@ export class KubeError extends Error {
   readonly retryable: boolean;
   /** Seconds the server asked us to wait (Retry-After), if any. */
   readonly retryAfterSeconds: number | undefined;
+  /** The types of the Status's causes (details.causes[].reason), such as NamespaceTerminating. */
+  readonly causes: readonly string[];
 
-  constructor(status: number, reason: string, message: string, retryAfterSeconds?: number) {
+  constructor(status: number, reason: string, message: string, retryAfterSeconds?: number, causes: readonly string[] = []) {
     super(message);
     this.name = 'KubeError';
     this.status = status;
     this.reason = reason;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.causes = causes;
     this.retryable = status === 0 || status === 409 || status === 429 || status >= 500;
   }
 
@@ -35,6 +38,14 @@ export class KubeError extends Error {
   get invalid(): boolean {
     return this.status === 422 || this.status === 400;
   }
+  /** A create refused because the namespace is being deleted: it will never succeed, nor need to. */
+  get namespaceTerminating(): boolean {
+    return this.status === 403 && this.causes.includes('NamespaceTerminating');
+  }
+}
+
+export function isNamespaceTerminating(e: unknown): boolean {
+  return e instanceof KubeError && e.namespaceTerminating;
 }
 
 export function isKubeError(e: unknown): e is KubeError {
@@ -64,16 +75,18 @@ export function toKubeError(e: unknown): KubeError {
 export function errorFromStatus(status: number, bodyText: string, retryAfter: string | null): KubeError {
   let reason = '';
   let message = bodyText.slice(0, 500);
+  let causes: string[] = [];
   try {
-    const body = JSON.parse(bodyText) as { reason?: string; message?: string };
+    const body = JSON.parse(bodyText) as { reason?: string; message?: string; details?: { causes?: { reason?: string }[] } };
     reason = body.reason ?? '';
     message = body.message ?? message;
+    causes = (body.details?.causes ?? []).flatMap((c) => (typeof c.reason === 'string' ? [c.reason] : []));
   } catch {
     // Not a Status object (a proxy's HTML page, for example): keep the text.
   }
   if (!reason) reason = defaultReason(status);
   const retrySeconds = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
-  return new KubeError(status, reason, message, retrySeconds);
+  return new KubeError(status, reason, message, retrySeconds, causes);
 }
 
 function defaultReason(status: number): string {

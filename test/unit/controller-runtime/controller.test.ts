@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Controller, type ReconcileEvent } from '../../../src/controller-runtime/controller.ts';
 import { TerminalError, type ReconcileResult } from '../../../src/controller-runtime/reconciler.ts';
 import type { Logger } from '../../../src/controller-runtime/logger.ts';
-import { KubeError } from '../../../src/kube/errors.ts';
+import { KubeError, errorFromStatus } from '../../../src/kube/errors.ts';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,6 +112,36 @@ describe('Controller', () => {
     expect(gaps[3]!).to.be.greaterThan(gaps[0]!);
     // Success forgets the failures.
     expect(controller.queue.numRequeues('ns/a')).to.equal(0);
+  });
+
+  it('does not retry a create refused because the namespace is being deleted', async () => {
+    let calls = 0;
+    const { controller, events } = makeController(async () => {
+      calls++;
+      // As the API server answers a create in a terminating namespace.
+      throw errorFromStatus(
+        403,
+        JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'unable to create new content in namespace data because it is being terminated', details: { causes: [{ reason: 'NamespaceTerminating', field: 'metadata.namespace' }] } }),
+        null,
+      );
+    });
+    controller.start();
+    controller.enqueue('data/a');
+    await until(() => events.length === 1);
+    await wait(50); // several backoff periods
+    expect(calls).to.equal(1);
+    expect(events.map((e) => e.outcome)).to.deep.equal(['terminal']);
+    expect(controller.stats.errors).to.equal(0);
+  });
+
+  it('retries any other 403, which RBAC can turn into a success', async () => {
+    let calls = 0;
+    const { controller } = makeController(async () => {
+      if (++calls === 1) throw errorFromStatus(403, JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'secrets is forbidden' }), null);
+    });
+    controller.start();
+    controller.enqueue('data/a');
+    await until(() => calls === 2);
   });
 
   it('honours the Retry-After of a KubeError', async () => {
