@@ -688,6 +688,9 @@ async function main(): Promise<void> {
   log('starting the control plane');
   const plane = await startControlPlane();
   const cleanup: (() => Promise<void>)[] = [() => plane.stop()];
+  interrupted = async () => {
+    for (const step of cleanup) await step().catch(() => {});
+  };
   let versions = { kubernetes: 'unknown', etcd: 'unknown' };
   try {
     await kubectl(plane, ['apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds')]);
@@ -742,7 +745,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadAverageAtEnd: loadAverage() },
     versions: { node: process.version, ...versions },
     figures: partial.figures,
-    details: { ...partial.details, undiciReleasedStreamErrors: releasedStreamErrors },
+    details: partial.details,
     profiles: partial.profiles,
     latency: Object.fromEntries(Object.entries(partial.samples).filter(([, s]) => s.length > 0).map(([k, s]) => [k, { summary: summarize(s), cdf: cdfPoints(s) }])),
   };
@@ -775,20 +778,15 @@ function printFigures(figures: Figure[]): void {
   process.stdout.write(`${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
 }
 
-// undici 8.13.1 (which KubeClient uses) can emit 'error' with no listener on an HTTP/2 stream it has
-// already released, when it closes an idle session ("socket idle timeout", UND_ERR_INFO); twice in
-// about ten runs it ended the bench. Nothing waits on such a stream, so the bench notes it and goes
-// on; anything else still ends the run (and the children with it).
-let releasedStreamErrors = 0;
-process.on('uncaughtException', (e: Error & { code?: string }) => {
-  if (e.code === 'UND_ERR_INFO' && /idle timeout/.test(e.message)) {
-    releasedStreamErrors++;
-    log(`WARNING: undici emitted "${e.message}" on a released HTTP/2 stream (ignored; ${releasedStreamErrors} so far)`);
-    return;
-  }
-  process.stderr.write(`bench failed: ${e.stack ?? String(e)}\n`);
-  process.exit(1);
-});
+// Ctrl-C or a timeout's SIGTERM stops what the bench started (the control plane, the operator, the
+// load) before exiting, instead of leaving them running.
+let interrupted: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the processes the bench started`);
+    void (interrupted?.() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
 
 main().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
