@@ -62,11 +62,6 @@ describe('WebhookTrigger controller with leader election (real API server)', fun
     expect(leaders(), 'still one leader').to.have.length(1);
     for (const name of names) expect(writesOf(leader!, name).length, `${leader!.identity} wrote ${name}`).to.be.at.least(2);
     expect(writesOf(follower), `${follower.identity} is a follower`).to.deep.equal([]);
-    const events = await eventually(async () => {
-      const found = await triggerEvents(ns(), 'one');
-      return found.length > 0 ? found : undefined;
-    }, 5_000);
-    expect(events.map((e) => e.reportingInstance)).to.deep.equal(events.map(() => leader!.identity));
   });
 
   it('hands over within the lease duration when the leader stops, and the new leader serves new triggers', async () => {
@@ -83,8 +78,10 @@ describe('WebhookTrigger controller with leader election (real API server)', fun
     await waitReady(ns(), 'after-handover');
     expect(writesOf(successor, 'after-handover').length).to.be.at.least(2);
     expect(writesOf(successor).length - before, 'the new leader rewrote nothing of the existing triggers').to.equal(writesOf(successor, 'after-handover').length);
-    const events = await eventually(async () => (await triggerEvents(ns(), 'after-handover', 'SecretCreated'))[0], 5_000);
-    expect(events.reportingInstance).to.equal(successor.identity);
+    // Its Events name it too: a Secret that goes missing is recreated, and says so.
+    await adminClient().delete(RESOURCES.secrets, ns(), 'after-handover-webhook');
+    const event = await eventually(async () => (await triggerEvents(ns(), 'after-handover', 'SecretCreated'))[0], 10_000);
+    expect(event.reportingInstance).to.equal(successor.identity);
   });
 
   it('takes over after the lease expires when the leader stops renewing without releasing it', async () => {
