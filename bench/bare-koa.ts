@@ -4,13 +4,14 @@
 //   node bench/bare-koa.ts verify    first reads the body and checks an HMAC-SHA256 over it, as any
 //                                    verifying receiver must (shown for context: the work that cannot go)
 // Prints {"url": ...} once listening; exits on SIGTERM.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 
 const verify = process.argv[2] === 'verify';
-const KEY = Buffer.from('pxs_bare-koa-baseline-secret');
+// A prepared KeyObject, as the receiver keeps one: importing raw key bytes costs an HMAC 10 µs more.
+const KEY = createSecretKey(Buffer.from('pxs_bare-koa-baseline-secret'));
 const answer = { error: 'invalid_signature', message: 'the request is not signed or authenticated as this webhook requires' };
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
