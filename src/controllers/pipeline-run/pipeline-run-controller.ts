@@ -50,7 +50,9 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   }
   const controller = new Controller({
     name: 'pipelinerun',
-    workers: opts.workers ?? 4,
+    // A reconcile is two API writes in a row (the Job, then the status), so it is bound by their
+    // latency: with 4 workers a faster receiver outran the controller and runs waited in the queue.
+    workers: opts.workers ?? 16,
     logger: opts.logger,
     reconcile: (key) => reconcileRun(key, opts, now()),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
