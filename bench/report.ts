@@ -287,62 +287,75 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   with them and 1.5 KB without, a cached Secret 2.1 and 1.0 KB. The informer now drops them.
 - **The work queue's \`Array.shift()\`** copied the whole queue on every take once it held thousands of
   keys (3.1 s of the controller's CPU while 10,000 triggers were queued); it is now an O(1) FIFO.
+- **The replay look-up asked the API server.** A planasonix delivery carries its delivery ID outside
+  the signature, so before creating a run the receiver looks for one made from the same signed
+  content. As a LIST by label that cost the API server 3.4 ms of CPU per delivery against 2.0 ms for
+  the create alone (it filters every PipelineRun of the namespace, a number that grows with the
+  history); served from the watch cache (\`resourceVersion=0\`) it cost as much. It is now a \`Map\`
+  look-up in the operator's PipelineRun informer, indexed by replay key: figure 3a went from 0.47–0.50
+  to 0.8–1.0, as high as the standard-webhooks trigger that needs no look-up (3e).
+- **An Event for every new trigger.** A SecretCreated Event per new trigger was a fifth of the API
+  server's CPU while 10,000 triggers became Ready (95.7 s of kube-apiserver CPU with it, 77.6 s
+  without; Ready in 65 and 56 s). A new trigger now gets none: its status says Ready and names the
+  Secret. One whose Secret went missing and was recreated still gets one. Events now go out two at
+  a time from a bounded queue (\`planasonix_events_dropped_total\` counts what does not fit), so a
+  burst of them never competes with the writes that do the work.
+- **Retries into a namespace being deleted.** Deleting the 1,000-trigger namespace deleted the
+  triggers' Secrets first; each trigger recreated its Secret, was refused (403, cause
+  NamespaceTerminating) and retried with backoff: 7,600 refused creates while the namespace went
+  away. Controllers now drop that error, as client-go's do.
+- **\`@kubernetes/client-node\` loaded every generated API model** to give us \`KubeConfig\`: about
+  80 MiB of each process's RSS. A resolve hook in the CLI entry point (\`src/kube/credentials-only.ts\`)
+  gives \`KubeConfig\`'s module the two small generated modules it uses; credentials load as before.
+- **The heap settings.** With the Deployment's \`--max-old-space-size=192\` V8 ran a mark-compact
+  about once a second at 10,000 triggers, each freeing little (34 s of operator CPU instead of 12, and
+  Ready in 84 s); without any flag RSS reached 433 MiB, mostly V8's young generation and garbage not
+  yet collected (the live heap after a full GC is 60–70 MiB). The Deployment now sets a 4 MiB
+  semi-space and no old-space cap, and its memory limit is 384Mi, sized from figure 4c.
+- **Log lines were written synchronously**, one \`write()\` per line: 4–8 µs of each rejected request.
+  They are now written asynchronously (pino flushes what is pending at exit, crashes included).
+- **undici 8.13.1's HTTP/2 client ended the process twice in about ten runs** with an unhandled
+  \`'error'\` ("socket idle timeout") on a stream it had already released. \`KubeClient\` now speaks
+  HTTP/1.1 to the API server, where a failure stays with its request.
+- **The benchmark itself** authenticated the operator with the control plane's admin client
+  certificate, and the API server verified its chain on every request (7% of its CPU while triggers
+  became Ready). The operator and the bare client now use a token of \`deploy/\`'s ServiceAccount, under
+  its RBAC, as in a cluster. Its verifying Koa baseline (1b) imported the HMAC key on every request
+  (10 µs more than the receiver's prepared key); it now prepares it too.
 
 ### What still misses, and whose it is
 
 - **Figure 1 (reject path vs bare Koa): the work a receiver must do.** The bare Koa app never reads the
-  body. CPU per request, from \`/proc\`: bare Koa 30–38 µs; a Koa app that only reads the body and
-  checks an HMAC 83–103 µs; our receiver 105–125 µs, of which about 25 µs is the per-request log line,
-  metrics and delivery counts. Against the verifying Koa app ours is 0.7–0.8 (figure 1b). 0.85
-  against a server that does no work is out of reach for any receiver that reads and verifies the body
-  on this machine, where a system call costs 10 µs or more. What is left to take: an asynchronous log
-  destination (pino \`sync: false\` saved 4–8 µs per request, at the price of losing the last lines on a
-  crash — a decision for the maintainers, not made here).
-- **Figures 3a and 3b (accept path): the replay look-up.** A planasonix delivery carries its delivery
-  ID outside the signature, so the receiver LISTs PipelineRuns by replay key before creating the run:
-  two API round trips per delivery against the bare client's one, and a consistent LIST waits for the
-  watch cache under write load. The same receiver on a standard-webhooks trigger, where the ID is
-  signed and no look-up is made, reached 0.8–1.15 of the bare client in our runs (figure 3e), about
-  twice figure 3a. Options, for the maintainers: serve the look-up from the watch cache
-  (\`resourceVersion=0\`, which the "a read, not a claim" comment already allows for), or run it
-  concurrently with the create and undo the create on a hit.
-- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine, and the heap cap.**
-  The creates alone take 30–60 s here (4b's baseline). Every trigger then costs three more writes (its
-  Secret, its status, a SecretCreated Event): about 10 ms of kube-apiserver CPU per trigger in all, so
-  10,000 triggers need about 100 s of API-server CPU on a 2-core machine it shares with the operator,
-  the load generator and other work. With the Deployment's \`--max-old-space-size=192\` the operator
-  made it worse: at 10,000 triggers its live heap is about 80 MB, and V8 ran about 900 mark-compacts,
-  one a second, each freeing about 1 MB (mutator utilization 0.4): 124–148 s of operator CPU and
-  146–211 s to Ready. Without the flag the same phase took 20 s of operator CPU and 101 s to Ready —
-  the API server's share. Not writing an Event for a trigger's first Secret would save a quarter of the
-  writes.
-- **Figures 4c and 4d (RSS under 256 MiB): Node, \`@kubernetes/client-node\` and the heap settings.**
-  At 10 triggers a replica is already 160–175 MiB: Node with TypeScript stripping about 60 MiB, and
-  importing \`@kubernetes/client-node\` — for \`KubeConfig\` alone — about 86 MiB (it loads every
-  generated API model). At 10,000 triggers the live heap is about 80 MB, but V8's young generation
-  (about 48 MB by default) and its committed old space come on top: 350 MiB with the Deployment's
-  flags, 510 MiB without. The Deployment's settings cannot hold at this scale: the old space alone may
-  grow to 192 MiB, and the young generation, code and native memory add about 150 MiB, so the 256Mi
-  limit is crossed before V8 feels any pressure — and at 10,000 triggers the capped heap thrashes
-  (above). Options, for the maintainers: load kubeconfig without \`@kubernetes/client-node\`
-  (−86 MiB), a smaller young generation (\`--max-semi-space-size\`), and a memory limit sized from
-  these figures (about 512Mi at 10,000 triggers).
+  body. A Koa app that reads it and checks an HMAC with a prepared key, the least any verifying
+  receiver does, reaches about 0.55 of the bare app on this machine (figure 1b against figure 1's
+  baseline), so 0.85 is out of reach for any receiver that verifies. Against that app ours is 0.45:
+  beyond reading and verifying, each rejected request gets the per-request log line, four metric
+  updates, the trigger's delivery counts, the rate limiter and the source-address check, each small.
+  V8 profiles of the reject path mostly show the socket write, where the kernel hands the CPU to the
+  load generator it just woke; CPU time from \`/proc\` is the better measure here.
+- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s over our
+  runs, at or just past the target depending on what else the machine ran. The creates alone take
+  about 22 s; every trigger then needs two writes of ours (its Secret and its status), and the API
+  server spends 8–9 ms of CPU per trigger in all. Its profile while the triggers become Ready: the
+  status patch is 40% (decoding the stored object, applying the merge patch, CEL validation of the
+  whole object — the spec's rules run again on a status write — and managed fields), garbage
+  collection most of the rest. The machine's two cores are saturated: the operator itself takes
+  12–16 s of CPU for the 10,000.
+- **Figure 4c (operator RSS under 256 MiB at 10,000 triggers): V8's heap growth.** The live heap is
+  60–70 MiB, Node and our code about 120 MiB at 10 triggers; the rest is old space V8 lets grow before it collects.
+  \`--optimize-for-size\` (with a 2–4 MiB semi-space) held the operator at 171–185 MiB and a fresh
+  receiver at about 200 MiB, but it slowed the reject path with 10,000 triggers loaded by a third or
+  more in our runs, for every deployment, so the Deployment does not use it (nor can it through
+  \`NODE_OPTIONS\`, which refuses the flag); an old-space cap thrashes (above). A deployment with
+  thousands of triggers that must fit a smaller limit can start node with \`--optimize-for-size\`.
 - **Figure 4e (reject path with 10,000 triggers loaded): the machine's noise.** The look-up the number
   of triggers could slow down costs about 0.1 µs more at 10,000 routes than at 10 (figure 4f: a
-  constant-time \`Map\` look-up that misses the CPU caches), 0.1% of a rejected request's 105–125 µs.
-  Rounds of the same figure moved by a third on this shared machine (see the spreads in the notes of
-  figures 1 and 4e), so 4e measures the machine more than the routing table; nothing of ours to fix.
+  constant-time \`Map\` look-up that misses the CPU caches), 0.1% of a rejected request. Rounds of the
+  same figure move by a third on this shared machine (see the spreads in the notes of figures 1 and
+  4e), so 4e measures the machine more than the routing table.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
-  the median to the bare client's second write (runs differ); the tail follows the run controller's
-  other writes (status, Event) and its garbage collection. "Sent → Job" also carries the accept path's
-  replay look-up (figure 3a).
-
-### Also found
-
-- **undici 8.13.1 can end the process** with an unhandled \`'error'\` ("socket idle timeout",
-  \`UND_ERR_INFO\`) on an HTTP/2 stream it has already released, when it reaps an idle session. It
-  ended this benchmark twice in about ten runs (the benchmark process's own \`KubeClient\`); any process
-  whose \`KubeClient\` connection goes idle is exposed — the operator keeps watches open, the CLI does
-  not. The benchmark now notes and survives it (\`undiciReleasedStreamErrors\` in results.json).
-  Options: HTTP/1.1 for \`KubeClient\` (\`allowH2: false\`), or a fixed undici.
+  the median to the bare client's second write; the tail follows the run controller's other writes
+  (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up
+  above), 4 run-controller workers could no longer keep up with 4 concurrent senders and runs waited
+  200–300 ms in the queue; the controller now has 16.
 `;
