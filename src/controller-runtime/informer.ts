@@ -10,6 +10,8 @@ import { describeError, silentLogger, type Logger } from './logger.ts';
 import { jitter, jitteredBackoff, sleep, untilAborted } from './timing.ts';
 import type { SharedInformer } from './shared-informer.ts';
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 /** The calls an informer makes; a KubeClient, or a wrapper around one in tests. */
 export type InformerClient = Pick<KubeClient, 'listAll' | 'watch'>;
 
@@ -389,10 +391,16 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
   private forCache(obj: T): T {
     // managedFields are server-side-apply bookkeeping nothing here reads, and more than half of a
     // cached trigger's memory (about 4 of 5.6 KB): kept out, as controller-runtime's transform does.
+    // So is the copy of the whole object that a client-side `kubectl apply` keeps in an annotation.
     const metadata = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
     if (metadata?.managedFields !== undefined) {
       const { managedFields: _managedFields, ...rest } = metadata;
       obj = { ...obj, metadata: rest };
+    }
+    const annotations = obj.metadata?.annotations;
+    if (annotations?.[LAST_APPLIED] !== undefined) {
+      const { [LAST_APPLIED]: _lastApplied, ...kept } = annotations;
+      obj = { ...obj, metadata: { ...obj.metadata, annotations: kept } };
     }
     // List items come without apiVersion and kind; controllers need them for owner references.
     if (obj.apiVersion && obj.kind) return obj;

@@ -105,6 +105,19 @@ describe('Informer (scripted client)', () => {
     expect(informer.stats.errors).to.equal(1);
   });
 
+  it('caches objects without managedFields and kubectl\'s last-applied copy, which nothing reads', async () => {
+    const applied = secret('a', '1', { data: { k: 'dg==' } });
+    applied.metadata!.annotations = { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(applied), 'planasonix.io/rotate-requested-at': 'now' };
+    (applied.metadata as { managedFields?: unknown[] }).managedFields = [{ manager: 'kubectl' }];
+    client.objects.set('a', applied);
+    makeInformer();
+    informer.start();
+    await informer.waitForSync();
+    const cached = informer.get('ns/a')!;
+    expect(cached.metadata).to.deep.equal({ name: 'a', namespace: 'ns', resourceVersion: '1', annotations: { 'planasonix.io/rotate-requested-at': 'now' } });
+    expect(cached.data).to.deep.equal({ k: 'dg==' });
+  });
+
   it('follows watch events from the listed resource version, and bookmarks move it on', async () => {
     client.listResourceVersion = '7';
     makeInformer();
