@@ -97,7 +97,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       secrets,
       externalUrl: config.externalUrl,
       events,
-      logger: logger.child({ controller: 'webhooktrigger' }),
+      logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
       onReconciled: recordReconcile(metrics),
     });
@@ -109,7 +109,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       secrets,
       events,
       metrics,
-      logger: logger.child({ controller: 'pipelinerun' }),
+      logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
     manager.addController(triggerController, triggers);
