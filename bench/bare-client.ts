@@ -10,6 +10,7 @@ import { RESOURCES, resourcePath } from '../src/kube/resources.ts';
 import { FIELD_MANAGER } from '../src/api/constants.ts';
 import { createRawApi } from './kube.ts';
 import type { LoadResult } from './load-worker.ts';
+import { summarize } from './stats.ts';
 
 export interface BareClientSpec {
   kubeconfig: string;
@@ -79,7 +80,6 @@ async function main(): Promise<void> {
   const used = process.cpuUsage(cpu);
   await api.close();
   const samples = r.samples.sort((a, b) => a - b);
-  const at = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.max(0, Math.ceil((p / 100) * samples.length) - 1))]! : Number.NaN);
   const out: LoadResult = {
     durationSeconds: r.durationSeconds,
     requests: [...r.statuses.values()].reduce((s, v) => s + v, 0),
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     statuses: Object.fromEntries([...r.statuses].map(([k, v]) => [String(k), v])),
     errors: r.errors,
     timeouts: 0,
-    latencyMs: { p50: at(50), p90: at(90), p99: at(99), max: at(100), mean: samples.reduce((s, v) => s + v, 0) / (samples.length || 1) },
+    latencyMs: summarize(samples),
     clientCpuSeconds: (used.user + used.system) / 1e6,
     ...(spec.keepSamples ? { samples } : {}),
   };

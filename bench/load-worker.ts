@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from '../src/signing/sign-request.ts';
+import { summarize } from './stats.ts';
 
 export interface LoadSpec {
   url: string;
@@ -127,7 +128,6 @@ async function main(): Promise<void> {
   const result = await run(spec, spec.durationSeconds, true, samples, statuses);
   const used = process.cpuUsage(cpu);
   samples.sort((a, b) => a - b);
-  const at = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.max(0, Math.ceil((p / 100) * samples.length) - 1))]! : Number.NaN);
   const requests = [...statuses.values()].reduce((s, v) => s + v, 0);
   const out: LoadResult = {
     durationSeconds: result.duration,
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     statuses: Object.fromEntries([...statuses].map(([k, v]) => [String(k), v])),
     errors: result.errors,
     timeouts: result.timeouts,
-    latencyMs: { p50: at(50), p90: at(90), p99: at(99), max: at(100), mean: samples.reduce((s, v) => s + v, 0) / (samples.length || 1) },
+    latencyMs: summarize(samples),
     clientCpuSeconds: (used.user + used.system) / 1e6,
     ...(spec.keepSamples ? { samples } : {}),
   };
