@@ -4,38 +4,8 @@
 // deliveries signed with a wrong secret (the receiver's 401 path: routing, body read, HMAC check,
 // logging, metrics — everything but the API server).
 import { createHmac } from 'node:crypto';
+import { autocannon } from '../../harness/autocannon.ts';
 
-// autocannon ships no type declarations: the slice used here.
-interface Options {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-  connections: number;
-  duration: number;
-  overallRate?: number;
-  ignoreCoordinatedOmission?: boolean;
-  timeout?: number;
-}
-interface Histogram {
-  average: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-interface Result {
-  duration: number;
-  requests: Histogram;
-  latency: Histogram;
-  statusCodeStats?: Record<string, { count: number }>;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-const AUTOCANNON: string = 'autocannon';
-const autocannon = ((await import(AUTOCANNON)) as { default: (opts: Options) => Promise<Result> }).default;
 
 export interface LoadPhase {
   name: string;

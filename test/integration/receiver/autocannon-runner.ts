@@ -4,38 +4,8 @@
 //   accept: every request a new, validly signed delivery (the 202 path: one PipelineRun each)
 //   accept-with-id: the same with an X-Planasonix-Delivery header, which adds the replay look-up
 import { createHmac, randomUUID } from 'node:crypto';
+import { autocannon, type AutocannonOptions, type RequestSpec } from '../../harness/autocannon.ts';
 
-// autocannon ships no type declarations: the slice used here, typed once.
-interface RequestSpec {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: RequestSpec) => RequestSpec;
-}
-interface Options extends RequestSpec {
-  url: string;
-  connections: number;
-  duration: number;
-  requests?: RequestSpec[];
-}
-interface Histogram {
-  average: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-interface Result {
-  duration: number;
-  requests: Histogram;
-  latency: Histogram;
-  statusCodeStats?: Record<string, { count: number }>;
-  errors: number;
-  timeouts: number;
-}
-const AUTOCANNON: string = 'autocannon';
-const autocannon = ((await import(AUTOCANNON)) as { default: (opts: Options) => Promise<Result> }).default;
 
 interface Job {
   url: string;
@@ -54,7 +24,7 @@ function signed(body: string, secret: string): Record<string, string> {
 }
 
 const rejectBody = JSON.stringify({ export_id: 'bench-reject', record_count: 1 });
-const options: Options = {
+const options: AutocannonOptions = {
   url: job.url,
   method: 'POST',
   connections: job.connections,
