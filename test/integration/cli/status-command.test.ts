@@ -5,6 +5,7 @@ import { useNamespace, adminClient, eventually } from '../../harness/fixtures.ts
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import type { PipelineRun } from '../../../src/api/types.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { runJobToSuccess } from '../pipeline-run/run-fixtures.ts';
 import { PAYLOAD_FILE, applySamples, runCli, secretValue, waitServing } from './cli-harness.ts';
 
 describe('planasonix status', function () {
@@ -58,24 +59,7 @@ describe('planasonix status', function () {
     expect(res.stdout).to.match(new RegExp(`\\n {2}Job: +${runName}\\n`));
 
     // The test cluster runs no job controller: finish the Job as it would, and the run follows.
-    const now = new Date().toISOString();
-    await adminClient().mergePatch(
-      RESOURCES.jobs,
-      ns(),
-      runName,
-      {
-        status: {
-          startTime: now,
-          completionTime: now,
-          succeeded: 1,
-          conditions: [
-            { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now, lastProbeTime: now },
-            { type: 'Complete', status: 'True', lastTransitionTime: now, lastProbeTime: now },
-          ],
-        },
-      },
-      'status',
-    );
+    await runJobToSuccess(ns(), runName);
     await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), runName)).status?.phase === 'Succeeded', 20_000);
     const all = await runCli(['status', '--correlation-id', correlationId, '-A']);
     expect(all.code, all.stderr).to.equal(0);

@@ -17,7 +17,8 @@ import { createLogCapture, createLogger, type LogCapture } from '../../../src/ob
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, jsonBodyOf, planasonixHeaders, rawExchange, send, statusOf, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
-import { absent, activeResources, sleep, type JobRecord } from './fault-fixtures.ts';
+import { activeResources, sleep, type JobRecord } from './fault-fixtures.ts';
+import { exists } from '../pipeline-run/run-fixtures.ts';
 
 const HEADER_TIMEOUT_MS = 500;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -291,7 +292,7 @@ describe('fault: abuse of the receiver and of the API', function () {
         const reply = await send(operator.receiverUrl, target.path, { headers: planasonixHeaders(wrong.secret, body, { deliveryId }), body });
         expect(reply.status).to.equal(401);
         expect(reply.json().error).to.equal('invalid_signature');
-        expect(await absent(RESOURCES.pipelineRuns, target.namespace, pipelineRunNameFor(target.name, target.uid, `id:${deliveryId}`))).to.equal(true);
+        expect(await exists(RESOURCES.pipelineRuns, target.namespace, pipelineRunNameFor(target.name, target.uid, `id:${deliveryId}`))).to.equal(false);
       }
     });
 

@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { PipelineRun } from '../../../src/api/types.ts';
 import { LABELS } from '../../../src/api/constants.ts';
 import { KubeClient, type KubeObject, type ListOptions, type ObjectList, type WatchEventType, type WatchOptions } from '../../../src/kube/client.ts';
-import { KubeError, isNotFound } from '../../../src/kube/errors.ts';
+import { KubeError } from '../../../src/kube/errors.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { pipelineRunNameFor } from '../../../src/receiver/delivery-key.ts';
 import { adminClient, eventually } from '../../harness/fixtures.ts';
@@ -519,43 +519,6 @@ export async function expectOneJobPerRun(namespace: string, runs: PipelineRun[],
     expect(job!.metadata.ownerReferences?.find((o) => o.kind === 'PipelineRun')?.uid).to.equal(run.metadata.uid);
   }
   return byRun;
-}
-
-/**
- * Acts as Kubernetes' Job controller and kubelet, which the test control plane does not run:
- * writes the status a Job that ran to completion has (startTime, completionTime, and
- * SuccessCriteriaMet=True before Complete=True, as Kubernetes 1.32+ requires).
- */
-export async function completeJobAsJobController(namespace: string, name: string): Promise<void> {
-  const now = new Date().toISOString();
-  await adminClient().mergePatch(
-    RESOURCES.jobs,
-    namespace,
-    name,
-    {
-      status: {
-        startTime: now,
-        completionTime: now,
-        succeeded: 1,
-        conditions: [
-          { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now, lastProbeTime: now },
-          { type: 'Complete', status: 'True', lastTransitionTime: now, lastProbeTime: now },
-        ],
-      },
-    },
-    'status',
-  );
-}
-
-/** True when the object does not exist. */
-export async function absent(resource: ResourceType, namespace: string, name: string): Promise<boolean> {
-  try {
-    await adminClient().get(resource, namespace, name);
-    return false;
-  } catch (e) {
-    if (isNotFound(e)) return true;
-    throw e;
-  }
 }
 
 /** Waits until the API server answers again after a restart. */

@@ -11,8 +11,9 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 import { createLogCapture, createLogger, type LogCapture } from '../../../src/observability/logger.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { runJobToSuccess } from '../pipeline-run/run-fixtures.ts';
 import { createPipeline, createTrigger, PIPELINE, deliver, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
-import { completeJobAsJobController, expectOneJobPerRun, FaultyClient, runsOfTrigger, sleep, type Call } from './fault-fixtures.ts';
+import { expectOneJobPerRun, FaultyClient, runsOfTrigger, sleep, type Call } from './fault-fixtures.ts';
 
 const LEASE_MS = 2_000;
 const RENEW_MS = 1_500;
@@ -152,7 +153,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     for (const name of created) expect(jobs.get(name)).to.have.length(1);
     await eventually(async () => (await runsOfTrigger(trigger)).filter((r) => r.spec.params?.export_id?.startsWith('job-') && r.status?.jobRef?.name === r.metadata.name).length === 12, 15_000, 200);
 
-    for (const run of runs) await completeJobAsJobController(ns(), run.metadata.name!);
+    for (const run of runs) await runJobToSuccess(ns(), run.metadata.name!);
     await eventually(async () => (await runsOfTrigger(trigger)).filter((r) => r.spec.params?.export_id?.startsWith('job-') && r.status?.phase === 'Succeeded').length === 12, 15_000, 200);
     await bury(leader);
   });
@@ -171,7 +172,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     const mine = async () => (await runsOfTrigger(trigger)).filter((r) => r.spec.params?.export_id?.startsWith('pause-'));
     const runs = await mine();
     await expectOneJobPerRun(ns(), runs);
-    for (const run of runs) await completeJobAsJobController(ns(), run.metadata.name!);
+    for (const run of runs) await runJobToSuccess(ns(), run.metadata.name!);
     await eventually(async () => (await mine()).every((r) => r.status?.phase === 'Succeeded'), 15_000, 200);
 
     // The pause ends: the old leader's reconciles go on from where they were, with what they had read.
