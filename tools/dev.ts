@@ -363,7 +363,7 @@ async function main(): Promise<void> {
       `    source ${shown(envFile)}`,
       `    ${send}`,
       `    ${curl}`,
-      `    kubectl get webhooktriggers,pipelineruns -n ${NAMESPACE}`,
+      `    kubectl get webhooktriggers,pipelineruns.planasonix.io -n ${NAMESPACE}`,
       '',
       `  The curl line's signature expires after ${creds.tolerance}; 'node src/cli/main.ts sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
       '  This cluster has no kubelet: runs stay Pending (JobPending) once their Job exists.',
