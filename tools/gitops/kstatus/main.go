@@ -22,12 +22,13 @@ func main() {
 		if len(line) == 0 {
 			continue
 		}
-		var obj map[string]interface{}
-		if err := json.Unmarshal(line, &obj); err != nil {
-			fmt.Fprintf(os.Stderr, "kstatus: not a JSON object: %v\n", err)
+		// The API machinery's own decoding: integers stay int64, as kstatus expects of generations.
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(line); err != nil {
+			fmt.Fprintf(os.Stderr, "kstatus: not a Kubernetes object: %v\n", err)
 			os.Exit(2)
 		}
-		res, err := status.Compute(&unstructured.Unstructured{Object: obj})
+		res, err := status.Compute(obj)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "kstatus: %v\n", err)
 			os.Exit(1)
