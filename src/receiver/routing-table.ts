@@ -2,16 +2,15 @@
 // (no leadership needed). A look-up is one Map access, whatever the number of triggers.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
-import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
+import { CONDITION_TYPES, LABELS, MANAGED_BY } from '../api/constants.ts';
 import { compileRoute, type Route } from './compile-route.ts';
 import { webhookSecretName } from '../api/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
 export interface RoutingSources {
   trigger(namespace: string, name: string): WebhookTrigger | undefined;
+  /** A generated webhook Secret; the receiver's cache holds no others (see WEBHOOK_SECRET_SELECTOR). */
   secret(namespace: string, name: string): V1Secret | undefined;
-  /** Keys (`namespace/name`) of triggers whose spec.auth.secretRef names this Secret. */
-  triggersUsingSecret(namespace: string, name: string): string[];
 }
 
 export class RoutingTable {
@@ -60,16 +59,14 @@ export class RoutingTable {
     const trigger = this.sources.trigger(namespace, name);
     let route: Route | undefined;
     if (trigger && !trigger.metadata.deletionTimestamp) {
-      const secretRef = trigger.spec.auth?.secretRef;
-      const webhookSecret = this.sources.secret(namespace, webhookSecretName(name));
-      const userSecret = secretRef ? this.sources.secret(namespace, secretRef.name) : undefined;
+      const webhookSecret = managed(this.sources.secret(namespace, webhookSecretName(name)));
       // Every delivery-status flush updates the trigger; recompiling (a JSON Schema, keys, ranges)
       // for each of those would cost milliseconds and memory for nothing.
-      const inputs = fingerprintOf(trigger, webhookSecret, userSecret);
+      const inputs = fingerprintOf(trigger, webhookSecret);
       if (inputs === this.compiledFrom.get(key)) return;
       this.compiledFrom.set(key, inputs);
       try {
-        route = compileRoute({ trigger, webhookSecret, userSecret, defaultMaxBytes: this.defaultMaxBytes });
+        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);
@@ -89,24 +86,28 @@ export class RoutingTable {
     }
   }
 
-  /** Refreshes the triggers a Secret feeds: its owner (generated Secret) or its users (secretRef). */
+  /** Refreshes the trigger a generated Secret belongs to; any other Secret feeds no route. */
   refreshSecret(secret: V1Secret): void {
-    const namespace = secret.metadata?.namespace ?? '';
-    const name = secret.metadata?.name ?? '';
     const owner = secret.metadata?.labels?.[LABELS.trigger];
-    if (owner && name === webhookSecretName(owner)) this.refreshTrigger(namespace, owner);
-    for (const key of this.sources.triggersUsingSecret(namespace, name)) {
-      const [ns, triggerName] = key.split('/') as [string, string];
-      this.refreshTrigger(ns, triggerName);
-    }
+    if (owner && secret.metadata?.name === webhookSecretName(owner)) this.refreshTrigger(secret.metadata.namespace ?? '', owner);
   }
 }
 
 /**
- * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,
- * and the two Secrets (their resourceVersions). The rest of the status is ignored.
+ * The Secrets the receiver may read: those the trigger controller generates. In a receiver-only
+ * process the informer itself is label-selected; in a single process sharing the controllers' cache,
+ * this keeps the receiver to the same Secrets.
  */
-function fingerprintOf(trigger: WebhookTrigger, webhookSecret: V1Secret | undefined, userSecret: V1Secret | undefined): string {
+function managed(secret: V1Secret | undefined): V1Secret | undefined {
+  const labels = secret?.metadata?.labels ?? {};
+  return labels[LABELS.managedBy] === MANAGED_BY && labels[LABELS.trigger] !== undefined ? secret : undefined;
+}
+
+/**
+ * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,
+ * and the generated Secret (its resourceVersion). The rest of the status is ignored.
+ */
+function fingerprintOf(trigger: WebhookTrigger, webhookSecret: V1Secret | undefined): string {
   const ready = trigger.status?.conditions?.find((c) => c.type === CONDITION_TYPES.ready)?.status ?? '';
   return JSON.stringify([
     trigger.metadata.uid,
@@ -114,6 +115,5 @@ function fingerprintOf(trigger: WebhookTrigger, webhookSecret: V1Secret | undefi
     trigger.metadata.generation === undefined ? trigger.spec : null,
     ready,
     webhookSecret?.metadata?.resourceVersion ?? (webhookSecret ? webhookSecret.data : null),
-    userSecret?.metadata?.resourceVersion ?? (userSecret ? userSecret.data : null),
   ]);
 }

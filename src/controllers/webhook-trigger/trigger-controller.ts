@@ -3,7 +3,8 @@
 // the caches and converges; a reconcile with nothing to change writes nothing.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
-import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { ANNOTATIONS, CONDITION_TYPES, DEFAULT_SECRET_KEY, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { validateSigningSecret } from '../../signing/secret-format.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -145,9 +146,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
 
+  const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
-    userSecret: secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined,
+    userSecret,
   });
 
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
@@ -165,7 +167,7 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
-  const desired = desiredSecretState(trigger, current, opts.externalUrl, now);
+  const desired = desiredSecretState(trigger, current, opts.externalUrl, now, referencedSigningSecret(trigger, userSecret));
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
     // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
@@ -216,6 +218,15 @@ async function writeStatus(opts: TriggerControllerOptions, trigger: WebhookTrigg
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
   if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
   else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+}
+
+/** The user's signing secret, when spec.auth.secretRef names one that is present and fits the scheme. */
+function referencedSigningSecret(trigger: WebhookTrigger, userSecret: V1Secret | undefined): string | undefined {
+  const auth = trigger.spec.auth ?? {};
+  const raw = auth.secretRef ? userSecret?.data?.[auth.secretRef.key ?? DEFAULT_SECRET_KEY] : undefined;
+  if (raw === undefined) return undefined;
+  const value = Buffer.from(raw, 'base64').toString('utf8');
+  return validateSigningSecret(auth.scheme ?? 'planasonix', value) === undefined ? value : undefined;
 }
 
 function ownedBy(secret: V1Secret, trigger: WebhookTrigger): boolean {

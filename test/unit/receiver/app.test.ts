@@ -33,7 +33,7 @@ describe('receiver app (scripted API client)', () => {
   before(async () => {
     const secret = buildWebhookSecret(trigger, { path: PATH, url: `https://x${PATH}`, signingSecret: SECRET, currentSince: new Date() });
     const routes = new RoutingTable(
-      { trigger: () => trigger, secret: (_ns, name) => (name === 'unit-webhook' ? secret : undefined), triggersUsingSecret: () => [] },
+      { trigger: () => trigger, secret: (_ns, name) => (name === 'unit-webhook' ? secret : undefined) },
       { defaultMaxBytes: 1024 },
     );
     routes.refreshTrigger('ns', 'unit');
