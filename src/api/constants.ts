@@ -68,6 +68,8 @@ export const TRIGGER_REASONS = {
   secretNotFound: 'SecretNotFound',
   secretKeyNotFound: 'SecretKeyNotFound',
   secretConflict: 'SecretConflict',
+  /** The generated Secret's path is already served by an earlier trigger (a Secret edited by hand). */
+  pathConflict: 'PathConflict',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',

@@ -2,9 +2,9 @@
 // (no leadership needed). A look-up is one Map access, whatever the number of triggers.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
-import { CONDITION_TYPES, LABELS, MANAGED_BY } from '../api/constants.ts';
+import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import { compileRoute, type Route } from './compile-route.ts';
-import { webhookSecretName } from '../api/webhook-secret.ts';
+import { claimantOf, comparePathClaims, isWebhookSecretOf, webhookSecretName, type PathClaimant } from '../api/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
 export interface RoutingSources {
@@ -13,8 +13,20 @@ export interface RoutingSources {
   secret(namespace: string, name: string): V1Secret | undefined;
 }
 
+interface Claim {
+  route: Route;
+  claimant: PathClaimant;
+}
+
 export class RoutingTable {
+  /** The route serving each path: the earliest of its claims. */
   private readonly byPath = new Map<string, Route>();
+  /**
+   * Every trigger whose owned Secret names a path. Normally one per path; two only when a Secret was
+   * written by hand with another trigger's path, and then the later trigger is refused (and its
+   * controller says so in its status) and deleting it leaves the earlier one's route in place.
+   */
+  private readonly claims = new Map<string, Map<string, Claim>>();
   private readonly pathByTrigger = new Map<string, string>();
   private readonly limiters = new Map<string, TokenBucket>();
   /** What each trigger's route was compiled from, so status-only updates do not recompile it. */
@@ -59,7 +71,10 @@ export class RoutingTable {
     const trigger = this.sources.trigger(namespace, name);
     let route: Route | undefined;
     if (trigger && !trigger.metadata.deletionTimestamp) {
-      const webhookSecret = managed(this.sources.secret(namespace, webhookSecretName(name)));
+      const candidate = this.sources.secret(namespace, webhookSecretName(name));
+      // Only the Secret this very trigger owns: not one written by hand in its name, nor one left
+      // by a deleted trigger of the same name.
+      const webhookSecret = candidate && isWebhookSecretOf(candidate, trigger) ? candidate : undefined;
       // Every delivery-status flush updates the trigger; recompiling (a JSON Schema, keys, ranges)
       // for each of those would cost milliseconds and memory for nothing.
       const inputs = fingerprintOf(trigger, webhookSecret);
@@ -76,13 +91,33 @@ export class RoutingTable {
       this.compiledFrom.delete(key);
     }
     const oldPath = this.pathByTrigger.get(key);
-    if (oldPath && oldPath !== route?.path) this.byPath.delete(oldPath);
-    if (route) {
-      this.byPath.set(route.path, route);
+    if (oldPath !== undefined && oldPath !== route?.path) {
+      this.claims.get(oldPath)?.delete(key);
+      this.settle(oldPath);
+    }
+    if (route && trigger) {
+      let claims = this.claims.get(route.path);
+      if (!claims) this.claims.set(route.path, (claims = new Map()));
+      claims.set(key, { route, claimant: claimantOf(trigger) });
       this.pathByTrigger.set(key, route.path);
+      this.settle(route.path);
     } else {
       this.pathByTrigger.delete(key);
       this.limiters.delete(key);
+    }
+  }
+
+  /** Serves a path from its earliest claim, or from nothing once no trigger claims it. */
+  private settle(path: string): void {
+    const claims = this.claims.get(path);
+    let winner: Claim | undefined;
+    for (const claim of claims?.values() ?? []) {
+      if (!winner || comparePathClaims(claim.claimant, winner.claimant) < 0) winner = claim;
+    }
+    if (winner) this.byPath.set(path, winner.route);
+    else {
+      this.byPath.delete(path);
+      this.claims.delete(path);
     }
   }
 
@@ -93,15 +128,6 @@ export class RoutingTable {
   }
 }
 
-/**
- * The Secrets the receiver may read: those the trigger controller generates. In a receiver-only
- * process the informer itself is label-selected; in a single process sharing the controllers' cache,
- * this keeps the receiver to the same Secrets.
- */
-function managed(secret: V1Secret | undefined): V1Secret | undefined {
-  const labels = secret?.metadata?.labels ?? {};
-  return labels[LABELS.managedBy] === MANAGED_BY && labels[LABELS.trigger] !== undefined ? secret : undefined;
-}
 
 /**
  * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,
