@@ -4,7 +4,7 @@
 // Retry-After; a lenient one records a Failed run without the refused params and answers 202.
 import { expect } from 'chai';
 import type { PipelineRun } from '../../../src/api/types.ts';
-import type { KubeObject } from '../../../src/kube/client.ts';
+import { isKubeError } from '../../../src/kube/errors.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
@@ -54,16 +54,26 @@ describe('receiver: permanent API refusals are 400 or a Failed run, never 503 (r
       }),
     );
     expect(applied.code, applied.stderr).to.equal(0);
-    // The API server loads policies asynchronously: wait until a dry run is refused.
-    await eventually(async () => {
-      const probe = { apiVersion: 'planasonix.io/v1alpha1', kind: 'PipelineRun', metadata: { name: 'probe', namespace: ns() }, spec: { pipelineRef: { name: 'loader' }, params: { export_id: 'refused-probe' } } };
-      return adminClient()
-        .create(RESOURCES.pipelineRuns, probe as KubeObject, { dryRun: true })
+    // The API server loads policies asynchronously: wait until it refuses a dry run for the policy's reason.
+    const probe: PipelineRun = {
+      apiVersion: 'planasonix.io/v1alpha1',
+      kind: 'PipelineRun',
+      metadata: { name: 'probe', namespace: ns() },
+      spec: {
+        pipelineRef: { name: 'loader' },
+        params: { export_id: 'refused-probe' },
+        trigger: { name: 'strict', deliveryId: 'probe', receivedAt: new Date().toISOString() },
+        correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d99',
+      },
+    };
+    await eventually(async () =>
+      adminClient()
+        .create(RESOURCES.pipelineRuns, probe, { dryRun: true })
         .then(
           () => false,
-          () => true,
-        );
-    }, 20_000);
+          (e: unknown) => isKubeError(e) && e.message.includes('this export may not be loaded'),
+        ),
+    20_000);
     strict = await createTrigger(operator, ns(), 'strict', { payload: { strict: true } });
     lenient = await createTrigger(operator, ns(), 'lenient', { payload: { strict: false } });
   });
