@@ -114,6 +114,7 @@ interface PodTemplate extends Obj {
 
 interface Values {
   image: { repository: string; tag: string; pullPolicy: string };
+  autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilization: number };
   components: Record<string, { replicas: number; resources: Json }>;
   config: Record<string, string>;
 }
@@ -202,6 +203,22 @@ function templateObject(o: Manifest, values: Values, baseImage: string, configMa
     spec.tls = [{ hosts: [m.value('.Values.ingress.host | quote')], secretName: m.value('.Values.ingress.tlsSecretName | quote') }];
     spec.rules[0]!.host = m.value('.Values.ingress.host | quote');
   }
+  if (obj.kind === 'HorizontalPodAutoscaler') {
+    const spec = obj.spec as { minReplicas: number; maxReplicas: number; metrics: { resource: { target: { averageUtilization: number } } }[] } & Obj;
+    values.autoscaling = { minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas, cpuUtilization: spec.metrics[0]!.resource.target.averageUtilization };
+    spec.minReplicas = m.value('.Values.autoscaling.minReplicas') as unknown as number;
+    spec.maxReplicas = m.value('.Values.autoscaling.maxReplicas') as unknown as number;
+    spec.metrics[0]!.resource.target.averageUtilization = m.value('.Values.autoscaling.cpuUtilization') as unknown as number;
+  }
+  if (obj.kind === 'NetworkPolicy') {
+    // Where the ingress controller and Prometheus run: the namespaces the policies admit.
+    for (const [name, key] of [
+      ['ingress-nginx', 'ingressControllerNamespace'],
+      ['monitoring', 'prometheusNamespace'],
+    ] as const) {
+      obj = replaceStrings(obj, name, m.value(`.Values.networkPolicy.${key} | quote`)) as Manifest;
+    }
+  }
   obj = replaceStrings(obj, '@@NS@@', m.value('.Release.Namespace | quote')) as Manifest;
   return m.render(stringify(obj, { lineWidth: 0 }));
 }
@@ -233,16 +250,22 @@ export function renderChart(kubectl = kubectlPath()): Map<string, string> {
     const text = templateObject(o, values, baseImage, configMapName);
     files.set(`templates/monitoring/${fileName(o)}`, `${GENERATED}\n{{- if .Values.monitoring.enabled }}\n${text}{{- end }}\n`);
   }
-  // The Ingress component as an overlay of the base builds it (its labels, its namespace).
-  const overlay = mkdtempSync(path.join(tmpdir(), 'planasonix-chart-'));
-  try {
-    const rel = (dir: string) => path.relative(overlay, path.join(root, dir));
-    writeFileSync(path.join(overlay, 'kustomization.yaml'), stringify({ resources: [rel('deploy')], components: [rel('deploy/ingress')] }));
-    const ingress = kustomize(kubectl, overlay).find((o) => o.kind === 'Ingress');
-    if (!ingress) throw new Error('deploy/ingress adds no Ingress');
-    files.set('templates/ingress.yaml', `${GENERATED}\n{{- if .Values.ingress.enabled }}\n${templateObject(ingress, values, baseImage, configMapName)}{{- end }}\n`);
-  } finally {
-    rmSync(overlay, { recursive: true, force: true });
+  // The opt-in components as an overlay of the base builds them (their labels, their namespace).
+  for (const { dir, value, kind } of [
+    { dir: 'deploy/ingress', value: 'ingress', kind: 'Ingress' },
+    { dir: 'deploy/autoscaling', value: 'autoscaling', kind: 'HorizontalPodAutoscaler' },
+  ]) {
+    const overlay = mkdtempSync(path.join(tmpdir(), 'planasonix-chart-'));
+    try {
+      const rel = (d: string) => path.relative(overlay, path.join(root, d));
+      writeFileSync(path.join(overlay, 'kustomization.yaml'), stringify({ resources: [rel('deploy')], components: [rel(dir)] }));
+      const added = kustomize(kubectl, overlay).filter((o) => o.kind === kind);
+      if (added.length !== 1) throw new Error(`${dir} adds ${added.length} ${kind}s, not one`);
+      const text = templateObject(added[0]!, values, baseImage, configMapName);
+      files.set(`templates/${value}.yaml`, `${GENERATED}\n{{- if .Values.${value}.enabled }}\n${text}{{- end }}\n`);
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   }
 
   files.set('Chart.yaml', renderChartYaml(pkg));
@@ -312,6 +335,20 @@ ingress:
   tlsSecretName: ${ingressSpec.tls[0]!.secretName}
   annotations:
 ${indent(stringify(ingress.metadata.annotations), 4)}
+
+# Scale the receiver on CPU with a HorizontalPodAutoscaler (deploy/autoscaling; needs metrics-server).
+autoscaling:
+  enabled: false
+  minReplicas: ${v.autoscaling?.minReplicas}
+  maxReplicas: ${v.autoscaling?.maxReplicas}
+  # Percent of the receiver's CPU request.
+  cpuUtilization: ${v.autoscaling?.cpuUtilization}
+
+# The namespaces the NetworkPolicies admit traffic from: webhooks from the ingress controller's,
+# metrics from Prometheus's.
+networkPolicy:
+  ingressControllerNamespace: ingress-nginx
+  prometheusNamespace: monitoring
 
 # ServiceMonitor, PrometheusRule and the Grafana dashboard (deploy/monitoring); needs the Prometheus
 # Operator's CRDs.

@@ -73,7 +73,7 @@ describe('Helm chart deploy/helm (helm lint, helm template, real API server)', f
   });
 
   it('passes helm lint --strict, with its defaults and with every switch on', async () => {
-    for (const args of [[], ['--set', 'monitoring.enabled=true,ingress.enabled=true,tls.secretName=hooks-tls,commonLabels.team=data']]) {
+    for (const args of [[], ['--set', 'monitoring.enabled=true,ingress.enabled=true,autoscaling.enabled=true,tls.secretName=hooks-tls,commonLabels.team=data']]) {
       const res = await runTool('helm', ['lint', '--strict', chart, ...args]);
       expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(0);
       expect(res.stdout).to.include('1 chart(s) linted, 0 chart(s) failed');
@@ -93,7 +93,7 @@ describe('Helm chart deploy/helm (helm lint, helm template, real API server)', f
   });
 
   it('installs into the release namespace, whatever it is: no object names planasonix-system', async () => {
-    const rendered = await helmTemplate('hooks-prod', '--set', 'monitoring.enabled=true,ingress.enabled=true');
+    const rendered = await helmTemplate('hooks-prod', '--set', 'monitoring.enabled=true,ingress.enabled=true,autoscaling.enabled=true');
     const text = JSON.stringify(rendered);
     expect(text).not.to.include(OPERATOR_NAMESPACE);
     for (const o of rendered.filter((o) => !['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))) {
@@ -119,6 +119,9 @@ describe('Helm chart deploy/helm (helm lint, helm template, real API server)', f
         'ingress.enabled=true',
         'ingress.host=hooks.internal',
         'monitoring.enabled=true',
+        'autoscaling.enabled=true',
+        'autoscaling.maxReplicas=20',
+        'networkPolicy.prometheusNamespace=observability',
         'commonLabels.team=data',
       ].join(','),
     );
@@ -145,6 +148,13 @@ describe('Helm chart deploy/helm (helm lint, helm template, real API server)', f
     expect(ingress.spec.rules[0]!.host).to.equal('hooks.internal');
     expect(ingress.spec.tls[0]!.hosts).to.deep.equal(['hooks.internal']);
     expect(rendered.map((o) => o.kind)).to.include.members(['ServiceMonitor', 'PrometheusRule']);
+    const hpa = rendered.find((o) => o.kind === 'HorizontalPodAutoscaler') as unknown as { spec: { maxReplicas: number; scaleTargetRef: { name: string } } };
+    expect(hpa.spec.maxReplicas).to.equal(20);
+    expect(deployments.map((d) => d.metadata.name)).to.include(hpa.spec.scaleTargetRef.name);
+    // Prometheus's namespace, in every rule that admits scrapes; no rule still names the default.
+    const policies = JSON.stringify(rendered.filter((o) => o.kind === 'NetworkPolicy'));
+    expect(policies).to.include('"kubernetes.io/metadata.name":"observability"');
+    expect(policies).not.to.include('"kubernetes.io/metadata.name":"monitoring"');
 
     for (const o of rendered.filter((o) => o.kind !== 'CustomResourceDefinition')) {
       expect(o.metadata.labels, key(o)).to.include({ team: 'data', 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': OPERATOR_NAME });
@@ -157,7 +167,7 @@ describe('Helm chart deploy/helm (helm lint, helm template, real API server)', f
   });
 
   it('is accepted by the API server in another namespace (server-side dry run)', async () => {
-    const rendered = await helmTemplate(ns(), '--set', 'ingress.enabled=true,tls.secretName=hooks-tls');
+    const rendered = await helmTemplate(ns(), '--set', 'ingress.enabled=true,autoscaling.enabled=true,tls.secretName=hooks-tls');
     // The CRDs and cluster-wide RBAC exist once per cluster; the rest is the release's namespace.
     const namespaced = rendered.filter((o) => o.metadata.namespace === ns());
     const text = namespaced.map((o) => JSON.stringify(o)).join('\n');

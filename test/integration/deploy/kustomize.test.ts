@@ -4,7 +4,7 @@
 // autoscaling components and the monitoring kustomization build and fit the base; the
 // NetworkPolicies' selectors are patched by an overlay without editing the base.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -400,7 +400,7 @@ describe('deploy/ kustomization (real API server)', function () {
           kind: 'Kustomization',
           // kustomize takes only relative paths to other kustomizations.
           resources: [path.relative(dir, path.join(repoRoot, 'deploy')), path.relative(dir, path.join(repoRoot, 'deploy/monitoring'))],
-          components: [path.relative(dir, path.join(repoRoot, 'deploy/ingress'))],
+          components: [path.relative(dir, path.join(repoRoot, 'deploy/ingress')), path.relative(dir, path.join(repoRoot, 'deploy/autoscaling'))],
           // As the README says: `namespace: hooks-prod` alone would leave the bindings' subjects in
           // planasonix-system (kustomize moves only subjects named "default" unless told otherwise).
           transformers: [
@@ -422,7 +422,17 @@ describe('deploy/ kustomization (real API server)', function () {
       for (const o of built.filter((o) => !['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'Namespace'].includes(o.kind))) {
         expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).to.equal('hooks-prod');
       }
-      expect(built.map((o) => o.kind)).to.include.members(['ServiceMonitor', 'PrometheusRule', 'Ingress']);
+      expect(built.map((o) => o.kind)).to.include.members(['ServiceMonitor', 'PrometheusRule', 'Ingress', 'HorizontalPodAutoscaler']);
+      // And every object, opt-ins included, carries the standard labels, at package.json's version.
+      const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+      for (const o of built) {
+        expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.include({
+          'app.kubernetes.io/part-of': 'planasonix',
+          'app.kubernetes.io/instance': OPERATOR_NAME,
+          'app.kubernetes.io/version': version,
+        });
+        if (o.kind !== 'CustomResourceDefinition' && o.kind !== 'Namespace') expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.have.property('app.kubernetes.io/name');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
