@@ -4,7 +4,7 @@ import type { RequestReport } from '../receiver/middleware/respond-with-errors.t
 import type { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics, SignatureFailureReason } from '../observability/metrics.ts';
-import type { VerificationFailure } from '../receiver/signature-verifiers/index.ts';
+import type { VerificationFailure } from '../triggers/signature-verifiers/index.ts';
 
 // The verifiers name failures for callers; the metric groups them for alerting (a wrong signature
 // and a wrong token are both a mismatch: the sender holds the wrong secret).

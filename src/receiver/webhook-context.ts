@@ -1,6 +1,6 @@
 // What the middleware chain learns about one request, step by step (Koa's ctx.state).
 import type { ParameterizedContext } from 'koa';
-import type { Route } from './compile-route.ts';
+import type { Route, ServingRoute } from './compile-route.ts';
 import type { RequestOutcome } from './errors.ts';
 
 export interface WebhookState {
@@ -21,3 +21,10 @@ export interface WebhookState {
 
 export type WebhookContext = ParameterizedContext<WebhookState>;
 export type WebhookMiddleware = (ctx: WebhookContext, next: () => Promise<void>) => Promise<void>;
+
+/** The route of a request that passed check-availability; a step placed before it is a wiring error. */
+export function servingRoute(ctx: WebhookContext): ServingRoute {
+  const route = ctx.state.route;
+  if (route?.state !== 'serving') throw new Error('servingRoute read before check-availability let the request through');
+  return route;
+}

@@ -145,12 +145,12 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
 
+  const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
     userSecret: secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined,
+    generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
   });
-
-  const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   if (existing && !ownedBy(existing, trigger)) {
     const generation = trigger.metadata.generation ?? 0;
     const leftover = existing.metadata?.labels?.[LABELS.trigger] === name && (existing.metadata?.ownerReferences ?? []).some((o) => o.kind === trigger.kind);
