@@ -289,7 +289,7 @@ const OPTIONS: { [K in keyof Config]: OptionSpec<Config[K]> } = {
   statusFlushIntervalMs: option({
     flag: 'status-flush-interval',
     default: '5s',
-    description: 'How often delivery counts are written to trigger status.',
+    description: 'How often, at most, the leader writes a busy trigger\'s `status.lastDelivery`.',
     parse: parsePositiveDuration,
   }),
 };

@@ -1,7 +1,7 @@
 // What the middleware chain learns about one request, step by step (Koa's ctx.state).
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
-import type { RequestOutcome } from './errors.ts';
+import type { WebhookOutcome } from '../api/constants.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -12,7 +12,7 @@ export interface WebhookState {
   replayKey?: string;
   /** The parsed JSON body, when the route needs one. */
   body?: unknown;
-  outcome?: RequestOutcome;
+  outcome?: WebhookOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;
