@@ -8,7 +8,7 @@ import type { PayloadSpec, RateLimitSpec, WebhookTrigger } from '../api/types.ts
 import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
 import { compileSourceRanges } from '../util/source-ranges.ts';
-import { parseByteQuantity } from '../util/quantity.ts';
+import { parseByteQuantity } from '../kube/byte-quantity.ts';
 import type { CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
 import { compileAuth } from './compile-auth.ts';
 import { compileIdempotency, compileParams } from './compile-params.ts';
