@@ -4,6 +4,7 @@
 // error retries the key with exponential backoff.
 import { KubeError } from '../kube/errors.ts';
 import { describeError, silentLogger, type Logger } from './logger.ts';
+import { CacheBehindError } from './status-writer.ts';
 import { isTerminalError, type ReconcileResult, type Reconciler } from './reconciler.ts';
 import { WorkQueue, type WorkQueueOptions, type WorkQueueStats } from './work-queue.ts';
 
@@ -157,11 +158,11 @@ export class Controller {
       this.log.error({ controller: this.name, key, ...describeError(e) }, 'reconcile failed; not retrying');
       return 'terminal';
     }
-    if (e instanceof KubeError && e.conflict) {
+    if ((e instanceof KubeError && e.conflict) || e instanceof CacheBehindError) {
       // Decided from a cache behind the API server (usually our own previous write, not yet seen):
       // decide again once it caught up. Expected, so neither an error nor a warning.
       queue.addRateLimited(key, 0);
-      this.log.debug({ controller: this.name, key }, 'conflict: the cache was behind; requeued');
+      this.log.debug({ controller: this.name, key }, 'the cache was behind; requeued');
       return 'requeue';
     }
     this.stats.errors++;

@@ -3,7 +3,12 @@
 // - as a merge patch to /status over the resourceVersion the status was derived from, so a replica
 //   that decided from a stale cache (or lost the lease while paused) cannot overwrite newer state:
 //   the API server answers 409 Conflict, and the Controller requeues the key with backoff;
-// - with status.observedGeneration set to the generation the status was derived from.
+// - with status.observedGeneration set to the generation the status was derived from;
+// - never from a copy older than its own last write: our Secret write can wake the next reconcile
+//   before the watch delivered our status write, and a write from that copy would only earn a
+//   Conflict (at 200 new triggers, 150 wasted requests). The writer remembers which version each
+//   of its writes replaced and, while the cache still shows that version, throws CacheBehindError:
+//   the Controller requeues quietly, without asking the API server.
 import type { ObjectMeta } from '../api/types.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resources.ts';
@@ -20,8 +25,18 @@ export interface StatusWriterOptions<S> {
   fields: readonly (keyof S & string)[];
 }
 
+/** The cache does not show this controller's last status write yet: decide again once it does. */
+export class CacheBehindError extends Error {
+  constructor(key: string) {
+    super(`the cache does not show our last status write to ${key} yet`);
+    this.name = 'CacheBehindError';
+  }
+}
+
 export class StatusWriter<S extends { observedGeneration?: number }> {
   private readonly opts: StatusWriterOptions<S>;
+  /** uid → the resourceVersion our last write replaced, until the cache shows a newer one. */
+  private readonly replaced = new Map<string, string>();
 
   constructor(opts: StatusWriterOptions<S>) {
     this.opts = opts;
@@ -32,14 +47,26 @@ export class StatusWriter<S extends { observedGeneration?: number }> {
    * undefined when nothing differed. Throws the API server's Conflict when obj is not current.
    */
   async write<T extends WithStatus<S>>(obj: T, desired: Omit<S, 'observedGeneration'>): Promise<T | undefined> {
+    const uid = obj.metadata.uid ?? `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const rv = obj.metadata.resourceVersion;
+    const behind = this.replaced.get(uid);
+    if (behind !== undefined) {
+      if (behind === rv) throw new CacheBehindError(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      this.replaced.delete(uid); // the cache moved on: it shows our write, or something newer
+    }
     const generation = obj.metadata.generation;
     const wanted = { ...desired, ...(generation !== undefined ? { observedGeneration: generation } : {}) } as S;
     const patch = statusPatch(obj.status, wanted, this.opts.fields);
     if (!patch) return undefined;
-    const written = await this.opts.client.patchStatus<KubeObject>(this.opts.resource, obj.metadata.namespace, obj.metadata.name!, patch, {
-      resourceVersion: obj.metadata.resourceVersion,
-    });
+    const written = await this.opts.client.patchStatus<KubeObject>(this.opts.resource, obj.metadata.namespace, obj.metadata.name!, patch, { resourceVersion: rv });
+    // A patch the server found to change nothing keeps the version: nothing newer will arrive.
+    if (rv !== undefined && written.metadata?.resourceVersion !== rv) this.replaced.set(uid, rv);
     return written as unknown as T;
+  }
+
+  /** Forgets a deleted object. */
+  forget(obj: { metadata?: { uid?: string; namespace?: string; name?: string } }): void {
+    this.replaced.delete(obj.metadata?.uid ?? `${obj.metadata?.namespace}/${obj.metadata?.name}`);
   }
 }
 

@@ -39,14 +39,14 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const idempotency = compileIdempotency(spec.idempotency, problems);
   const schema = compileSchema(spec.payload, problems);
   const maxBytes = compileMaxBytes(spec.payload, limits, problems);
-  const allowsAddress = compileAllowedSources(spec.allowedSourceRanges, problems);
+  const ranges = compileAllowedSources(spec.allowedSourceRanges, problems);
   const rateLimit = compileRateLimit(spec.rateLimit);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
   const trigger: CompiledTrigger = {
     ...auth,
-    allowsAddress,
+    allowsAddress: ranges === 'invalid' ? undefined : ranges,
     params,
     strict,
     maxBytes,
@@ -78,13 +78,14 @@ function compileMaxBytes(payload: PayloadSpec | undefined, limits: TriggerLimits
   }
 }
 
-function compileAllowedSources(ranges: readonly string[] | undefined, problems: TriggerProblem[]): ((ip: string) => boolean) | undefined {
+/** The address matcher, undefined for "every address", or 'invalid' (with a problem) when a range does not parse. */
+export function compileAllowedSources(ranges: readonly string[] | undefined, problems: TriggerProblem[]): ((ip: string) => boolean) | undefined | 'invalid' {
   if (!ranges?.length) return undefined;
   try {
     return compileSourceRanges(ranges);
   } catch (e) {
     problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.allowedSourceRanges', message: `spec.allowedSourceRanges: ${(e as Error).message}` });
-    return undefined;
+    return 'invalid';
   }
 }
 

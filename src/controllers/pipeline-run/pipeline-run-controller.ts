@@ -84,7 +84,10 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     if (specChanged(before, after) || justFinished(before, after)) enqueueRun(after);
     if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
-  opts.runs.onDelete(enqueueWaitingSiblings);
+  opts.runs.onDelete((r) => {
+    status.forget(r);
+    enqueueWaitingSiblings(r);
+  });
   const enqueueOwner = (o: KubeObject) => {
     const run = o.metadata?.labels?.[LABELS.pipelineRun];
     if (run) controller.enqueue(keyOf(o.metadata?.namespace, run));

@@ -80,6 +80,7 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   });
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
+  opts.triggers.onDelete((t) => status.forget(t));
   // Its own status writes do not wake it: it is the only writer of a trigger's status.
   const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged);
   opts.triggers.onUpdate((before, after) => {

@@ -3,7 +3,7 @@ import type { WebhookTrigger, WebhookTriggerStatus } from '../../../src/api/type
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { sameJson, statusPatch, StatusWriter } from '../../../src/controller-runtime/status-writer.ts';
+import { CacheBehindError, sameJson, statusPatch, StatusWriter } from '../../../src/controller-runtime/status-writer.ts';
 import { TRIGGER_STATUS_FIELDS } from '../../../src/controllers/webhook-trigger/trigger-status.ts';
 import { makeTrigger } from '../controllers/webhook-trigger/fixtures.ts';
 
@@ -51,6 +51,21 @@ describe('StatusWriter', () => {
     const trigger: WebhookTrigger = { ...makeTrigger({}, { generation: 3 }), status: asServerReturnsIt(status) };
     expect(await writerFor(client).write(trigger, { conditions: READY, urlSecretRef: { key: 'url', name: 'x-webhook' } })).to.equal(undefined);
     expect(patches).to.deep.equal([]);
+  });
+
+  it('refuses, without asking the API server, to write from a copy older than its own last write', async () => {
+    const { client, patches } = recordingClient();
+    const writer = writerFor(client);
+    const cached: WebhookTrigger = makeTrigger({}, { resourceVersion: '100', generation: 3 });
+    await writer.write(cached, { conditions: READY });
+    // The next reconcile still sees version 100 (the watch has not delivered 101 yet).
+    const error = await writer.write(cached, { conditions: READY, urlSecretRef: { name: 'x-webhook', key: 'url' } }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(CacheBehindError);
+    expect(patches).to.have.length(1);
+    // Once the cache shows our write, writing goes on.
+    const caughtUp: WebhookTrigger = { ...makeTrigger({}, { resourceVersion: '101', generation: 3 }), status: { observedGeneration: 3, conditions: READY } };
+    await writer.write(caughtUp, { conditions: READY, urlSecretRef: { name: 'x-webhook', key: 'url' } });
+    expect(patches.map((p) => p.resourceVersion)).to.deep.equal(['100', '101']);
   });
 
   it('throws the Conflict of a write over a stale copy, for the Controller to requeue', async () => {
