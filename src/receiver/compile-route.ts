@@ -31,10 +31,11 @@ export type Route = ServingRoute | ClosedRoute;
 
 export interface RouteInputs {
   trigger: WebhookTrigger;
-  /** The generated `<trigger>-webhook` Secret. */
+  /**
+   * The generated `<trigger>-webhook` Secret. With spec.auth.secretRef it carries the controller's
+   * copy of the user's secret: the receiver never reads a Secret the operator does not manage.
+   */
   webhookSecret: V1Secret | undefined;
-  /** The user's Secret named by spec.auth.secretRef, when there is one. */
-  userSecret: V1Secret | undefined;
   limits: TriggerLimits;
 }
 
@@ -52,7 +53,7 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
     pipelineVersion: trigger.spec.pipelineRef.version || undefined,
     allowsAddress: undefined,
   };
-  const compiled = trigger.spec.suspend ? undefined : compileTrigger({ trigger, userSecret: inputs.userSecret, generated }, inputs.limits);
+  const compiled = trigger.spec.suspend ? undefined : compileTrigger({ trigger, generated }, inputs.limits);
   if (compiled?.ok && compiled.trigger.hasKeys && isReady(trigger)) return { ...identity, ...compiled.trigger, state: 'serving' };
   // The controller reports a trigger's problems in its status; here it only stays closed.
   const ranges = compileAllowedSources(trigger.spec.allowedSourceRanges, []);

@@ -3,7 +3,6 @@
 // Every part of a trigger is compiled here, once per change of the trigger or its Secrets; a new
 // part (a filter, a target, a signature scheme) gets its compile step in this function and its
 // field in CompiledTrigger.
-import type { V1Secret } from '@kubernetes/client-node';
 import type { PayloadSpec, RateLimitSpec, WebhookTrigger } from '../api/types.ts';
 import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
@@ -16,9 +15,10 @@ import { compilePayloadSchema, type PayloadValidator } from './payload-schema.ts
 
 export interface TriggerSources {
   trigger: WebhookTrigger;
-  /** The user's Secret named by spec.auth.secretRef, when there is one. */
-  userSecret: V1Secret | undefined;
-  /** The generated `<trigger>-webhook` Secret's state, once it exists: it holds the signing secrets. */
+  /**
+   * The generated `<trigger>-webhook` Secret's state, once it exists: it holds the signing secrets
+   * (with spec.auth.secretRef, the controller's copy of the user's; see referenced-secret.ts).
+   */
   generated: WebhookSecretState | undefined;
 }
 
@@ -34,7 +34,7 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const spec = sources.trigger.spec;
   const problems: TriggerProblem[] = [];
 
-  const auth = compileAuth(spec.auth ?? {}, sources.userSecret, sources.generated, problems);
+  const auth = compileAuth(spec.auth ?? {}, sources.generated, problems);
   const params = compileParams(spec.params ?? [], problems);
   const idempotency = compileIdempotency(spec.idempotency, problems);
   const schema = compileSchema(spec.payload, problems);

@@ -4,6 +4,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { readReferencedSecret, type ReferencedSecret } from '../../triggers/referenced-secret.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -16,7 +17,7 @@ import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '.
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../controller-runtime/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, readWebhookSecret, sameSecretState, webhookSecretName } from '../../api/webhook-secret.ts';
+import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
 import { desiredTriggerStatus, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
 import { lastDeliveryOf } from './last-delivery.ts';
@@ -34,6 +35,9 @@ export const RUNS_BY_TRIGGER = 'trigger';
 
 /** How often, at most, a busy trigger's status.lastDelivery is written (unless set). */
 export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 5_000;
+
+/** On the Secret informer: capability path → generated Secrets that hold it (normally one). */
+export const SECRET_INDEXES = { webhookPath: 'webhookPath' } as const;
 
 export interface TriggerControllerOptions {
   client: KubeClient;
@@ -69,6 +73,12 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   addTriggerIndexes(opts.triggers);
   if (!opts.runs.hasIndex(RUNS_BY_TRIGGER)) {
     opts.runs.addIndex(RUNS_BY_TRIGGER, (r) => (r.spec.trigger ? [keyOf(r.metadata.namespace, r.spec.trigger.name)] : []));
+  }
+  if (!opts.secrets.hasIndex(SECRET_INDEXES.webhookPath)) {
+    opts.secrets.addIndex(SECRET_INDEXES.webhookPath, (s) => {
+      const path = webhookPathOf(s);
+      return path === undefined ? [] : [path];
+    });
   }
   const status = new StatusWriter<WebhookTriggerStatus>({ client: opts.client, resource: RESOURCES.webhookTriggers, fields: TRIGGER_STATUS_FIELDS });
   const controller = new Controller({
@@ -110,9 +120,18 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
       if (trigger) enqueue(trigger);
     }
     for (const t of opts.triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(namespace, s.metadata?.name ?? ''))) enqueue(t);
+    // Every other trigger claiming the same path: a refused one is served once the claim goes away.
+    const path = webhookPathOf(s);
+    for (const other of path === undefined ? [] : opts.secrets.byIndex(SECRET_INDEXES.webhookPath, path)) {
+      const claimant = other.metadata?.labels?.[LABELS.trigger];
+      if (claimant && other !== s) controller.enqueue(keyOf(other.metadata?.namespace, claimant));
+    }
   };
   opts.secrets.onAdd(enqueueUsersOfSecret);
-  opts.secrets.onUpdate((_, s) => enqueueUsersOfSecret(s));
+  opts.secrets.onUpdate((before, s) => {
+    enqueueUsersOfSecret(s);
+    if (webhookPathOf(before) !== webhookPathOf(s)) enqueueUsersOfSecret(before);
+  });
   opts.secrets.onDelete(enqueueUsersOfSecret);
   return controller;
 }
@@ -125,9 +144,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const secretRef = trigger.spec.auth?.secretRef;
 
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
+  const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
-    userSecret: secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined,
+    userSecret,
     generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
   });
   if (existing && !ownedBy(existing, trigger)) {
@@ -143,7 +163,19 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
-  const desired = desiredSecretState(trigger, current, opts.externalUrl, now);
+  const holder = current ? earlierClaimOf(current.path, trigger, opts) : undefined;
+  if (holder) {
+    // Paths are 256 random bits: a second claim means the Secret was written by hand. The receiver
+    // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
+    const generation = trigger.metadata.generation ?? 0;
+    const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
+    await writeStatus(opts, status, trigger, {
+      ...(trigger.status ?? {}),
+      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation }, now),
+    });
+    return;
+  }
+  const desired = desiredSecretState(trigger, current, opts.externalUrl, now, usableSecret(readReferencedSecret(trigger.spec.auth ?? {}, userSecret)));
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
     // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
@@ -192,6 +224,25 @@ async function writeStatus(opts: TriggerControllerOptions, writer: StatusWriter<
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
   if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
   else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+}
+
+/**
+ * `namespace/name` of an earlier trigger whose own generated Secret holds this path, if any: the
+ * same rule the receiver's routing table applies (comparePathClaims), so both agree on who serves it.
+ */
+function earlierClaimOf(path: string, trigger: WebhookTrigger, opts: TriggerControllerOptions): string | undefined {
+  const mine = claimantOf(trigger);
+  for (const secret of opts.secrets.byIndex(SECRET_INDEXES.webhookPath, path)) {
+    const name = secret.metadata?.labels?.[LABELS.trigger];
+    const other = name === undefined ? undefined : opts.triggers.get(keyOf(secret.metadata?.namespace, name));
+    if (!other || other.metadata.uid === trigger.metadata.uid || other.metadata.deletionTimestamp) continue;
+    if (isWebhookSecretOf(secret, other) && comparePathClaims(claimantOf(other), mine) < 0) return keyOf(other.metadata.namespace, other.metadata.name!);
+  }
+  return undefined;
+}
+
+function usableSecret(referenced: ReferencedSecret): string | undefined {
+  return referenced && 'secret' in referenced ? referenced.secret : undefined;
 }
 
 function ownedBy(secret: V1Secret, trigger: WebhookTrigger): boolean {
