@@ -82,6 +82,8 @@ export interface PipelineSpec {
 export interface PipelineStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** How many WebhookTriggers in the namespace name this Pipeline in spec.pipelineRef. */
+  triggers?: number;
 }
 
 export type Pipeline = Resource<PipelineSpec, PipelineStatus>;

@@ -107,7 +107,7 @@ const pipelineSpec: Full<PipelineSpec> = {
   history: { succeeded: 20, failed: 50 },
 };
 
-const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition] };
+const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition], triggers: 2 };
 
 const fullPipeline: Pipeline = {
   apiVersion: API_VERSION,
