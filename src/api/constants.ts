@@ -65,6 +65,7 @@ export const TRIGGER_REASONS = {
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
+  invalidFilter: 'InvalidFilter',
   reconcileError: 'ReconcileError',
 } as const;
 

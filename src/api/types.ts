@@ -156,6 +156,8 @@ export interface WebhookTriggerSpec {
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 
@@ -167,6 +169,7 @@ export interface SecretKeyReference {
 export type DeliveryOutcome =
   | 'accepted'
   | 'duplicate'
+  | 'filtered'
   | 'unauthorized'
   | 'stale'
   | 'forbidden'

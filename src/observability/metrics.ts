@@ -8,6 +8,7 @@ import type { RunPhase } from '../api/types.ts';
 export const WEBHOOK_OUTCOMES = [
   'accepted',
   'duplicate',
+  'filtered',
   'unauthorized',
   'stale',
   'forbidden',

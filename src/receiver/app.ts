@@ -14,6 +14,7 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { readBody } from './middleware/read-body.ts';
 import { verifySignature } from './middleware/verify-signature.ts';
 import { parsePayload } from './middleware/parse-payload.ts';
+import { filterDelivery } from './middleware/filter-delivery.ts';
 import { createPipelineRun } from './middleware/create-pipeline-run.ts';
 
 export interface ReceiverOptions {
@@ -42,6 +43,7 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401
   app.use(parsePayload); //                    415, 400
+  app.use(filterDelivery); //                  200 filtered, 400 filter over its cost limit
   app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun })); // 202, 200 duplicate, 400 strict, 503
   return app;
 }

@@ -2,6 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
 import type { RequestOutcome } from './errors.ts';
+import type { PreparedFilterInput } from '../triggers/filter/compile-filter.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -12,6 +13,8 @@ export interface WebhookState {
   replayKey?: string;
   /** The parsed JSON body, when the route needs one. */
   body?: unknown;
+  /** The delivery as CEL filters read it, prepared once per request. */
+  filterInput?: PreparedFilterInput;
   outcome?: RequestOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;

@@ -66,6 +66,7 @@ const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const satisfies reado
 const DELIVERY_OUTCOMES = [
   'accepted',
   'duplicate',
+  'filtered',
   'unauthorized',
   'stale',
   'forbidden',
@@ -157,6 +158,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
   payload: { strict: true, maxBytes: '1Mi', schema: { type: 'object', required: ['export_id'] } },
   idempotency: { from: 'header', header: 'Idempotency-Key', path: '/export_id' },
   rateLimit: { requestsPerMinute: 600, burst: 100 },
+  filter: 'body.status == "completed"',
   suspend: false,
 };
 
