@@ -1,7 +1,7 @@
 // What the middleware chain learns about one request, step by step (Koa's ctx.state).
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
-import type { RequestOutcome } from './errors.ts';
+import type { WebhookOutcome } from '../api/constants.ts';
 import type { PreparedFilterInput } from '../triggers/filter/compile-filter.ts';
 
 export interface WebhookState {
@@ -15,7 +15,7 @@ export interface WebhookState {
   body?: unknown;
   /** The delivery as CEL filters read it, prepared once per request. */
   filterInput?: PreparedFilterInput;
-  outcome?: RequestOutcome;
+  outcome?: WebhookOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;
