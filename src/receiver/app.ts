@@ -7,6 +7,7 @@ import type { RoutingTable } from './routing-table.ts';
 import type { FindReplayedRun } from './replayed-runs.ts';
 import type { WebhookState } from './webhook-context.ts';
 import { respondWithErrors, type RequestReport } from './middleware/respond-with-errors.ts';
+import { readTraceContext } from './middleware/read-trace-context.ts';
 import { findRoute } from './middleware/find-route.ts';
 import { checkAvailability } from './middleware/check-availability.ts';
 import { checkSourceAddress } from './middleware/check-source-address.ts';
@@ -33,6 +34,7 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.proxy = false; // client addresses are resolved by checkSourceAddress with --trusted-proxies
   app.silent = true; // errors are reported through `observe`, never printed with request details
   app.use(respondWithErrors(opts.observe)); // every answer below is shaped here
+  app.use(readTraceContext); //                 the sender's traceparent, for the log line and the run
   app.use(findRoute(opts.routes)); //          404, 405
   // The address check comes first, so a caller outside the allowed ranges learns nothing about
   // the trigger's state, only that it may not call.

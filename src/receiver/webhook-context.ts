@@ -2,6 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
 import type { RequestOutcome } from './errors.ts';
+import type { TraceContext } from '../tracing/trace-context.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -16,6 +17,11 @@ export interface WebhookState {
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;
+  /** The sender's valid W3C traceparent, and its tracestate (read-trace-context). */
+  incomingTrace?: TraceContext;
+  tracestate?: string;
+  /** The traceparent the log line shows: the sender's, then the one stored on the run. */
+  traceparent?: string;
   pipelineRun?: { namespace: string; name: string };
 }
 

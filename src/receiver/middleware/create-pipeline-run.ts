@@ -11,7 +11,8 @@ import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
 import type { FindReplayedRun } from '../replayed-runs.ts';
-import { paramsSecretName } from '../../api/constants.ts';
+import { ANNOTATIONS, paramsSecretName } from '../../api/constants.ts';
+import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
 import type { ServingRoute } from '../compile-route.ts';
@@ -48,11 +49,15 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     }
 
     const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
+    const correlationId = uuidv7();
     const run = buildPipelineRun(route, {
       runName,
       deliveryKey,
       ...(replayKey ? { replayKey } : {}),
-      correlationId: uuidv7(),
+      correlationId,
+      // The sender's trace, else a new one seeded by the correlation ID.
+      traceparent: (ctx.state.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
+      ...(ctx.state.tracestate ? { tracestate: ctx.state.tracestate } : {}),
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
       sensitive: mapped.sensitive,
@@ -83,6 +88,9 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
   const correlationId = run.spec.correlationId;
   ctx.state.correlationId = correlationId;
   ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  // A duplicate answers with the first delivery's run, so the log line names that run's trace.
+  const traceparent = run.metadata.annotations?.[ANNOTATIONS.traceparent];
+  if (traceparent) ctx.state.traceparent = traceparent;
   ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
