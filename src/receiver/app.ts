@@ -14,6 +14,7 @@ import { checkSourceAddress } from './middleware/check-source-address.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { readBody } from './middleware/read-body.ts';
 import { verifySignature } from './middleware/verify-signature.ts';
+import { readCloudEvent } from './middleware/read-cloudevent.ts';
 import { parsePayload } from './middleware/parse-payload.ts';
 import { createPipelineRun } from './middleware/create-pipeline-run.ts';
 
@@ -43,6 +44,7 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(rateLimit(opts.routes)); //          429
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401
+  app.use(readCloudEvent); //                  400 invalid CloudEvent, 415 batch
   app.use(parsePayload); //                    415, 400
   app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun })); // 202, 200 duplicate, 400 strict, 503
   return app;

@@ -3,6 +3,7 @@ import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
 import type { RequestOutcome } from './errors.ts';
 import type { TraceContext } from '../tracing/trace-context.ts';
+import type { ReceivedCloudEvent } from './cloudevents/cloudevent.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -11,8 +12,10 @@ export interface WebhookState {
   /** From the verified request: the sender's delivery ID and a fingerprint of the signed content. */
   deliveryId?: string;
   replayKey?: string;
-  /** The parsed JSON body, when the route needs one. */
+  /** The parsed JSON body, when the route needs one; a structured CloudEvent's data. */
   body?: unknown;
+  /** The request as a CloudEvent (binary or structured mode), when it is one (read-cloudevent). */
+  cloudEvent?: ReceivedCloudEvent;
   outcome?: RequestOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
