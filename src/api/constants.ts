@@ -23,6 +23,12 @@ export const LABELS = {
 
 export const MANAGED_BY = 'planasonix-webhook-operator';
 
+/**
+ * The label selector of the receiver's Secret informer: the generated `<trigger>-webhook` Secrets
+ * and nothing else (not the users' Secrets, nor the runs' sensitive-param Secrets).
+ */
+export const WEBHOOK_SECRET_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.trigger}`;
+
 export const ANNOTATIONS = {
   /** Set to any new value (for example a timestamp) to rotate the signing secret now. */
   rotateRequestedAt: `${GROUP}/rotate-requested-at`,
@@ -66,6 +72,8 @@ export const TRIGGER_REASONS = {
   secretNotFound: 'SecretNotFound',
   secretKeyNotFound: 'SecretKeyNotFound',
   secretConflict: 'SecretConflict',
+  /** The generated Secret's path is already served by an earlier trigger (a Secret edited by hand). */
+  pathConflict: 'PathConflict',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
@@ -105,3 +113,21 @@ export const EVENT_REASONS = {
 export function paramsSecretName(runName: string): string {
   return `${runName}-params`;
 }
+
+/** Every answer the receiver gives, as the metrics label it and the logs name it: one list. */
+export const WEBHOOK_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'unauthorized',
+  'stale',
+  'forbidden',
+  'bad_request',
+  'too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'not_found',
+  'method_not_allowed',
+  'unavailable',
+  'error',
+] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];

@@ -4,7 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES } from '../api/constants.ts';
 import { readWebhookSecret } from '../api/webhook-secret.ts';
-import { compileTrigger, type TriggerLimits } from '../triggers/compile.ts';
+import { compileAllowedSources, compileTrigger, type TriggerLimits } from '../triggers/compile.ts';
 import type { CompiledTrigger } from '../triggers/compiled-trigger.ts';
 
 export type RouteState = 'serving' | 'suspended' | 'not-ready';
@@ -16,6 +16,11 @@ interface RouteIdentity {
   path: string;
   pipelineName: string;
   pipelineVersion: string | undefined;
+  /**
+   * Checked before availability, so a caller outside the ranges learns nothing about the trigger's
+   * state; undefined allows every address. Ranges that do not parse allow none.
+   */
+  allowsAddress: ((ip: string) => boolean) | undefined;
 }
 
 /** A route that accepts deliveries: everything after check-availability reads this shape. */
@@ -26,10 +31,11 @@ export type Route = ServingRoute | ClosedRoute;
 
 export interface RouteInputs {
   trigger: WebhookTrigger;
-  /** The generated `<trigger>-webhook` Secret. */
+  /**
+   * The generated `<trigger>-webhook` Secret. With spec.auth.secretRef it carries the controller's
+   * copy of the user's secret: the receiver never reads a Secret the operator does not manage.
+   */
   webhookSecret: V1Secret | undefined;
-  /** The user's Secret named by spec.auth.secretRef, when there is one. */
-  userSecret: V1Secret | undefined;
   limits: TriggerLimits;
 }
 
@@ -45,12 +51,14 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
     path: generated.path,
     pipelineName: trigger.spec.pipelineRef.name,
     pipelineVersion: trigger.spec.pipelineRef.version || undefined,
+    allowsAddress: undefined,
   };
-  if (trigger.spec.suspend) return { ...identity, state: 'suspended' };
-  const compiled = compileTrigger({ trigger, userSecret: inputs.userSecret, generated }, inputs.limits);
+  const compiled = trigger.spec.suspend ? undefined : compileTrigger({ trigger, generated }, inputs.limits);
+  if (compiled?.ok && compiled.trigger.hasKeys && isReady(trigger)) return { ...identity, ...compiled.trigger, state: 'serving' };
   // The controller reports a trigger's problems in its status; here it only stays closed.
-  if (!compiled.ok || !compiled.trigger.hasKeys || !isReady(trigger)) return { ...identity, state: 'not-ready' };
-  return { ...identity, ...compiled.trigger, state: 'serving' };
+  const ranges = compileAllowedSources(trigger.spec.allowedSourceRanges, []);
+  const closed = { ...identity, allowsAddress: ranges === 'invalid' ? () => false : ranges };
+  return { ...closed, state: trigger.spec.suspend ? 'suspended' : 'not-ready' };
 }
 
 function isReady(trigger: WebhookTrigger): boolean {

@@ -1,7 +1,7 @@
 // What the middleware chain learns about one request, step by step (Koa's ctx.state).
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
-import type { RequestOutcome } from './errors.ts';
+import type { WebhookOutcome } from '../api/constants.ts';
 import type { TraceContext } from '../tracing/trace-context.ts';
 import type { ReceivedCloudEvent } from './cloudevents/cloudevent.ts';
 
@@ -16,7 +16,7 @@ export interface WebhookState {
   body?: unknown;
   /** The request as a CloudEvent (binary or structured mode), when it is one (read-cloudevent). */
   cloudEvent?: ReceivedCloudEvent;
-  outcome?: RequestOutcome;
+  outcome?: WebhookOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;

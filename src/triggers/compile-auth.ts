@@ -1,11 +1,10 @@
-// spec.auth read once: the scheme's verifier, the keys it checks against (the user's Secret, or the
-// generated one with a rotated-out secret until it expires), the public key and the tolerance.
+// spec.auth read once: the scheme's verifier, the keys it checks against (from the generated Secret,
+// which also carries the controller's copy of a spec.auth.secretRef secret, with a rotated-out secret
+// until it expires), the public key and the tolerance.
 import type { KeyObject } from 'node:crypto';
-import type { V1Secret } from '@kubernetes/client-node';
 import type { AuthScheme, AuthSpec } from '../api/types.ts';
-import { DEFAULT_SECRET_KEY, TRIGGER_REASONS } from '../api/constants.ts';
+import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
-import { validateSigningSecret } from '../signing/secret-format.ts';
 import { parseEd25519PublicKey } from '../signing/public-key.ts';
 import { parseDuration } from '../util/duration.ts';
 import { verifiers, type SignatureVerifier, type VerificationKeys } from './signature-verifiers/index.ts';
@@ -22,29 +21,17 @@ export interface CompiledAuth {
   warning: string | undefined;
 }
 
-export function compileAuth(
-  auth: AuthSpec,
-  userSecret: V1Secret | undefined,
-  generated: WebhookSecretState | undefined,
-  problems: TriggerProblem[],
-): CompiledAuth {
+export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | undefined, problems: TriggerProblem[]): CompiledAuth {
   const scheme: AuthScheme = auth.scheme ?? 'planasonix';
   const verifier = verifiers[scheme];
   if (!verifier) problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.scheme', message: `spec.auth.scheme "${String(scheme)}" is not supported` });
 
-  let current: string | undefined;
-  let previous: { secret: string; expiresAtMs: number } | undefined;
-  if (auth.secretRef) {
-    current = readUserSecret(scheme, auth, userSecret, problems);
-    if (auth.rotation) {
-      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.rotation', message: 'spec.auth.rotation needs a generated secret: remove spec.auth.secretRef or rotation' });
-    }
-  } else if (generated) {
-    current = generated.signingSecret;
-    if (generated.previousSigningSecret && generated.previousExpiresAt) {
-      previous = { secret: generated.previousSigningSecret, expiresAtMs: generated.previousExpiresAt.getTime() };
-    }
+  if (auth.secretRef && auth.rotation) {
+    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.rotation', message: 'spec.auth.rotation needs a generated secret: remove spec.auth.secretRef or rotation' });
   }
+  const current = generated?.signingSecret;
+  const previous =
+    generated?.previousSigningSecret && generated.previousExpiresAt ? { secret: generated.previousSigningSecret, expiresAtMs: generated.previousExpiresAt.getTime() } : undefined;
   if (auth.rotation) checkRotation(auth.rotation, problems);
   const publicKey = auth.publicKey === undefined ? undefined : readPublicKey(auth.publicKey, problems);
 
@@ -70,29 +57,6 @@ export function compileAuth(
     hasKeys: scheme === 'none' || currentOnly.length > 0 || publicKey !== undefined,
     warning: scheme === 'none' ? 'auth scheme "none": anyone who knows the URL can start runs' : undefined,
   };
-}
-
-/** The user's signing secret, checked for the scheme; undefined (and a problem) when unusable. */
-function readUserSecret(scheme: AuthScheme, auth: AuthSpec, userSecret: V1Secret | undefined, problems: TriggerProblem[]): string | undefined {
-  const ref = auth.secretRef!;
-  const key = ref.key ?? DEFAULT_SECRET_KEY;
-  const field = 'spec.auth.secretRef';
-  if (!userSecret) {
-    problems.push({ reason: TRIGGER_REASONS.secretNotFound, field, message: `Secret "${ref.name}" (spec.auth.secretRef) not found` });
-    return undefined;
-  }
-  const raw = userSecret.data?.[key];
-  if (raw === undefined) {
-    problems.push({ reason: TRIGGER_REASONS.secretKeyNotFound, field, message: `Secret "${ref.name}" has no key "${key}"` });
-    return undefined;
-  }
-  const secret = Buffer.from(raw, 'base64').toString('utf8');
-  const problem = validateSigningSecret(scheme, secret);
-  if (problem) {
-    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `Secret "${ref.name}" key "${key}": ${problem}` });
-    return undefined;
-  }
-  return secret;
 }
 
 function readPublicKey(pem: string, problems: TriggerProblem[]): KeyObject | undefined {

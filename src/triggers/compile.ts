@@ -3,12 +3,11 @@
 // Every part of a trigger is compiled here, once per change of the trigger or its Secrets; a new
 // part (a filter, a target, a signature scheme) gets its compile step in this function and its
 // field in CompiledTrigger.
-import type { V1Secret } from '@kubernetes/client-node';
 import type { PayloadSpec, RateLimitSpec, WebhookTrigger } from '../api/types.ts';
 import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
 import { compileSourceRanges } from '../util/source-ranges.ts';
-import { parseByteQuantity } from '../util/quantity.ts';
+import { parseByteQuantity } from '../kube/byte-quantity.ts';
 import type { CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
 import { compileAuth } from './compile-auth.ts';
 import { compileIdempotency, compileParams } from './compile-params.ts';
@@ -16,9 +15,10 @@ import { compilePayloadSchema, type PayloadValidator } from './payload-schema.ts
 
 export interface TriggerSources {
   trigger: WebhookTrigger;
-  /** The user's Secret named by spec.auth.secretRef, when there is one. */
-  userSecret: V1Secret | undefined;
-  /** The generated `<trigger>-webhook` Secret's state, once it exists: it holds the signing secrets. */
+  /**
+   * The generated `<trigger>-webhook` Secret's state, once it exists: it holds the signing secrets
+   * (with spec.auth.secretRef, the controller's copy of the user's; see referenced-secret.ts).
+   */
   generated: WebhookSecretState | undefined;
 }
 
@@ -34,19 +34,19 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const spec = sources.trigger.spec;
   const problems: TriggerProblem[] = [];
 
-  const auth = compileAuth(spec.auth ?? {}, sources.userSecret, sources.generated, problems);
+  const auth = compileAuth(spec.auth ?? {}, sources.generated, problems);
   const params = compileParams(spec.params ?? [], problems);
   const idempotency = compileIdempotency(spec.idempotency, problems);
   const schema = compileSchema(spec.payload, problems);
   const maxBytes = compileMaxBytes(spec.payload, limits, problems);
-  const allowsAddress = compileAllowedSources(spec.allowedSourceRanges, problems);
+  const ranges = compileAllowedSources(spec.allowedSourceRanges, problems);
   const rateLimit = compileRateLimit(spec.rateLimit);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
   const trigger: CompiledTrigger = {
     ...auth,
-    allowsAddress,
+    allowsAddress: ranges === 'invalid' ? undefined : ranges,
     params,
     strict,
     maxBytes,
@@ -78,13 +78,14 @@ function compileMaxBytes(payload: PayloadSpec | undefined, limits: TriggerLimits
   }
 }
 
-function compileAllowedSources(ranges: readonly string[] | undefined, problems: TriggerProblem[]): ((ip: string) => boolean) | undefined {
+/** The address matcher, undefined for "every address", or 'invalid' (with a problem) when a range does not parse. */
+export function compileAllowedSources(ranges: readonly string[] | undefined, problems: TriggerProblem[]): ((ip: string) => boolean) | undefined | 'invalid' {
   if (!ranges?.length) return undefined;
   try {
     return compileSourceRanges(ranges);
   } catch (e) {
     problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.allowedSourceRanges', message: `spec.allowedSourceRanges: ${(e as Error).message}` });
-    return undefined;
+    return 'invalid';
   }
 }
 

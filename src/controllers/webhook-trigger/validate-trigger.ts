@@ -1,10 +1,12 @@
 // What the API server cannot check about a trigger: that it compiles (src/triggers/compile.ts, the
-// same reading the receiver routes with) and that the Pipeline it references exists and fits.
+// same reading the receiver routes with) and that what it references (the Pipeline, the user's
+// signing Secret) exists and fits.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, WebhookTrigger } from '../../api/types.ts';
 import { TRIGGER_REASONS } from '../../api/constants.ts';
 import type { WebhookSecretState } from '../../api/webhook-secret.ts';
 import { compileTrigger } from '../../triggers/compile.ts';
+import { readReferencedSecret } from '../../triggers/referenced-secret.ts';
 import type { TriggerProblem } from '../../triggers/compiled-trigger.ts';
 
 export type TriggerValidation =
@@ -25,7 +27,9 @@ export interface TriggerReferences {
  */
 export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences): TriggerValidation {
   const problems = pipelineProblems(trigger, refs.pipeline);
-  const compiled = compileTrigger({ trigger, userSecret: refs.userSecret, generated: refs.generated });
+  const referenced = readReferencedSecret(trigger.spec.auth ?? {}, refs.userSecret);
+  if (referenced && 'problem' in referenced) problems.push(referenced.problem);
+  const compiled = compileTrigger({ trigger, generated: refs.generated });
   if (!compiled.ok) problems.push(...compiled.problems);
   if (problems.length > 0) {
     return { valid: false, reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') };

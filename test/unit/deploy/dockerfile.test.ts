@@ -1,7 +1,7 @@
 // The Dockerfile, checked the way a reviewer would read it, since no image can be built here (no
 // container engine): Node.js 24 throughout, a non-root numeric user, no dev dependencies, an
 // entrypoint that is the CLI, a build context that holds what the COPYs need and nothing else, and
-// a user and ports that agree with deploy/deployment.yaml.
+// a user and ports that agree with deploy/receiver-deployment.yaml (the Deployment that serves every port).
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -194,8 +194,8 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('agrees with deploy/deployment.yaml on the user and the ports', () => {
-    const deployment = parse(readFileSync(path.join(repoRoot, 'deploy/deployment.yaml'), 'utf8')) as {
+  it('agrees with deploy/receiver-deployment.yaml on the user and the ports', () => {
+    const deployment = parse(readFileSync(path.join(repoRoot, 'deploy/receiver-deployment.yaml'), 'utf8')) as {
       spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: { args: string[]; command?: string[]; ports: { containerPort: number }[] }[] } } };
     };
     const pod = deployment.spec.template.spec;

@@ -14,7 +14,7 @@ function triggerWith(changes: { generation?: number; ready?: boolean; deliveries
     spec: { pipelineRef: { name: 'p' }, payload: { strict: true, ...(changes.schema ? { schema: changes.schema } : {}) } },
     status: {
       conditions: [{ type: 'Ready', status: changes.ready === false ? 'False' : 'True', reason: 'Serving', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
-      deliveries: { accepted: changes.deliveries ?? 0, rejected: 0 },
+      ...(changes.deliveries ? { lastDelivery: { time: new Date(changes.deliveries * 1000).toISOString(), correlationId: `c-${changes.deliveries}`, pipelineRun: `r-${changes.deliveries}` } } : {}),
     },
   };
 }
@@ -31,13 +31,13 @@ describe('routing table', () => {
     secret.metadata!.resourceVersion = '1';
     errors.length = 0;
     table = new RoutingTable(
-      { trigger: () => trigger, secret: (_ns, name) => (name === 't-webhook' ? secret : undefined), triggersUsingSecret: () => [] },
+      { trigger: () => trigger, secret: (_ns, name) => (name === 't-webhook' ? secret : undefined) },
       { defaultMaxBytes: 1024, onCompileError: (_k, e) => errors.push(e) },
     );
     table.refreshTrigger('ns', 't');
   });
 
-  it('keeps the compiled route when only the delivery counts in the status changed', () => {
+  it('keeps the compiled route when only status.lastDelivery changed', () => {
     const route = table.lookup(PATH);
     expect(route?.state).to.equal('serving');
     for (let i = 1; i <= 5; i++) {

@@ -1,21 +1,20 @@
 import { assert, expect } from 'chai';
-import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTriggerSpec } from '../../../src/api/types.ts';
 import { compileTrigger } from '../../../src/triggers/compile.ts';
 import type { CompiledTrigger, TriggerProblem } from '../../../src/triggers/compiled-trigger.ts';
 import type { WebhookSecretState } from '../../../src/api/webhook-secret.ts';
-import { makeSecret, makeTrigger } from '../controllers/webhook-trigger/fixtures.ts';
+import { makeTrigger } from '../controllers/webhook-trigger/fixtures.ts';
 
 const GENERATED: WebhookSecretState = { path: '/hooks/x', url: 'https://x/hooks/x', signingSecret: 'pxs_current' };
 
 function compiled(spec: Partial<WebhookTriggerSpec>, generated: WebhookSecretState | null = GENERATED): CompiledTrigger {
-  const result = compileTrigger({ trigger: makeTrigger(spec), userSecret: undefined, generated: generated ?? undefined });
+  const result = compileTrigger({ trigger: makeTrigger(spec), generated: generated ?? undefined });
   assert(result.ok, JSON.stringify(!result.ok && result.problems));
   return result.trigger;
 }
 
-function problems(spec: Partial<WebhookTriggerSpec>, userSecret?: V1Secret): TriggerProblem[] {
-  const result = compileTrigger({ trigger: makeTrigger(spec), userSecret, generated: GENERATED });
+function problems(spec: Partial<WebhookTriggerSpec>): TriggerProblem[] {
+  const result = compileTrigger({ trigger: makeTrigger(spec), generated: GENERATED });
   assert(!result.ok, 'expected the trigger not to compile');
   return result.problems;
 }
@@ -51,29 +50,23 @@ describe('compileTrigger', () => {
     expect(compiled({}, null).hasKeys, 'no generated Secret yet').to.equal(false);
   });
 
-  it('keys: the user\'s Secret when spec.auth.secretRef names one', () => {
-    const result = compileTrigger({ trigger: makeTrigger({ auth: { secretRef: { name: 'billing' } } }), userSecret: makeSecret('billing', { 'signing-secret': 'pxs_user' }), generated: GENERATED });
-    assert(result.ok);
-    expect(result.trigger.keysAt(0).secrets).to.deep.equal(['pxs_user']);
-  });
-
   it('limits: maxBytes from the spec or the operator\'s default, rate limit burst defaulting to the rate', () => {
     expect(compiled({ payload: { maxBytes: '2Ki' } }).maxBytes).to.equal(2048);
-    expect(compileTrigger({ trigger: makeTrigger(), userSecret: undefined, generated: GENERATED }, { defaultMaxBytes: 77 })).to.have.nested.property('trigger.maxBytes', 77);
+    expect(compileTrigger({ trigger: makeTrigger(), generated: GENERATED }, { defaultMaxBytes: 77 })).to.have.nested.property('trigger.maxBytes', 77);
     expect(compiled({ rateLimit: { requestsPerMinute: 60 } }).rateLimit).to.deep.equal({ requestsPerMinute: 60, burst: 60 });
     const allows = compiled({ allowedSourceRanges: ['10.0.0.0/8'] }).allowsAddress!;
     expect([allows('10.1.2.3'), allows('11.0.0.1')]).to.deep.equal([true, false]);
   });
 
-  it('lists every problem, each with its reason and field, and never quotes a secret', () => {
+  it('lists every problem, each with its reason and field', () => {
     const found = problems({
-      auth: { publicKey: 'not a key', secretRef: { name: 'billing' }, tolerance: 'soon' },
+      auth: { publicKey: 'not a key', secretRef: { name: 'billing' }, rotation: { every: '1h' }, tolerance: 'soon' },
       params: [{ name: 'p', from: 'body', path: 'no-slash' }, { name: 'p', from: 'query', query: 'q' }],
       idempotency: { from: 'body', path: '~2' },
       payload: { schema: { type: 'no-such-type' }, maxBytes: 'lots' },
     });
     expect(found.map((p) => [p.reason, p.field])).to.deep.equal([
-      ['SecretNotFound', 'spec.auth.secretRef'],
+      ['InvalidSpec', 'spec.auth.rotation'],
       ['InvalidPublicKey', 'spec.auth.publicKey'],
       ['InvalidSpec', 'spec.auth.tolerance'],
       ['InvalidSpec', 'spec.params[0]'],
@@ -84,9 +77,6 @@ describe('compileTrigger', () => {
     ]);
     expect(found[3]!.message).to.include('invalid JSON pointer "no-slash"');
     expect(found[4]!.message).to.include('mapped more than once');
-    const leaked = problems({ auth: { scheme: 'standard-webhooks', secretRef: { name: 'other' } } }, makeSecret('other', { 'signing-secret': 'plain-text-secret' }));
-    expect(leaked).to.have.length(1);
-    expect(JSON.stringify(leaked)).not.to.include('plain-text-secret');
   });
 
   it('warns, and still compiles, for scheme none', () => {
