@@ -3,6 +3,7 @@
 import type { LatencySummary } from './stats.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { MachineInfo } from './machine.ts';
+import { peerTable, type PeerComparison } from './peer-summary.ts';
 
 export interface Figure {
   id: string;
@@ -168,6 +169,43 @@ function profileSection(profiles: Record<string, ProfileSummary>): string {
   return parts.join('\n');
 }
 
+const PEERS_METHOD = `
+Ours is a receiver replica (\`--components=receiver\`) serving a \`github\` trigger; Tekton Triggers is its
+EventListener sink with the core GitHub interceptor and a TriggerTemplate creating one Tekton
+PipelineRun per push; Flux is its notification-controller with a \`Receiver\` of type \`github\` that
+annotates one GitRepository per push (\`bench/peers/\`). All three are local processes against the same
+control plane, built from their Go modules (\`tools/peers/build.sh\`), sharing one signing secret, and
+get the same load: GitHub push deliveries of exactly 1 KiB, each distinct and signed
+(\`X-Hub-Signature-256\`), from 16 connections. Tekton runs twice: with its defaults (client-go's 5
+requests/s to the API server) and with \`KUBE_API_QPS\`/\`KUBE_API_BURST\` 1000. Every round runs each
+receiver in turn, the order reversed every other round; figures are medians over the rounds. The
+reject path sends a well-formed but wrong signature and counts every answer, whatever its status
+(noted in the row). The accept path counts objects where they end up, in the API server (Tekton
+PipelineRuns or our PipelineRuns by a count; Flux's annotation writes on a watch), during the timed
+part; "never became objects" is the 2xx answers of the run (its 1 s warm-up included) without an
+object once nothing more was written for 2 s, at most 10 s after the load, after which Tekton's
+sink, whose backlog lives in memory, is restarted. Idle RSS is each process's after start, before any
+load (for Tekton the sink and the interceptors server together); under load, the peak sampled every
+200 ms. CPU per object is the receiving processes' CPU during the timed part over the objects stored
+in it.
+`;
+
+/** Figure 6: ours against the peers, from details.peers. */
+export function peersSection(details: Record<string, unknown>): string {
+  const c = details.peers as PeerComparison | undefined;
+  if (!c?.receivers?.length) return '';
+  const { header, rows, failures } = peerTable(c);
+  return [
+    '## 6 — Against the peers: Tekton Triggers and Flux',
+    '',
+    table([header, ...rows]),
+    '',
+    ...(failures.length ? ['Peers not measured:', '', ...failures.map((f) => `- ${f}`), ''] : []),
+    PEERS_METHOD.trim(),
+    '',
+  ].join('\n');
+}
+
 function scaleSection(details: Record<string, unknown>): string {
   const scale = details.scale as
     | { small: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } }; large: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } } }
@@ -248,6 +286,7 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
     '',
     '![Latency distributions](benchmarks-latency.svg)',
     '',
+    peersSection(r.details),
     '## How each figure is measured',
     METHOD,
     '## Findings',
