@@ -241,7 +241,7 @@ async function startTektonSink(cluster: PeerCluster, install: TektonInstall, qps
       NAME: 'github',
       SYSTEM_NAMESPACE: TEKTON_SYSTEM_NS,
       EL_EVENT: 'disable',
-      K_SINK_TIMEOUT: '-1',
+      K_SINK_TIMEOUT: '5', // the reconciler's value: --timeouthandler
       METRICS_PROMETHEUS_PORT: String(metricsPort),
       // Unset, client-go's defaults (5 requests/s, burst 10) cap what the sink can create.
       ...(qps ? { KUBE_API_QPS: String(qps), KUBE_API_BURST: String(qps) } : {}),

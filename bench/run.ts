@@ -12,6 +12,7 @@
 //                        longaccept (not in the default set): the accept path over a long run per
 //                        scheme, runs kept, with RSS, heap and GC per chunk (with BENCH_CPU_PROFILE=1,
 //                        a profile per scheme)
+//   BENCH_PEERS=tekton,flux  the peers to build and compare with (default both)
 //   BENCH_LONG_RUNS=N    runs each scheme of longaccept stores (default 20,000; 6,000 with BENCH_QUICK)
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000)
 //   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/deployment.yaml's
@@ -900,7 +901,9 @@ async function main(): Promise<void> {
   let peerBuilds: PeerBuilds | undefined;
   if (PHASES.has('peers')) {
     log('building the peers from their Go modules (cached after the first build)');
-    peerBuilds = { tekton: await buildPeer('tekton', log), flux: await buildPeer('flux', log) };
+    const chosen = new Set((process.env.BENCH_PEERS ?? 'tekton,flux').split(',').map((p) => p.trim()));
+    const build = async (peer: 'tekton' | 'flux') => (chosen.has(peer) ? buildPeer(peer, log) : { error: 'not chosen (BENCH_PEERS)' });
+    peerBuilds = { tekton: await build('tekton'), flux: await build('flux') };
   }
 
   // Figure 2 first, while nothing else of ours runs.
