@@ -190,6 +190,70 @@ load (for Tekton the sink and the interceptors server together); under load, the
 in it.
 `;
 
+interface LongAcceptChunk {
+  stored: number;
+  runs: number;
+  runsPerSecond: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  gcSeconds: Record<string, number>;
+  cpuSeconds: Record<string, number>;
+}
+
+const middle = (values: number[]): number => {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[v.length >> 1]! : Number.NaN;
+};
+
+/** BENCH_PHASES=longaccept: the accept path chunk by chunk while runs pile up, per scheme. */
+export function longAcceptSection(details: Record<string, unknown>): string {
+  const long = details.longAccept as { runs: number; chunkSeconds: number; chunks: Record<string, LongAcceptChunk[]> } | undefined;
+  if (!long) return '';
+  const cpuPerRun = (c: LongAcceptChunk) => (c.runs > 0 && c.cpuSeconds.receiver !== undefined ? (c.cpuSeconds.receiver * 1000) / c.runs : Number.NaN);
+  const bareRate = middle((long.chunks.bare ?? []).map((c) => c.runsPerSecond));
+  const summary = [['load', 'median runs/s, first half', 'median runs/s, second half', 'median p99 ms', 'ratio to the bare client (median runs/s)', 'receiver CPU ms per run (median)']];
+  const rows = [['load', 'runs stored after', 'runs/s', 'p50 ms', 'p99 ms', 'receiver CPU ms per run', 'receiver RSS MiB', 'V8 heap MiB', 'GC ms (minor / major)']];
+  for (const [scheme, chunks] of Object.entries(long.chunks)) {
+    const half = Math.ceil(chunks.length / 2);
+    summary.push([
+      scheme,
+      fmt(middle(chunks.slice(0, half).map((c) => c.runsPerSecond))),
+      fmt(middle(chunks.slice(half).map((c) => c.runsPerSecond))),
+      fmt(middle(chunks.map((c) => c.p99))),
+      (middle(chunks.map((c) => c.runsPerSecond)) / bareRate).toFixed(2),
+      scheme === 'bare' ? '—' : fmt(Math.round(middle(chunks.map(cpuPerRun)) * 100) / 100),
+    ]);
+  }
+  const all = Object.entries(long.chunks).flatMap(([scheme, chunks]) => chunks.map((c) => ({ scheme, c }))).sort((a, b) => a.c.stored - b.c.stored);
+  for (const { scheme, c } of all) {
+    rows.push([
+      scheme,
+      fmt(c.stored),
+      fmt(c.runsPerSecond),
+      fmt(c.p50),
+      fmt(c.p99),
+      scheme === 'bare' ? '—' : fmt(Math.round(cpuPerRun(c) * 100) / 100),
+      fmt(c.rssMiB),
+      fmt(c.heapUsedMiB),
+      `${Math.round((c.gcSeconds.minor ?? 0) * 1000)} / ${Math.round((c.gcSeconds.major ?? 0) * 1000)}`,
+    ]);
+  }
+  return [
+    `### The accept path over a long run (BENCH_PHASES=longaccept: ${long.runs.toLocaleString('en-US')} runs, ${long.chunkSeconds} s chunks)`,
+    '',
+    'One fresh receiver replica; chunks rotate between the bare client, a planasonix trigger and a github',
+    'trigger, and no run is deleted until the end, so the receiver\'s PipelineRun cache (the replay',
+    'index) grows to the count shown for all three alike.',
+    '',
+    table(summary),
+    '',
+    table(rows),
+    '',
+  ].join('\n');
+}
+
 /** Figure 6: ours against the peers, from details.peers. */
 export function peersSection(details: Record<string, unknown>): string {
   const c = details.peers as PeerComparison | undefined;
@@ -296,6 +360,7 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
     '## Details',
     '',
     acceptSection(r.details),
+    longAcceptSection(r.details),
     scaleSection(r.details),
     profileSection(r.profiles),
   ].join('\n');
