@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane test-tools typecheck test test-unit dev bench clean docs
+.PHONY: deps controlplane gitops-tools image test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -17,6 +17,15 @@ node_modules/.installed: package.json package-lock.json .tools/bin/node
 
 controlplane:
 	./tools/controlplane/build.sh >/dev/null
+
+# helm, kstatus and an Argo CD health-script runner, built from pinned Go modules (cached outside the repo).
+gitops-tools:
+	./tools/gitops/build.sh >/dev/null
+
+# The operator image from the Dockerfile, as an OCI archive (dist/image.oci.tar), with Debian's
+# buildah and bases assembled locally: no Docker engine, no registry (tools/image/build.sh).
+image: deps
+	./tools/image/build.sh >/dev/null
 
 # Programs the tests drive as a user would: promtool and prometheus (metrics, alert rules, a real
 # scrape), curl and openssl (the README's signing example). Installed from Debian when missing.

@@ -119,7 +119,7 @@ const METHOD = `
   compares with a Koa app that first reads the body and checks an HMAC-SHA256 over it, the least any
   verifying receiver does. Five rounds alternate (AB, BA, …) after a 1 s warm-up each; the medians
   are compared. The receiver runs as the whole operator (\`planasonix run\`, log level info, one log
-  line per request), with the Node.js flags of \`deploy/deployment.yaml\` (its \`NODE_OPTIONS\`), as
+  line per request), with the Node.js flags of \`deploy/receiver-deployment.yaml\` (its \`NODE_OPTIONS\`), as
   every operator process of the bench does.
 - **2 — Verification.** In a process of its own, before anything else starts: each verifier is called
   as the receiver calls it (a Buffer body, Node's lower-case headers, one secret) on a JSON body of

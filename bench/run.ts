@@ -15,7 +15,7 @@
 //   BENCH_PEERS=tekton,flux  the peers to build and compare with (default both)
 //   BENCH_LONG_RUNS=N    runs each scheme of longaccept stores (default 20,000; 6,000 with BENCH_QUICK)
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000)
-//   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/deployment.yaml's
+//   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/receiver-deployment.yaml's
 //   BENCH_KEEP_LOGS=1    keep the operator processes' logs (their directory is printed at the end)
 //   BENCH_WRITE_DOCS=1   write docs/ even when BENCH_PHASES chose some phases only (by default only a
 //                        run of every phase does)
@@ -812,10 +812,20 @@ function printPeers(c: PeerComparison): void {
 async function serviceAccountKubeconfig(plane: ControlPlane, workDir: string): Promise<string> {
   const built = parseAllDocuments(await kubectl(plane, ['kustomize', path.join(repoRoot, 'deploy')])).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
   const rbac = built.filter((o) => ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+  const account = rbac.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'planasonix-webhook-operator')!;
+  // The bench runs the controllers and the receiver in one process, as `make dev` does; deploy/
+  // gives them two ServiceAccounts, so the operator's also gets the receiver's ClusterRole here.
+  const receiverRole = rbac.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'planasonix-webhook-receiver')!;
+  rbac.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'planasonix-bench-operator-as-receiver' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: receiverRole.metadata.name },
+    subjects: [{ kind: 'ServiceAccount', name: account.metadata.name, namespace: account.metadata.namespace }],
+  } as (typeof rbac)[number]);
   const rbacFile = path.join(workDir, 'rbac.yaml');
   writeFileSync(rbacFile, rbac.map((o) => JSON.stringify(o)).join('\n---\n'));
   await kubectl(plane, ['apply', '--server-side', '-f', rbacFile]);
-  const account = rbac.find((o) => o.kind === 'ServiceAccount')!;
   return tokenKubeconfig(plane, account.metadata.namespace!, account.metadata.name, path.join(workDir, 'operator.kubeconfig'));
 }
 
@@ -873,7 +883,7 @@ async function readHook(client: KubeClient, name: string): Promise<Hook> {
 
 /** The Node.js flags the Deployment runs the operator with (its NODE_OPTIONS), so RSS is measured as deployed. */
 function deployedNodeOptions(): string[] {
-  const docs = parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/deployment.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null);
+  const docs = parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/receiver-deployment.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null);
   for (const doc of docs) {
     const containers = ((doc?.spec as { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } })?.template?.spec?.containers) ?? [];
     for (const c of containers) {

@@ -340,6 +340,8 @@ async function main(): Promise<void> {
       `export KUBECONFIG=${singleQuote(kubeconfig)}`,
       `export RECEIVER_URL=${singleQuote(receiverUrl)}`,
       `export METRICS_URL=${singleQuote(metricsUrl)}`,
+      // bin/planasonix runs the CLI on the project's Node.js 24, whatever node the shell has.
+      `export PATH=${singleQuote(path.join(repoRoot, 'bin'))}:"$PATH"`,
       ...(cluster.addToPath ? [`export PATH=${singleQuote(kubectlDir)}:"$PATH"`] : []),
       '',
     ].join('\n'),
@@ -348,7 +350,7 @@ async function main(): Promise<void> {
 
   const creds = await loadTriggerCredentials(client, NAMESPACE, TRIGGER, receiverUrl);
   const curl = renderCurl(signDelivery(creds, readFileSync(path.join(repoRoot, PAYLOAD)), {}), creds, PAYLOAD);
-  const send = `node src/cli/main.ts send --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD} --url-override ${receiverUrl}`;
+  const send = `planasonix send --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD} --url-override ${receiverUrl}`;
   if (stopping) return;
   process.stdout.write(
     [
@@ -363,9 +365,9 @@ async function main(): Promise<void> {
       `    source ${shown(envFile)}`,
       `    ${send}`,
       `    ${curl}`,
-      `    kubectl get webhooktriggers,pipelineruns -n ${NAMESPACE}`,
+      `    kubectl get webhooktriggers,pipelineruns.planasonix.io -n ${NAMESPACE}`,
       '',
-      `  The curl line's signature expires after ${creds.tolerance}; 'node src/cli/main.ts sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
+      `  The curl line's signature expires after ${creds.tolerance}; 'planasonix sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
       '  This cluster has no kubelet: runs stay Pending (JobPending) once their Job exists.',
       '',
       '',

@@ -23,6 +23,12 @@ export const LABELS = {
 
 export const MANAGED_BY = 'planasonix-webhook-operator';
 
+/**
+ * The label selector of the receiver's Secret informer: the generated `<trigger>-webhook` Secrets
+ * and nothing else (not the users' Secrets, nor the runs' sensitive-param Secrets).
+ */
+export const WEBHOOK_SECRET_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.trigger}`;
+
 export const ANNOTATIONS = {
   /** Set to any new value (for example a timestamp) to rotate the signing secret now. */
   rotateRequestedAt: `${GROUP}/rotate-requested-at`,
@@ -62,6 +68,8 @@ export const TRIGGER_REASONS = {
   secretNotFound: 'SecretNotFound',
   secretKeyNotFound: 'SecretKeyNotFound',
   secretConflict: 'SecretConflict',
+  /** The generated Secret's path is already served by an earlier trigger (a Secret edited by hand). */
+  pathConflict: 'PathConflict',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',

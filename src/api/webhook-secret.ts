@@ -95,3 +95,47 @@ export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSec
     a.handledRotateRequest === b.handledRotateRequest
   );
 }
+
+// ------------------------------------------------------------------ route ownership
+// The controller and the receiver decide who may serve a path by these same rules: a route comes
+// only from a generated Secret whose controller owner reference is the trigger it is named after
+// (UID checked, so a Secret written by hand for another trigger, or left from a deleted one of the
+// same name, serves nothing), and when two triggers' Secrets carry the same path, the earlier
+// trigger keeps it and the later one is refused.
+
+/** Whether this is `trigger`'s generated Secret, owned by exactly that trigger (its UID). */
+export function isWebhookSecretOf(secret: V1Secret, trigger: WebhookTrigger): boolean {
+  const labels = secret.metadata?.labels ?? {};
+  return (
+    secret.metadata?.name === webhookSecretName(trigger.metadata.name!) &&
+    secret.metadata?.namespace === trigger.metadata.namespace &&
+    labels[LABELS.managedBy] === MANAGED_BY &&
+    labels[LABELS.trigger] === trigger.metadata.name &&
+    (secret.metadata?.ownerReferences ?? []).some((o) => o.controller === true && o.kind === KINDS.webhookTrigger.kind && o.uid === trigger.metadata.uid)
+  );
+}
+
+/** The capability path a generated Secret holds, for indexing; undefined for any other Secret. */
+export function webhookPathOf(secret: V1Secret): string | undefined {
+  const owner = secret.metadata?.labels?.[LABELS.trigger];
+  if (!owner || secret.metadata?.name !== webhookSecretName(owner) || secret.metadata?.labels?.[LABELS.managedBy] !== MANAGED_BY) return undefined;
+  const raw = secret.data?.[KEYS.path];
+  const path = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+  return path?.startsWith(WEBHOOK_PATH_PREFIX) ? path : undefined;
+}
+
+/** What decides between two triggers claiming one path: the older one, then the smaller UID. */
+export interface PathClaimant {
+  createdAtMs: number;
+  uid: string;
+}
+
+export function claimantOf(trigger: WebhookTrigger): PathClaimant {
+  const created = Date.parse(trigger.metadata.creationTimestamp ?? '');
+  return { createdAtMs: Number.isNaN(created) ? Number.MAX_SAFE_INTEGER : created, uid: trigger.metadata.uid ?? '' };
+}
+
+/** Negative when `a` keeps the path over `b`. The same on every replica: no arrival order involved. */
+export function comparePathClaims(a: PathClaimant, b: PathClaimant): number {
+  return a.createdAtMs - b.createdAtMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
+}

@@ -7,12 +7,13 @@ import type { Pipeline, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import type { Config } from '../config/config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { RESOURCES } from '../kube/resources.ts';
+import { WEBHOOK_SECRET_SELECTOR } from '../api/constants.ts';
 import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
 import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
-import { addTriggerIndexes, createTriggerController, TRIGGER_INDEXES } from '../controllers/webhook-trigger/trigger-controller.ts';
+import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
@@ -76,7 +77,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // elsewhere are never cached, so they get no route and no reconcile.
   const selector: InformerSelector = namespaces.length > 0 ? { namespaces } : {};
   const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
-  const secrets = manager.informer<V1Secret>(RESOURCES.secrets, selector);
+  // The controllers read every Secret (a trigger's spec.auth.secretRef may name any); a receiver
+  // alone caches only the generated webhook Secrets, so that the internet-facing process holds no
+  // other Secret. A single process shares the controllers' cache, and the routing table still reads
+  // only generated Secrets from it.
+  const secrets = runControllers
+    ? manager.informer<V1Secret>(RESOURCES.secrets, selector)
+    : manager.informer<V1Secret>(RESOURCES.secrets, { ...selector, labelSelector: WEBHOOK_SECRET_SELECTOR });
   // The run controller's cache, and the receiver's for finding replayed deliveries.
   const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
   addTriggerIndexes(triggers);
@@ -126,7 +133,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       {
         trigger: (ns, name) => triggers.get(keyOf(ns, name)),
         secret: (ns, name) => secrets.get(keyOf(ns, name)),
-        triggersUsingSecret: (ns, name) => triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(ns, name)).map((t) => keyOf(t.metadata.namespace, t.metadata.name!)),
       },
       {
         defaultMaxBytes: config.defaultMaxBodyBytes,

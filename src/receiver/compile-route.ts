@@ -10,7 +10,6 @@ import { compileSourceRanges } from '../util/source-ranges.ts';
 import { parseDuration } from '../util/duration.ts';
 import { parseByteQuantity } from '../util/quantity.ts';
 import { compilePayloadSchema, type CompiledPayloadSchema } from './payload/payload-schema.ts';
-import { DEFAULT_SECRET_KEY } from '../api/constants.ts';
 import { readWebhookSecret } from '../api/webhook-secret.ts';
 
 export type RouteState = 'serving' | 'suspended' | 'not-ready';
@@ -40,10 +39,11 @@ export interface Route {
 
 export interface RouteInputs {
   trigger: WebhookTrigger;
-  /** The generated `<trigger>-webhook` Secret. */
+  /**
+   * The generated `<trigger>-webhook` Secret. With spec.auth.secretRef it carries the controller's
+   * copy of the user's secret: the receiver never reads a Secret the operator does not manage.
+   */
   webhookSecret: V1Secret | undefined;
-  /** The user's Secret named by spec.auth.secretRef, when there is one. */
-  userSecret: V1Secret | undefined;
   defaultMaxBytes: number;
 }
 
@@ -56,17 +56,8 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
   const auth = spec.auth ?? {};
   const scheme: AuthScheme = auth.scheme ?? 'planasonix';
 
-  let current: string | undefined;
-  let previous: { secret: string; expiresAtMs: number } | undefined;
-  if (auth.secretRef) {
-    const raw = inputs.userSecret?.data?.[auth.secretRef.key ?? DEFAULT_SECRET_KEY];
-    current = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
-  } else {
-    current = state.signingSecret;
-    if (state.previousSigningSecret && state.previousExpiresAt) {
-      previous = { secret: state.previousSigningSecret, expiresAtMs: state.previousExpiresAt.getTime() };
-    }
-  }
+  const current = state.signingSecret;
+  const previous = state.previousSigningSecret && state.previousExpiresAt ? { secret: state.previousSigningSecret, expiresAtMs: state.previousExpiresAt.getTime() } : undefined;
   let publicKey: KeyObject | undefined;
   let broken = false;
   try {

@@ -118,16 +118,21 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       expect(Object.fromEntries(ours.map((r) => [r.NAME, shortNamesOf(r).sort()]))).to.deep.equal({
         webhooktriggers: ['wht'],
         pipelines: ['pl'],
-        pipelineruns: ['plr', 'pr'],
+        pipelineruns: ['plr'],
       });
       for (const r of ours) {
         expect(r.NAMESPACED, r.NAME).to.equal('true');
         expect(r.CATEGORIES, r.NAME).to.equal('planasonix');
       }
       const others = rows.filter((r) => r.APIVERSION !== API_VERSION).flatMap(shortNamesOf);
-      expect(others).to.not.include.members(['wht', 'pl', 'plr', 'pr']);
+      const ourShortNames = ours.flatMap(shortNamesOf);
+      for (const name of ourShortNames) expect(others, name).to.not.include(name);
+      // Nor any short name of the products that share clusters with us: Tekton (pr, prs, tr, trs, p),
+      // Argo Workflows and Events (wf, wfs, wftmpl, eb, es, sn), Flux (ks, hr, gitrepo) and Argo CD (app).
+      const neighbours = ['pr', 'prs', 'tr', 'trs', 'p', 'wf', 'wfs', 'wftmpl', 'eb', 'es', 'sn', 'ks', 'hr', 'gitrepo', 'app', 'apps'];
+      expect(ourShortNames.filter((n) => neighbours.includes(n))).to.deep.equal([]);
 
-      for (const args of [['get', 'wht'], ['get', 'pl'], ['get', 'pr'], ['get', 'plr'], ['get', 'planasonix']]) {
+      for (const args of [['get', 'wht'], ['get', 'pl'], ['get', 'plr'], ['get', 'planasonix']]) {
         const got = await kubectl([...args, '-n', ns()]);
         expect(got.code, `kubectl ${args.join(' ')}: ${got.stderr}`).to.equal(0);
       }
@@ -468,12 +473,12 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
   });
 
   describe('printer columns', () => {
-    it('kubectl get pipelineruns shows pipeline, trigger, phase, correlation, start and completion', async () => {
+    it('kubectl get pipelineruns.planasonix.io shows pipeline, trigger, phase, correlation, start and completion', async () => {
       await createInNamespace(RESOURCES.pipelineRuns, runManifest('columns-run'));
       const started = new Date(Date.now() - 90_000).toISOString().replace(/\.\d+Z$/, 'Z');
       await kube().patchStatus(RESOURCES.pipelineRuns, ns(), 'columns-run', { phase: 'Running', reason: 'JobActive', startTime: started });
 
-      const running = await kubectl(['get', 'pipelineruns', '-n', ns(), 'columns-run']);
+      const running = await kubectl(['get', 'pipelineruns.planasonix.io', '-n', ns(), 'columns-run']);
       expectAccepted(running);
       const table = parseTable(running.stdout);
       expect(table.headers).to.deep.equal(['NAME', 'PIPELINE', 'TRIGGER', 'PHASE', 'CORRELATION', 'STARTED', 'COMPLETED', 'AGE']);
@@ -492,7 +497,7 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
         reason: 'Completed',
         completionTime: new Date(Date.now() - 30_000).toISOString().replace(/\.\d+Z$/, 'Z'),
       });
-      const wide = parseTable((await kubectl(['get', 'pr', '-n', ns(), 'columns-run', '-o', 'wide'])).stdout);
+      const wide = parseTable((await kubectl(['get', 'plr', '-n', ns(), 'columns-run', '-o', 'wide'])).stdout);
       expect(wide.headers).to.include('REASON');
       expect(wide.rows[0]).to.include({ PHASE: 'Succeeded', REASON: 'Completed' });
       expect(wide.rows[0]?.COMPLETED).to.match(/^(2\d|3\d)s$/);

@@ -3,7 +3,8 @@
 // the caches and converges; a reconcile with nothing to change writes nothing.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
-import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { ANNOTATIONS, CONDITION_TYPES, DEFAULT_SECRET_KEY, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { validateSigningSecret } from '../../signing/secret-format.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -14,7 +15,7 @@ import { findCondition, setCondition } from '../../controller-runtime/conditions
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../controller-runtime/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, readWebhookSecret, sameSecretState, webhookSecretName } from '../../api/webhook-secret.ts';
+import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
 import { desiredTriggerStatus, statusPatch, type OwnedTriggerStatus } from './trigger-status.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';
@@ -25,6 +26,9 @@ export const TRIGGER_INDEXES = {
   /** `namespace/secret` → triggers whose spec.auth.secretRef names it. */
   secretRef: 'secretRef',
 } as const;
+
+/** On the Secret informer: capability path → generated Secrets that hold it (normally one). */
+export const SECRET_INDEXES = { webhookPath: 'webhookPath' } as const;
 
 export interface TriggerControllerOptions {
   client: KubeClient;
@@ -87,6 +91,12 @@ export class WrittenStatuses {
 export function createTriggerController(opts: TriggerControllerOptions): Controller {
   const now = opts.now ?? (() => new Date());
   addTriggerIndexes(opts.triggers);
+  if (!opts.secrets.hasIndex(SECRET_INDEXES.webhookPath)) {
+    opts.secrets.addIndex(SECRET_INDEXES.webhookPath, (s) => {
+      const path = webhookPathOf(s);
+      return path === undefined ? [] : [path];
+    });
+  }
   const written = new WrittenStatuses();
   const controller = new Controller({
     name: 'webhooktrigger',
@@ -129,9 +139,18 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
       if (trigger) enqueue(trigger);
     }
     for (const t of opts.triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(namespace, s.metadata?.name ?? ''))) enqueue(t);
+    // Every other trigger claiming the same path: a refused one is served once the claim goes away.
+    const path = webhookPathOf(s);
+    for (const other of path === undefined ? [] : opts.secrets.byIndex(SECRET_INDEXES.webhookPath, path)) {
+      const claimant = other.metadata?.labels?.[LABELS.trigger];
+      if (claimant && other !== s) controller.enqueue(keyOf(other.metadata?.namespace, claimant));
+    }
   };
   opts.secrets.onAdd(enqueueUsersOfSecret);
-  opts.secrets.onUpdate((_, s) => enqueueUsersOfSecret(s));
+  opts.secrets.onUpdate((before, s) => {
+    enqueueUsersOfSecret(s);
+    if (webhookPathOf(before) !== webhookPathOf(s)) enqueueUsersOfSecret(before);
+  });
   opts.secrets.onDelete(enqueueUsersOfSecret);
   return controller;
 }
@@ -145,9 +164,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
 
+  const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
-    userSecret: secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined,
+    userSecret,
   });
 
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
@@ -165,7 +185,20 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
-  const desired = desiredSecretState(trigger, current, opts.externalUrl, now);
+  const holder = current ? earlierClaimOf(current.path, trigger, opts) : undefined;
+  if (holder) {
+    // Paths are 256 random bits: a second claim means the Secret was written by hand. The receiver
+    // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
+    const generation = trigger.metadata.generation ?? 0;
+    const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
+    await writeStatus(opts, trigger, record, {
+      ...(trigger.status ?? {}),
+      observedGeneration: generation,
+      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation }, now),
+    });
+    return;
+  }
+  const desired = desiredSecretState(trigger, current, opts.externalUrl, now, referencedSigningSecret(trigger, userSecret));
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
     // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
@@ -216,6 +249,30 @@ async function writeStatus(opts: TriggerControllerOptions, trigger: WebhookTrigg
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
   if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
   else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+}
+
+/** The user's signing secret, when spec.auth.secretRef names one that is present and fits the scheme. */
+function referencedSigningSecret(trigger: WebhookTrigger, userSecret: V1Secret | undefined): string | undefined {
+  const auth = trigger.spec.auth ?? {};
+  const raw = auth.secretRef ? userSecret?.data?.[auth.secretRef.key ?? DEFAULT_SECRET_KEY] : undefined;
+  if (raw === undefined) return undefined;
+  const value = Buffer.from(raw, 'base64').toString('utf8');
+  return validateSigningSecret(auth.scheme ?? 'planasonix', value) === undefined ? value : undefined;
+}
+
+/**
+ * `namespace/name` of an earlier trigger whose own generated Secret holds this path, if any: the
+ * same rule the receiver's routing table applies (comparePathClaims), so both agree on who serves it.
+ */
+function earlierClaimOf(path: string, trigger: WebhookTrigger, opts: TriggerControllerOptions): string | undefined {
+  const mine = claimantOf(trigger);
+  for (const secret of opts.secrets.byIndex(SECRET_INDEXES.webhookPath, path)) {
+    const name = secret.metadata?.labels?.[LABELS.trigger];
+    const other = name === undefined ? undefined : opts.triggers.get(keyOf(secret.metadata?.namespace, name));
+    if (!other || other.metadata.uid === trigger.metadata.uid || other.metadata.deletionTimestamp) continue;
+    if (isWebhookSecretOf(secret, other) && comparePathClaims(claimantOf(other), mine) < 0) return keyOf(other.metadata.namespace, other.metadata.name!);
+  }
+  return undefined;
 }
 
 function ownedBy(secret: V1Secret, trigger: WebhookTrigger): boolean {

@@ -1,11 +1,13 @@
 // Maps the payload to params, derives the delivery's identity and creates its PipelineRun. 202 only
 // once the API server has stored it; 200 with the original correlation ID for a duplicate; 503 with
-// Retry-After when the API server cannot take it, so the caller retries and nothing is lost.
+// Retry-After when the API server cannot take it now, so the caller retries and nothing is lost; 400
+// when it never will (the run is invalid, too large, or its namespace is going away), so the caller
+// stops retrying. In lenient mode a refused run is recorded instead as a Failed run without params.
 import { v7 as uuidv7 } from 'uuid';
 import type { AuthScheme, PipelineRun } from '../../api/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
-import { isKubeError } from '../../kube/errors.ts';
+import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
 import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
@@ -64,14 +66,21 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     try {
       stored = await client.create(RESOURCES.pipelineRuns, run, { timeoutMs: opts.timeoutMs });
     } catch (e) {
+      if (isPermanentRefusal(e) && !route.strict && !isNamespaceTerminating(e)) {
+        // Lenient mode records what it could not run, as it does for a payload that misses params:
+        // a run without params that the run controller marks Failed (InvalidPayload).
+        const refusal = [{ param: '(run)', message: `the API server refused the run (${describeRefusal(e)}); its params were dropped` }];
+        stored = await createOrRead(client, { ...run, spec: { ...run.spec, params: {}, payloadErrors: [...(run.spec.payloadErrors ?? []), ...refusal] } }, opts.timeoutMs);
+        if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
+        return answer(ctx, stored, stored.spec.correlationId !== run.spec.correlationId);
+      }
+      if (isPermanentRefusal(e)) throw refused(e);
       if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
       stored = await client.get<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, runName).catch((err: unknown) => {
         throw apiUnavailable(err);
       });
-      if (stored.spec.trigger?.deliveryId !== deliveryKey) {
-        // Two different deliveries hashed to one name: refuse rather than report the wrong run.
-        throw new WebhookError(409, 'bad_request', 'delivery_conflict', 'this delivery collides with another one; retry with a different delivery ID');
-      }
+      // Two different deliveries hashed to one name: refuse rather than report the wrong run.
+      if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
       duplicate = true;
     }
     if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, opts.timeoutMs);
@@ -133,6 +142,43 @@ async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, value
     // The run exists but cannot start without its params: the caller's retry lands on the duplicate path and completes it.
     throw apiUnavailable(e, `${paramsSecretName(run.metadata.name!)} not stored`);
   }
+}
+
+const deliveryConflict = () => new WebhookError(409, 'bad_request', 'delivery_conflict', 'this delivery collides with another one; retry with a different delivery ID');
+
+/** Creates the run, or reads back the one a retry of this delivery already stored. */
+async function createOrRead(client: KubeClient, run: PipelineRun, timeoutMs: number): Promise<PipelineRun> {
+  try {
+    return await client.create(RESOURCES.pipelineRuns, run, { timeoutMs });
+  } catch (e) {
+    if (isPermanentRefusal(e)) throw refused(e);
+    if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
+    return client.get<PipelineRun>(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!).catch((err: unknown) => {
+      throw apiUnavailable(err);
+    });
+  }
+}
+
+/**
+ * A refusal that the same request will meet again, however often it is retried: the object is
+ * invalid (400, 422: schema, CEL rules, admission policies) or too large (413), or its namespace is
+ * being deleted. A 403 from RBAC or a quota, a conflict, a timeout or a 5xx may pass later.
+ */
+function isPermanentRefusal(e: unknown): e is KubeError {
+  return isKubeError(e) && (e.status === 400 || e.status === 422 || e.status === 413 || e.namespaceTerminating);
+}
+
+/** Status and reason only: the API server's message quotes the refused values, which come from the payload. */
+function describeRefusal(e: KubeError): string {
+  return e.namespaceTerminating ? 'namespace terminating' : `${e.status} ${e.reason || 'Invalid'}`;
+}
+
+function refused(e: KubeError): WebhookError {
+  const error = e.namespaceTerminating
+    ? badRequest('namespace_terminating', "this webhook's namespace is being deleted; the delivery will never be accepted")
+    : badRequest('run_refused', `the API server refused the run built from this delivery (${describeRefusal(e)}); retrying the same delivery cannot succeed`);
+  error.cause = safeCause(e, undefined);
+  return error;
 }
 
 function apiUnavailable(e: unknown, detail?: string): WebhookError {

@@ -31,7 +31,7 @@ describe('routing table', () => {
     secret.metadata!.resourceVersion = '1';
     errors.length = 0;
     table = new RoutingTable(
-      { trigger: () => trigger, secret: (_ns, name) => (name === 't-webhook' ? secret : undefined), triggersUsingSecret: () => [] },
+      { trigger: () => trigger, secret: (_ns, name) => (name === 't-webhook' ? secret : undefined) },
       { defaultMaxBytes: 1024, onCompileError: (_k, e) => errors.push(e) },
     );
     table.refreshTrigger('ns', 't');
