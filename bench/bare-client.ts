@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Route } from '../src/receiver/compile-route.ts';
 import { buildPipelineRun } from '../src/receiver/build-pipeline-run.ts';
 import { pipelineRunNameFor } from '../src/receiver/delivery-key.ts';
-import { replayKeyOf } from '../src/receiver/signature-verifiers/signature-checks.ts';
+import { replayKeyOf } from '../src/triggers/signature-verifiers/signature-checks.ts';
 import { RESOURCES, resourcePath } from '../src/kube/resources.ts';
 import { FIELD_MANAGER } from '../src/api/constants.ts';
 import { createRawApi } from './kube.ts';

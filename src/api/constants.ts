@@ -109,3 +109,21 @@ export const EVENT_REASONS = {
 export function paramsSecretName(runName: string): string {
   return `${runName}-params`;
 }
+
+/** Every answer the receiver gives, as the metrics label it and the logs name it: one list. */
+export const WEBHOOK_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'unauthorized',
+  'stale',
+  'forbidden',
+  'bad_request',
+  'too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'not_found',
+  'method_not_allowed',
+  'unavailable',
+  'error',
+] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];

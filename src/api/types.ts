@@ -164,26 +164,14 @@ export interface SecretKeyReference {
   key: string;
 }
 
-export type DeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'unauthorized'
-  | 'stale'
-  | 'forbidden'
-  | 'bad_request'
-  | 'too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable';
-
 export interface WebhookTriggerStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   urlSecretRef?: SecretKeyReference;
   signingSecretRef?: SecretKeyReference;
   rotation?: { lastRotated?: string; nextRotation?: string; lastHandledRequest?: string };
-  lastDelivery?: { time: string; outcome: DeliveryOutcome; correlationId?: string };
-  deliveries?: { accepted: number; rejected: number };
+  /** The newest delivery that started a run (written by the leader, at most once per interval). */
+  lastDelivery?: { time: string; correlationId: string; pipelineRun: string };
 }
 
 export type WebhookTrigger = Resource<WebhookTriggerSpec, WebhookTriggerStatus>;

@@ -92,9 +92,7 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
     rows.push(['Next rotation', rotation.nextRotation ? timeWithAge(rotation.nextRotation) : 'not scheduled (no spec.auth.rotation)']);
   }
   const last = status.lastDelivery;
-  rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, ${last.outcome}${last.correlationId ? ` (correlation ID ${last.correlationId})` : ''}` : 'none yet']);
-  const counts = status.deliveries;
-  rows.push(['Deliveries', `${counts?.accepted ?? 0} accepted, ${counts?.rejected ?? 0} rejected`]);
+  rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, PipelineRun ${last.pipelineRun} (correlation ID ${last.correlationId})` : 'none yet']);
   if (trigger.spec.suspend) rows.push(['Suspended', 'yes: deliveries are answered 503']);
   process.stdout.write(`WebhookTrigger ${namespace}/${name}\n${formatRows(rows)}`);
   return 0;

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
 import { parseDuration } from '../util/duration.ts';
-import { parseByteQuantity } from '../util/quantity.ts';
+import { parseByteQuantity } from '../kube/byte-quantity.ts';
 
 export const COMPONENTS = ['all', 'controllers', 'receiver'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -289,7 +289,7 @@ const OPTIONS: { [K in keyof Config]: OptionSpec<Config[K]> } = {
   statusFlushIntervalMs: option({
     flag: 'status-flush-interval',
     default: '5s',
-    description: 'How often delivery counts are written to trigger status.',
+    description: 'How often, at most, the leader writes a busy trigger\'s `status.lastDelivery`.',
     parse: parsePositiveDuration,
   }),
 };

@@ -1,8 +1,10 @@
 // Runs a reconciler over a work queue with N workers, as controller-runtime does: success forgets
 // the key's backoff, a requested requeue waits the asked delay, a TerminalError is logged and
-// dropped, and any other error retries the key with exponential backoff.
+// dropped, a Conflict (a decision from a stale cache) requeues the key quietly, and any other
+// error retries the key with exponential backoff.
 import { KubeError } from '../kube/errors.ts';
 import { describeError, silentLogger, type Logger } from './logger.ts';
+import { CacheBehindError } from './status-writer.ts';
 import { isTerminalError, type ReconcileResult, type Reconciler } from './reconciler.ts';
 import { WorkQueue, type WorkQueueOptions, type WorkQueueStats } from './work-queue.ts';
 
@@ -155,6 +157,13 @@ export class Controller {
       queue.forget(key);
       this.log.error({ controller: this.name, key, ...describeError(e) }, 'reconcile failed; not retrying');
       return 'terminal';
+    }
+    if ((e instanceof KubeError && e.conflict) || e instanceof CacheBehindError) {
+      // Decided from a cache behind the API server (usually our own previous write, not yet seen):
+      // decide again once it caught up. Expected, so neither an error nor a warning.
+      queue.addRateLimited(key, 0);
+      this.log.debug({ controller: this.name, key }, 'the cache was behind; requeued');
+      return 'requeue';
     }
     this.stats.errors++;
     const retryAfterMs = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;

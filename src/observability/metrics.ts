@@ -4,23 +4,10 @@
 // correlation ID or any other unbounded value cannot become a label by mistake.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunPhase } from '../api/types.ts';
+import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../api/constants.ts';
 
-export const WEBHOOK_OUTCOMES = [
-  'accepted',
-  'duplicate',
-  'unauthorized',
-  'stale',
-  'forbidden',
-  'bad_request',
-  'too_large',
-  'unsupported_media_type',
-  'rate_limited',
-  'not_found',
-  'method_not_allowed',
-  'unavailable',
-  'error',
-] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+// The receiver's answers are the outcome label's values: one list, kept in api/constants.ts.
+export { WEBHOOK_OUTCOMES, type WebhookOutcome };
 
 export const SIGNATURE_FAILURE_REASONS = [
   'missing_signature',
@@ -28,7 +15,6 @@ export const SIGNATURE_FAILURE_REASONS = [
   'missing_timestamp',
   'stale_timestamp',
   'mismatch',
-  'unsupported_version',
 ] as const;
 export type SignatureFailureReason = (typeof SIGNATURE_FAILURE_REASONS)[number];
 

@@ -19,7 +19,6 @@ import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
-import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
@@ -102,6 +101,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       triggers,
       pipelines,
       secrets,
+      runs,
+      lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
       events,
       logger, // the Controller names itself in every line
@@ -127,7 +128,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   let routes: RoutingTable | undefined;
   let receiver: RunningServer | undefined;
-  let recorder: DeliveryStatusRecorder | undefined;
   if (runReceiver) {
     routes = new RoutingTable(
       {
@@ -150,19 +150,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     secrets.onAdd((s) => table.refreshSecret(s));
     secrets.onUpdate((_, s) => table.refreshSecret(s));
     secrets.onDelete((s) => table.refreshSecret(s));
-    recorder = new DeliveryStatusRecorder({
-      client,
-      cachedTrigger: (ns, name) => triggers.get(keyOf(ns, name)),
-      intervalMs: config.statusFlushIntervalMs,
-      onError: (ns, name, e) => logger.warn({ component: 'receiver', namespace: ns, trigger: name, ...describeError(e) }, 'writing delivery status failed; kept for the next flush'),
-    });
     const app = createReceiverApp({
       routes,
       client,
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
-      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
+      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {
       port: config.webhookPort,
@@ -172,7 +166,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       onError: (e) => logger.error({ component: 'receiver', ...describeError(e) }, 'the webhook server failed'),
       ...(config.tlsCertFile && config.tlsKeyFile ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } } : {}),
     });
-    recorder.start();
   }
 
   const ops = await startOpsServers({
@@ -198,7 +191,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     async stop() {
       // New deliveries stop first; in-flight ones finish (or hit their timeout) before the rest goes.
       await receiver?.close(config.requestTimeoutMs);
-      await recorder?.stop();
       await manager.stop();
       await ops.close();
     },

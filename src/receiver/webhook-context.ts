@@ -1,7 +1,7 @@
 // What the middleware chain learns about one request, step by step (Koa's ctx.state).
 import type { ParameterizedContext } from 'koa';
-import type { Route } from './compile-route.ts';
-import type { RequestOutcome } from './errors.ts';
+import type { Route, ServingRoute } from './compile-route.ts';
+import type { WebhookOutcome } from '../api/constants.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -12,7 +12,7 @@ export interface WebhookState {
   replayKey?: string;
   /** The parsed JSON body, when the route needs one. */
   body?: unknown;
-  outcome?: RequestOutcome;
+  outcome?: WebhookOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;
@@ -21,3 +21,10 @@ export interface WebhookState {
 
 export type WebhookContext = ParameterizedContext<WebhookState>;
 export type WebhookMiddleware = (ctx: WebhookContext, next: () => Promise<void>) => Promise<void>;
+
+/** The route of a request that passed check-availability; a step placed before it is a wiring error. */
+export function servingRoute(ctx: WebhookContext): ServingRoute {
+  const route = ctx.state.route;
+  if (route?.state !== 'serving') throw new Error('servingRoute read before check-availability let the request through');
+  return route;
+}

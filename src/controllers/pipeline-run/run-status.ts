@@ -93,6 +93,9 @@ export function cancelledStatus(
   });
 }
 
+/** Every status field: the run controller owns them all. */
+export const RUN_STATUS_FIELDS = ['observedGeneration', 'phase', 'reason', 'message', 'startTime', 'completionTime', 'jobRef', 'attempts', 'conditions'] as const satisfies readonly (keyof PipelineRunStatus)[];
+
 /** True when writing `b` over `a` would change nothing, so the status write can be skipped. */
 export function statusEquals(a: PipelineRunStatus | undefined, b: PipelineRunStatus | undefined): boolean {
   const { conditions: left, ...restA } = a ?? {};

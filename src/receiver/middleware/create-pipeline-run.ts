@@ -9,14 +9,14 @@ import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
-import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
+import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
 import type { FindReplayedRun } from '../replayed-runs.ts';
 import { paramsSecretName } from '../../api/constants.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
-import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
-import type { Route } from '../compile-route.ts';
+import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
+import type { ServingRoute } from '../compile-route.ts';
 
 const MAX_DELIVERY_KEY = 256;
 
@@ -28,7 +28,7 @@ const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'gi
 
 export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
   return async (ctx) => {
-    const route = ctx.state.route!;
+    const route = servingRoute(ctx);
     const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
     if (route.strict && mapped.errors.length > 0) {
       throw badRequest(
@@ -40,7 +40,7 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     const deliveryKey = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
 
-    const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
+    const keyedByScheme = route.idempotency.from === 'scheme';
     if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
       const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
       if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
@@ -99,7 +99,7 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
 }
 
 // Strict mode lists problems by where the value should have been, never by the value.
-function problemPathOf(route: Route, param: string): string {
+function problemPathOf(route: ServingRoute, param: string): string {
   const mapping = route.params.find((p) => p.name === param);
   if (mapping?.from === 'body' && mapping.path !== undefined) return mapping.path;
   if (mapping?.from === 'header' && mapping.header) return `header:${mapping.header}`;
@@ -112,18 +112,18 @@ function problemPathOf(route: Route, param: string): string {
  * else the fingerprint of the signed request (a replay within the tolerance), else an
  * Idempotency-Key header; a request with none of these is always a new delivery.
  */
-function deliveryKeyOf(ctx: WebhookContext, route: Route): string {
+function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): string {
   const idem = route.idempotency;
   let key: string | undefined;
   if (idem.from === 'header') {
-    key = ctx.get(idem.header ?? '') || undefined;
+    key = ctx.get(idem.header) || undefined;
     if (!key) throw badRequest('missing_delivery_id', `the ${idem.header} header is required`);
     key = `header:${key}`;
   } else if (idem.from === 'body') {
-    const found = resolveJsonPointer(ctx.state.body, parseJsonPointer(idem.path ?? ''));
+    const found = resolveJsonPointer(ctx.state.body, idem.pointer);
     const v = found.value;
     if (!found.found || (typeof v !== 'string' && typeof v !== 'number') || v === '') {
-      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path ?? '', message: 'is required' }]);
+      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path, message: 'is required' }]);
     }
     key = `body:${String(v)}`;
   } else if (ctx.state.deliveryId) key = `id:${ctx.state.deliveryId}`;

@@ -1,13 +1,13 @@
 // 415 for a non-JSON body in strict mode, 400 for malformed JSON when the route needs the body, and
 // in strict mode 400 for a payload that fails the JSON Schema — with paths and messages, never values.
 import { badRequest, unsupportedMediaType } from '../errors.ts';
-import type { WebhookMiddleware } from '../webhook-context.ts';
+import { servingRoute, type WebhookMiddleware } from '../webhook-context.ts';
 
 /** Nesting beyond this is refused before JSON.parse could spend time or stack on it. */
 const MAX_DEPTH = 64;
 
 export const parsePayload: WebhookMiddleware = async (ctx, next) => {
-  const route = ctx.state.route!;
+  const route = servingRoute(ctx);
   if (route.strict && !ctx.is('application/json', 'application/*+json')) throw unsupportedMediaType();
   if (route.needsJsonBody) {
     const raw = ctx.state.rawBody!;

@@ -134,6 +134,20 @@ describe('Controller', () => {
     expect(controller.stats.errors).to.equal(0);
   });
 
+  it('requeues a Conflict (a decision from a stale cache) quietly: no error, no warning', async () => {
+    let calls = 0;
+    const lines: LogLine[] = [];
+    const { controller, events } = makeController(async () => {
+      if (++calls === 1) throw new KubeError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version');
+    }, { logger: recordingLogger(lines) });
+    controller.start();
+    controller.enqueue('data/a');
+    await until(() => events.length === 2);
+    expect(events.map((e) => e.outcome)).to.deep.equal(['requeue', 'success']);
+    expect(controller.stats.errors).to.equal(0);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).to.deep.equal([]);
+  });
+
   it('retries any other 403, which RBAC can turn into a success', async () => {
     let calls = 0;
     const { controller } = makeController(async () => {

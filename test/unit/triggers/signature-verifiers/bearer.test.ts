@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bearerVerifier as verifier } from '../../../../src/receiver/signature-verifiers/bearer.ts';
+import { bearerVerifier as verifier } from '../../../../src/triggers/signature-verifiers/bearer.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { keys, request } from './verifier-fixtures.ts';
 

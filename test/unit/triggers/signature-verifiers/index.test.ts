@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { AuthScheme } from '../../../../src/api/types.ts';
-import { verifiers } from '../../../../src/receiver/signature-verifiers/index.ts';
-import type { VerificationResult } from '../../../../src/receiver/signature-verifiers/signature-verifier.ts';
+import { verifiers } from '../../../../src/triggers/signature-verifiers/index.ts';
+import type { VerificationResult } from '../../../../src/triggers/signature-verifiers/signature-verifier.ts';
 import { SIGNATURE_HEADERS } from '../../../../src/signing/headers.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { ed25519KeyPair, NOW_SECONDS } from './verifier-fixtures.ts';

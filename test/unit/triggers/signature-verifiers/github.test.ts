@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { sign as octokitSign, verify as octokitVerify } from '@octokit/webhooks-methods';
-import { githubVerifier as verifier } from '../../../../src/receiver/signature-verifiers/github.ts';
+import { githubVerifier as verifier } from '../../../../src/triggers/signature-verifiers/github.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { BODY, keys, request } from './verifier-fixtures.ts';
 

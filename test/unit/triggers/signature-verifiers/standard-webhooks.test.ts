@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, sign } from 'node:crypto';
 import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
-import { standardWebhooksVerifier as verifier } from '../../../../src/receiver/signature-verifiers/standard-webhooks.ts';
+import { standardWebhooksVerifier as verifier } from '../../../../src/triggers/signature-verifiers/standard-webhooks.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { BODY, ed25519KeyPair, keys, NOW_SECONDS, request, TOLERANCE_SECONDS } from './verifier-fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseByteQuantity } from '../../../src/util/quantity.ts';
+import { parseByteQuantity } from '../../../src/kube/byte-quantity.ts';
 
 describe('parseByteQuantity', () => {
   it('reads plain numbers and the binary and decimal suffixes', () => {

@@ -1,6 +1,6 @@
 // Shared values for the verifier tests: a fixed clock, bodies and a key pair.
 import { generateKeyPairSync } from 'node:crypto';
-import type { RequestHeaders, VerificationKeys, VerificationRequest } from '../../../../src/receiver/signature-verifiers/signature-verifier.ts';
+import type { RequestHeaders, VerificationKeys, VerificationRequest } from '../../../../src/triggers/signature-verifiers/signature-verifier.ts';
 
 export const NOW_SECONDS = 1_760_000_000;
 export const NOW_MS = NOW_SECONDS * 1000 + 250;

@@ -1,6 +1,6 @@
 import { createHmac, sign } from 'node:crypto';
 import { expect } from 'chai';
-import { planasonixVerifier as verifier } from '../../../../src/receiver/signature-verifiers/planasonix.ts';
+import { planasonixVerifier as verifier } from '../../../../src/triggers/signature-verifiers/planasonix.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { BODY, ed25519KeyPair, keys, NOW_SECONDS, request, TOLERANCE_SECONDS } from './verifier-fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { noneVerifier as verifier } from '../../../../src/receiver/signature-verifiers/none.ts';
+import { noneVerifier as verifier } from '../../../../src/triggers/signature-verifiers/none.ts';
 import { keys, request } from './verifier-fixtures.ts';
 
 describe('none verifier', () => {

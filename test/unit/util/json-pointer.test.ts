@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { formatJsonPointer, JsonPointerError, parseJsonPointer, resolveJsonPointer } from '../../../../src/receiver/payload/json-pointer.ts';
+import { formatJsonPointer, JsonPointerError, parseJsonPointer, resolveJsonPointer } from '../../../src/util/json-pointer.ts';
 
 // The example document and answers of RFC 6901 section 5.
 const RFC_DOC = JSON.parse(`{

@@ -7,9 +7,12 @@ export interface PayloadProblem {
   message: string;
 }
 
-export type CompiledPayloadSchema = { validate: (body: unknown) => PayloadProblem[]; error?: undefined } | { error: string; validate?: undefined };
+export interface PayloadValidator {
+  validate(body: unknown): PayloadProblem[];
+}
 
-export function compilePayloadSchema(schema: Record<string, unknown>): CompiledPayloadSchema {
+/** A validator, or ajv's reason the schema does not compile. */
+export function compilePayloadSchema(schema: Record<string, unknown>): PayloadValidator | { error: string } {
   // One instance per compile: an instance keeps every schema and generated function it compiled
   // (so a shared one grew with each recompile) and refuses a second schema with the same $id.
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true, code: { regExp: linearTimeRegExp } });
