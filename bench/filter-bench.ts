@@ -43,7 +43,7 @@ function measureSize(size: number): Record<string, number> {
   const variants: Record<string, () => boolean> = {
     // What the receiver does per delivery: JSON.parse is paid anyway when params read the body.
     'filter (prepare + evaluate)': () => {
-      const input = prepareFilterInput({ body: JSON.parse(body.toString()), headers, query: {}, trigger: { name: 't', namespace: 'n' } });
+      const input = prepareFilterInput({ body: JSON.parse(body.toString()), headers, query: {}, trigger: { name: 't', namespace: 'n' }, cloudevent: {} });
       return filter.evaluate(input).matched;
     },
     'planasonix verifier': () => verifiers.planasonix.verify({ rawBody: body, headers: signed, nowMs: Date.now() }, { secrets: [secret], toleranceSeconds: 300 }).ok,
@@ -58,7 +58,7 @@ function measureSize(size: number): Record<string, number> {
 /** Milliseconds until an evaluation that would take hours is stopped by the default budget. */
 function measureStopped(): number {
   const filter = compiled(QUADRATIC);
-  const input = prepareFilterInput({ body: { items: Array.from({ length: 200_000 }, () => 1) }, headers: {}, query: {}, trigger: { name: 't', namespace: 'n' } });
+  const input = prepareFilterInput({ body: { items: Array.from({ length: 200_000 }, () => 1) }, headers: {}, query: {}, trigger: { name: 't', namespace: 'n' }, cloudevent: {} });
   const ms: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const start = process.hrtime.bigint();

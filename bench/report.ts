@@ -3,6 +3,7 @@
 import type { LatencySummary } from './stats.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { MachineInfo } from './machine.ts';
+import { peerTable, type PeerComparison } from './peer-summary.ts';
 
 export interface Figure {
   id: string;
@@ -168,6 +169,107 @@ function profileSection(profiles: Record<string, ProfileSummary>): string {
   return parts.join('\n');
 }
 
+const PEERS_METHOD = `
+Ours is a receiver replica (\`--components=receiver\`) serving a \`github\` trigger; Tekton Triggers is its
+EventListener sink with the core GitHub interceptor and a TriggerTemplate creating one Tekton
+PipelineRun per push; Flux is its notification-controller with a \`Receiver\` of type \`github\` that
+annotates one GitRepository per push (\`bench/peers/\`). All three are local processes against the same
+control plane, built from their Go modules (\`tools/peers/build.sh\`), sharing one signing secret, and
+get the same load: GitHub push deliveries of exactly 1 KiB, each distinct and signed
+(\`X-Hub-Signature-256\`), from 16 connections. Tekton runs twice: with its defaults (client-go's 5
+requests/s to the API server) and with \`KUBE_API_QPS\`/\`KUBE_API_BURST\` 1000. Every round runs each
+receiver in turn, the order reversed every other round; figures are medians over the rounds. The
+reject path sends a well-formed but wrong signature and counts every answer, whatever its status
+(noted in the row). The accept path counts objects where they end up, in the API server (Tekton
+PipelineRuns or our PipelineRuns by a count; Flux's annotation writes on a watch), during the timed
+part; "never became objects" is the 2xx answers of the run (its 1 s warm-up included) without an
+object once nothing more was written for 2 s, at most 10 s after the load, after which Tekton's
+sink, whose backlog lives in memory, is restarted. Idle RSS is each process's after start, before any
+load (for Tekton the sink and the interceptors server together); under load, the peak sampled every
+200 ms. CPU per object is the receiving processes' CPU during the timed part over the objects stored
+in it.
+`;
+
+interface LongAcceptChunk {
+  stored: number;
+  runs: number;
+  runsPerSecond: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  gcSeconds: Record<string, number>;
+  cpuSeconds: Record<string, number>;
+}
+
+const middle = (values: number[]): number => {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[v.length >> 1]! : Number.NaN;
+};
+
+/** BENCH_PHASES=longaccept: the accept path chunk by chunk while runs pile up, per scheme. */
+export function longAcceptSection(details: Record<string, unknown>): string {
+  const long = details.longAccept as { runs: number; chunkSeconds: number; chunks: Record<string, LongAcceptChunk[]> } | undefined;
+  if (!long) return '';
+  const cpuPerRun = (c: LongAcceptChunk) => (c.runs > 0 && c.cpuSeconds.receiver !== undefined ? (c.cpuSeconds.receiver * 1000) / c.runs : Number.NaN);
+  const bareRate = middle((long.chunks.bare ?? []).map((c) => c.runsPerSecond));
+  const summary = [['load', 'median runs/s, first half', 'median runs/s, second half', 'median p99 ms', 'ratio to the bare client (median runs/s)', 'receiver CPU ms per run (median)']];
+  const rows = [['load', 'runs stored after', 'runs/s', 'p50 ms', 'p99 ms', 'receiver CPU ms per run', 'receiver RSS MiB', 'V8 heap MiB', 'GC ms (minor / major)']];
+  for (const [scheme, chunks] of Object.entries(long.chunks)) {
+    const half = Math.ceil(chunks.length / 2);
+    summary.push([
+      scheme,
+      fmt(middle(chunks.slice(0, half).map((c) => c.runsPerSecond))),
+      fmt(middle(chunks.slice(half).map((c) => c.runsPerSecond))),
+      fmt(middle(chunks.map((c) => c.p99))),
+      (middle(chunks.map((c) => c.runsPerSecond)) / bareRate).toFixed(2),
+      scheme === 'bare' ? '—' : fmt(Math.round(middle(chunks.map(cpuPerRun)) * 100) / 100),
+    ]);
+  }
+  const all = Object.entries(long.chunks).flatMap(([scheme, chunks]) => chunks.map((c) => ({ scheme, c }))).sort((a, b) => a.c.stored - b.c.stored);
+  for (const { scheme, c } of all) {
+    rows.push([
+      scheme,
+      fmt(c.stored),
+      fmt(c.runsPerSecond),
+      fmt(c.p50),
+      fmt(c.p99),
+      scheme === 'bare' ? '—' : fmt(Math.round(cpuPerRun(c) * 100) / 100),
+      fmt(c.rssMiB),
+      fmt(c.heapUsedMiB),
+      `${Math.round((c.gcSeconds.minor ?? 0) * 1000)} / ${Math.round((c.gcSeconds.major ?? 0) * 1000)}`,
+    ]);
+  }
+  return [
+    `### The accept path over a long run (BENCH_PHASES=longaccept: ${long.runs.toLocaleString('en-US')} runs, ${long.chunkSeconds} s chunks)`,
+    '',
+    'One fresh receiver replica; chunks rotate between the bare client, a planasonix trigger and a github',
+    'trigger, and no run is deleted until the end, so the receiver\'s PipelineRun cache (the replay',
+    'index) grows to the count shown for all three alike.',
+    '',
+    table(summary),
+    '',
+    table(rows),
+    '',
+  ].join('\n');
+}
+
+/** Figure 6: ours against the peers, from details.peers. */
+export function peersSection(details: Record<string, unknown>): string {
+  const c = details.peers as PeerComparison | undefined;
+  if (!c?.receivers?.length) return '';
+  const { header, rows, failures } = peerTable(c);
+  return [
+    '## 6 — Against the peers: Tekton Triggers and Flux',
+    '',
+    table([header, ...rows]),
+    '',
+    ...(failures.length ? ['Peers not measured:', '', ...failures.map((f) => `- ${f}`), ''] : []),
+    PEERS_METHOD.trim(),
+    '',
+  ].join('\n');
+}
+
 function scaleSection(details: Record<string, unknown>): string {
   const scale = details.scale as
     | { small: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } }; large: { count: number; createSeconds: number; readySeconds: number; cpu: { wallSeconds: number; cpuSeconds: Record<string, number> } } }
@@ -248,6 +350,7 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
     '',
     '![Latency distributions](benchmarks-latency.svg)',
     '',
+    peersSection(r.details),
     '## How each figure is measured',
     METHOD,
     '## Findings',
@@ -257,6 +360,7 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
     '## Details',
     '',
     acceptSection(r.details),
+    longAcceptSection(r.details),
     scaleSection(r.details),
     profileSection(r.profiles),
   ].join('\n');

@@ -27,6 +27,7 @@ export function filterInputOf(ctx: WebhookContext, route: ServingRoute): Prepare
     headers: headersOf(ctx.req.headers),
     query: queryOf(ctx.querystring),
     trigger: { name: route.name, namespace: route.namespace },
+    cloudevent: ctx.state.cloudEvent?.attributes ?? {},
   });
   return ctx.state.filterInput;
 }

@@ -1,5 +1,5 @@
-// spec.filter and spec.targets[].filter: a CEL expression (cel.dev) over body, headers, query and
-// trigger, parsed and planned once per trigger with @bufbuild/cel (tested against the CEL
+// spec.filter and spec.targets[].filter: a CEL expression (cel.dev) over body, headers, query,
+// trigger and cloudevent, parsed and planned once per trigger with @bufbuild/cel (tested against the CEL
 // conformance suite; `matches` runs on RE2, so a pattern cannot backtrack).
 //
 // The library has no cost limit of its own, and a filter runs on the receiver's event loop for
@@ -30,6 +30,8 @@ export interface FilterInput {
   headers: Readonly<Record<string, string>>;
   query: Readonly<Record<string, string>>;
   trigger: { name: string; namespace: string };
+  /** A CloudEvent's context attributes (type, source, subject, id, …); empty for other requests. */
+  cloudevent: Readonly<Record<string, string>>;
 }
 
 /** A delivery converted once for every filter of the trigger (the trigger's and each target's). */
@@ -48,6 +50,7 @@ export function prepareFilterInput(input: FilterInput): PreparedFilterInput {
       headers: new Map(Object.entries(input.headers)),
       query: new Map(Object.entries(input.query)),
       trigger: new Map(Object.entries(input.trigger)),
+      cloudevent: new Map(Object.entries(input.cloudevent)),
     },
   };
 }
@@ -67,7 +70,7 @@ export interface CompiledFilter {
   evaluate(input: PreparedFilterInput): FilterResult;
 }
 
-const VARIABLES = new Set(['body', 'headers', 'query', 'trigger']);
+const VARIABLES = new Set(['body', 'headers', 'query', 'trigger', 'cloudevent']);
 
 const env = celEnv({ funcs: [...strings, chargeFunc, tickFunc] });
 
@@ -105,7 +108,7 @@ export function compileFilter(expression: string, budget: FilterBudget = DEFAULT
     }
   });
   const unknown = [...facts.unknown].filter((n) => !bound.has(n));
-  if (unknown.length > 0) return { error: `undeclared reference to ${unknown.map((n) => `"${n}"`).join(', ')} (use body, headers, query or trigger)` };
+  if (unknown.length > 0) return { error: `undeclared reference to ${unknown.map((n) => `"${n}"`).join(', ')} (use body, headers, query, trigger or cloudevent)` };
 
   meter(parsed.expr, { next: () => facts.nextId++ });
   let run: (ctx: Record<string, CelInput>) => unknown;

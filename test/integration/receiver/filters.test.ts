@@ -53,6 +53,17 @@ describe('receiver: payload filters (spec.filter, CEL)', function () {
     expect(await filteredCount('on-main')).to.equal(before + 2);
   });
 
+  it('a CloudEvent\'s attributes are available (binary mode)', async () => {
+    const onEvent = await createTrigger(operator, ns(), 'on-event', { filter: 'cloudevent.type == "com.example.export.completed"' });
+    const ce = (type: string) => ({ 'ce-specversion': '1.0', 'ce-id': randomUUID(), 'ce-source': '/billing', 'ce-type': type });
+    const matched = await deliver(onEvent, { export_id: 'exp-ce' }, { headers: ce('com.example.export.completed') });
+    expect(matched.status, matched.text).to.equal(202);
+    const other = await deliver(onEvent, { export_id: 'exp-ce2' }, { headers: ce('com.example.export.started') });
+    expect(other.status, other.text).to.equal(200);
+    expect(other.json().filtered).to.equal(true);
+    expect((await runsOf(ns(), 'on-event')).map((r) => r.spec.params?.export_id)).to.deep.equal(['exp-ce']);
+  });
+
   it('an unsigned delivery is refused before the filter runs', async () => {
     const reply = await deliver({ ...onMain, secret: 'not-the-secret' }, { ref: 'refs/heads/dev' }, { headers: { 'x-event': 'push' } });
     expect(reply.status, reply.text).to.equal(401);

@@ -12,7 +12,7 @@ function compiled(expression: string, units?: number): CompiledFilter {
 }
 
 function evaluate(expression: string, input: Partial<FilterInput>, units?: number) {
-  return compiled(expression, units).evaluate(prepareFilterInput({ body: null, headers: {}, query: {}, trigger: TRIGGER, ...input }));
+  return compiled(expression, units).evaluate(prepareFilterInput({ body: null, headers: {}, query: {}, trigger: TRIGGER, cloudevent: {}, ...input }));
 }
 
 describe('compileFilter', () => {
@@ -21,6 +21,12 @@ describe('compileFilter', () => {
     const input = { body: { ref: 'refs/heads/main' }, headers: { 'x-github-event': 'push' }, query: { env: 'prod' } };
     expect(evaluate(expr, input)).to.deep.equal({ matched: true });
     expect(evaluate(expr, { ...input, body: { ref: 'refs/heads/dev' } })).to.deep.equal({ matched: false });
+  });
+
+  it('reads a CloudEvent\'s attributes', () => {
+    const cloudevent = { type: 'com.example.export.completed', source: '/billing', id: 'e1' };
+    expect(evaluate('cloudevent.type.startsWith("com.example.export.") && cloudevent.source == "/billing"', { cloudevent })).to.deep.equal({ matched: true });
+    expect(evaluate('has(cloudevent.type)', {})).to.deep.equal({ matched: false });
   });
 
   it('reads JSON numbers, lists and nested objects as CEL does', () => {
@@ -37,7 +43,7 @@ describe('compileFilter', () => {
 
   it('refuses, with the compiler\'s message: bad syntax, unknown variables, oversized or empty expressions', () => {
     expect(compileFilter('body.ref ==')).to.have.property('error').that.matches(/^at 1:\d+: /);
-    expect(compileFilter('payload.ref == "x"')).to.deep.equal({ error: 'undeclared reference to "payload" (use body, headers, query or trigger)' });
+    expect(compileFilter('payload.ref == "x"')).to.deep.equal({ error: 'undeclared reference to "payload" (use body, headers, query, trigger or cloudevent)' });
     expect(compileFilter(' ')).to.deep.equal({ error: 'the expression is empty' });
     expect(compileFilter(`body.a == "${'x'.repeat(MAX_FILTER_LENGTH)}"`)).to.have.property('error').that.contains('longer than');
     expect(compileFilter(`size([${Array(1500).fill('1').join(',')}]) > 0`))
@@ -74,8 +80,8 @@ describe('compileFilter', () => {
     });
     it('an evaluation that stopped leaves the next one its whole budget', () => {
       const f = compiled('body.list.exists(x, x < 0.0)', 1000);
-      const big = prepareFilterInput({ body: { list }, headers: {}, query: {}, trigger: TRIGGER });
-      const small = prepareFilterInput({ body: { list: [1, -1] }, headers: {}, query: {}, trigger: TRIGGER });
+      const big = prepareFilterInput({ body: { list }, headers: {}, query: {}, trigger: TRIGGER, cloudevent: {} });
+      const small = prepareFilterInput({ body: { list: [1, -1] }, headers: {}, query: {}, trigger: TRIGGER, cloudevent: {} });
       expect(f.evaluate(big)).to.deep.equal({ matched: false, limitExceeded: true });
       expect(f.evaluate(small)).to.deep.equal({ matched: true });
     });
