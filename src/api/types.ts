@@ -112,7 +112,7 @@ export interface AuthSpec {
   rotation?: RotationSpec;
 }
 
-export type ParamSource = 'body' | 'header' | 'query';
+export type ParamSource = 'body' | 'header' | 'query' | 'cloudevent';
 
 export interface ParamMapping {
   name: string;
@@ -123,6 +123,8 @@ export interface ParamMapping {
   header?: string;
   /** Query parameter name, with from: query. */
   query?: string;
+  /** CloudEvents attribute name (type, source, subject, id, time or an extension), with from: cloudevent. */
+  attribute?: string;
   type?: ParamType;
   required?: boolean;
   default?: string;
