@@ -797,8 +797,10 @@ type PeerBuilds = Parameters<typeof startPeers>[1];
  * load. Ours is the receiver-only replica (no controller writes meanwhile; the peers run no
  * controller either), on the github trigger hook-gh.
  */
-async function phasePeers(ctx: Context, receiver: OperatorProcess, builds: PeerBuilds, oursIdleRss: number, cleanup: (() => Promise<void>)[]): Promise<void> {
+async function phasePeers(ctx: Context, builds: PeerBuilds, cleanup: (() => Promise<void>)[]): Promise<void> {
   log('figure 6: ours against Tekton Triggers and Flux, the same GitHub-signed 1 KiB deliveries');
+  const receiver = await startOperator(ctx, 'receiver', 'receiver-peers');
+  cleanup.unshift(() => receiver.stop());
   const rbac = path.join(repoRoot, 'bench/peers/rbac.yaml');
   await kubectl(ctx.plane, ['apply', '--server-side', '-f', rbac]);
   const kubeconfig = await tokenKubeconfig(ctx.plane, 'bench-peers', 'peers', path.join(ctx.workDir, 'peers.kubeconfig'));
@@ -818,12 +820,13 @@ async function phasePeers(ctx: Context, receiver: OperatorProcess, builds: PeerB
     reset: async () => {},
     stop: async () => {},
   };
-  // Idle RSS: each process after it started and settled, before any load (ours was measured so too).
+  // Idle RSS: each process after it started and settled, before any load.
   await new Promise((r) => setTimeout(r, 2_000));
-  const idle: Record<string, number> = { ours: oursIdleRss };
-  for (const t of targets) idle[t.id] = t.pids().reduce((s, pid) => s + processMemory(pid).rssMiB, 0);
+  const idle: Record<string, number> = {};
+  for (const t of [ours, ...targets]) idle[t.id] = t.pids().reduce((s, pid) => s + processMemory(pid).rssMiB, 0);
   const comparison = await comparePeers([ours, ...targets], failures, idle, CONFIG.peers, ctx.hookGh.secret, log);
   for (const t of targets) await t.stop().catch(() => {});
+  await stopOperator(ctx, receiver);
   ctx.details.peers = comparison;
   printPeers(comparison);
 }
@@ -1005,8 +1008,9 @@ async function main(): Promise<void> {
       rssAt10.receiverDetail = { memory: receiver.memory(), heap: await receiver.heap() };
       if (PHASES.has('accept')) await phaseAccept(ctx, receiver, meters);
       if (PHASES.has('e2e')) e2eBase = await phaseE2EBaseline(ctx);
-      if (PHASES.has('peers')) await phasePeers(ctx, receiver, peerBuilds!, rssAt10.receiver, cleanup);
       await stopOperator(ctx, receiver);
+      // A fresh replica of its own, as the peers are fresh, and no other of ours watching the runs.
+      if (PHASES.has('peers')) await phasePeers(ctx, peerBuilds!, cleanup);
       // Its own receivers, one per scheme: no other process of ours may watch the runs meanwhile.
       if (PHASES.has('longaccept')) await phaseLongAccept(ctx, meters);
       op = await startOperator(ctx, 'all', 'operator-2');
