@@ -114,7 +114,7 @@ export interface AuthSpec {
   rotation?: RotationSpec;
 }
 
-export type ParamSource = 'body' | 'header' | 'query';
+export type ParamSource = 'body' | 'header' | 'query' | 'cloudevent';
 
 export interface ParamMapping {
   name: string;
@@ -125,6 +125,8 @@ export interface ParamMapping {
   header?: string;
   /** Query parameter name, with from: query. */
   query?: string;
+  /** CloudEvents attribute name (type, source, subject, id, time or an extension), with from: cloudevent. */
+  attribute?: string;
   type?: ParamType;
   required?: boolean;
   default?: string;
@@ -158,6 +160,8 @@ export interface WebhookTriggerSpec {
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 
