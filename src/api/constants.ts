@@ -112,7 +112,9 @@ export const RUN_REASONS = {
 export const EVENT_REASONS = {
   secretCreated: 'SecretCreated',
   secretRotated: 'SecretRotated',
-  invalid: 'Invalid',
+  // A trigger that is not Ready is reported with its condition's reason (TRIGGER_REASONS); a
+  // suspended one with this Normal Event.
+  suspended: 'Suspended',
   ready: 'Ready',
   runStarted: 'RunStarted',
   runSucceeded: 'RunSucceeded',

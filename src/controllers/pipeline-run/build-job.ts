@@ -139,7 +139,7 @@ function runAnnotations(run: PipelineRun, now: Date): Record<string, string> {
   if (run.spec.trigger?.deliveryId) annotations[ANNOTATIONS.deliveryId] = run.spec.trigger.deliveryId;
   const trace = traceOf(run);
   if (trace) annotations[ANNOTATIONS.traceparent] = trace.traceparent;
-  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp ?? formatTime(now);
+  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp ?? formatTime(now);
   return annotations;
 }
 

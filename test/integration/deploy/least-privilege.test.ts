@@ -258,7 +258,7 @@ describe('least privilege: the operator and the receiver, each under its own RBA
       spec: {
         pipelineRef: { name: 'export-loader' },
         params: { export_id: 'exp_adopt', location: 's3://exports/exp_adopt/' },
-        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedAt: new Date().toISOString() },
+        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedTime: new Date().toISOString() },
         correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d99',
       },
     });
