@@ -34,6 +34,10 @@ export const ANNOTATIONS = {
   rotateRequestedAt: `${GROUP}/rotate-requested-at`,
   deliveryId: `${GROUP}/delivery-id`,
   receivedAt: `${GROUP}/received-at`,
+  /** On a run (and its Job and pods): the W3C traceparent of the delivery, the sender's or a new one. */
+  traceparent: `${GROUP}/traceparent`,
+  /** On a run: the sender's W3C tracestate, when it sent a valid one with its traceparent. */
+  tracestate: `${GROUP}/tracestate`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
   /** On the generated Secret: the rotate-requested-at value last acted on. */
@@ -57,6 +61,16 @@ export const DEFAULT_SECRET_KEY = 'signing-secret';
 export const CONDITION_TYPES = {
   ready: 'Ready',
   succeeded: 'Succeeded',
+  // kstatus's abnormal-true conditions (Flux's health checks read them), present only while True:
+  // the controller is still converging, or it cannot converge until the spec changes.
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
+} as const;
+
+export const PIPELINE_REASONS = {
+  valid: 'Valid',
+  invalidParams: 'InvalidParams',
+  invalidTemplate: 'InvalidTemplate',
 } as const;
 
 export const TRIGGER_REASONS = {
@@ -73,6 +87,7 @@ export const TRIGGER_REASONS = {
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
+  invalidFilter: 'InvalidFilter',
   reconcileError: 'ReconcileError',
 } as const;
 
@@ -114,6 +129,7 @@ export function paramsSecretName(runName: string): string {
 export const WEBHOOK_OUTCOMES = [
   'accepted',
   'duplicate',
+  'filtered',
   'unauthorized',
   'stale',
   'forbidden',

@@ -82,6 +82,8 @@ export interface PipelineSpec {
 export interface PipelineStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** How many WebhookTriggers in the namespace name this Pipeline in spec.pipelineRef. */
+  triggers?: number;
 }
 
 export type Pipeline = Resource<PipelineSpec, PipelineStatus>;
@@ -112,7 +114,7 @@ export interface AuthSpec {
   rotation?: RotationSpec;
 }
 
-export type ParamSource = 'body' | 'header' | 'query';
+export type ParamSource = 'body' | 'header' | 'query' | 'cloudevent';
 
 export interface ParamMapping {
   name: string;
@@ -123,6 +125,8 @@ export interface ParamMapping {
   header?: string;
   /** Query parameter name, with from: query. */
   query?: string;
+  /** CloudEvents attribute name (type, source, subject, id, time or an extension), with from: cloudevent. */
+  attribute?: string;
   type?: ParamType;
   required?: boolean;
   default?: string;
@@ -156,6 +160,8 @@ export interface WebhookTriggerSpec {
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 

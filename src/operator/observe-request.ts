@@ -1,5 +1,6 @@
-// One log line and the metrics for every webhook request: trigger, outcome, status, duration and
-// correlation ID — never the body, the headers that carry secrets, or the URL path (a capability).
+// One log line and the metrics for every webhook request: trigger, outcome, status, duration,
+// correlation ID and traceparent — never the body, the headers that carry secrets, or the URL path
+// (a capability).
 import type { RequestReport } from '../receiver/middleware/respond-with-errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics, SignatureFailureReason } from '../observability/metrics.ts';
@@ -42,6 +43,7 @@ export function observeRequest(deps: { metrics: Metrics; logger: Logger }) {
       outcome,
       correlationId: ctx.state.correlationId,
       pipelineRun: ctx.state.pipelineRun?.name,
+      traceparent: ctx.state.traceparent,
       durationMs: Math.round(durationSeconds * 1000 * 10) / 10,
       // The logger's own `error` serializer reduces it to name, message, status and reason;
       // serializing here as well made pino see a plain object and log "[object Object]".

@@ -14,6 +14,7 @@ import { keyOf } from '../controller-runtime/keys.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
 import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
@@ -119,9 +120,17 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const pipelineController = createPipelineController({
+      client,
+      pipelines,
+      triggers,
+      logger, // the Controller names itself in every line
+      onReconciled: recordReconcile(metrics),
+    });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
-    controllers.push(triggerController, runController);
+    manager.addController(pipelineController, pipelines);
+    controllers.push(triggerController, runController, pipelineController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 

@@ -2,7 +2,7 @@
 // trace it. Never the raw body: the seed asks for pointers, not blobs.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
-import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
+import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
 import { buildOwnedSecret, controllerReferenceTo } from '../api/owner-reference.ts';
 
@@ -22,6 +22,9 @@ export interface DeliveryRecord {
   /** Fingerprint of the signed content, when a signature binds the body. */
   replayKey?: string;
   correlationId: string;
+  /** The W3C trace context the run carries to its Job. */
+  traceparent: string;
+  tracestate?: string;
   receivedAt: Date;
   params: Record<string, string>;
   sensitive: Record<string, string>;
@@ -42,6 +45,10 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
         [LABELS.correlationId]: d.correlationId,
         [LABELS.managedBy]: MANAGED_BY,
         ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
+      },
+      annotations: {
+        [ANNOTATIONS.traceparent]: d.traceparent,
+        ...(d.tracestate ? { [ANNOTATIONS.tracestate]: d.tracestate } : {}),
       },
     },
     spec: {

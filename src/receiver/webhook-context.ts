@@ -2,6 +2,9 @@
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
 import type { WebhookOutcome } from '../api/constants.ts';
+import type { PreparedFilterInput } from '../triggers/filter/compile-filter.ts';
+import type { TraceContext } from '../tracing/trace-context.ts';
+import type { ReceivedCloudEvent } from './cloudevents/cloudevent.ts';
 
 export interface WebhookState {
   receivedAt: Date;
@@ -10,12 +13,21 @@ export interface WebhookState {
   /** From the verified request: the sender's delivery ID and a fingerprint of the signed content. */
   deliveryId?: string;
   replayKey?: string;
-  /** The parsed JSON body, when the route needs one. */
+  /** The parsed JSON body, when the route needs one; a structured CloudEvent's data. */
   body?: unknown;
+  /** The delivery as CEL filters read it, prepared once per request. */
+  filterInput?: PreparedFilterInput;
+  /** The request as a CloudEvent (binary or structured mode), when it is one (read-cloudevent). */
+  cloudEvent?: ReceivedCloudEvent;
   outcome?: WebhookOutcome;
   /** Why verification failed (for the signature-failure metric); never shown to the caller. */
   failureReason?: string;
   correlationId?: string;
+  /** The sender's valid W3C traceparent, and its tracestate (read-trace-context). */
+  incomingTrace?: TraceContext;
+  tracestate?: string;
+  /** The traceparent the log line shows: the sender's, then the one stored on the run. */
+  traceparent?: string;
   pipelineRun?: { namespace: string; name: string };
 }
 

@@ -6,6 +6,9 @@ import { TRIGGER_REASONS } from '../api/constants.ts';
 import { parseJsonPointer } from '../util/json-pointer.ts';
 import type { CompiledIdempotency, CompiledParam, TriggerProblem } from './compiled-trigger.ts';
 
+/** A CloudEvents attribute name, as the spec restricts them. */
+const CLOUDEVENT_ATTRIBUTE = /^[a-z0-9]{1,20}$/;
+
 export function compileParams(mappings: readonly ParamMapping[], problems: TriggerProblem[]): CompiledParam[] {
   const seen = new Set<string>();
   return mappings.map((mapping, i) => {
@@ -24,8 +27,13 @@ export function compileParams(mappings: readonly ParamMapping[], problems: Trigg
       case 'query':
         if (!mapping.query) report('from: query needs a query parameter name');
         return mapping;
+      case 'cloudevent':
+        if (!mapping.attribute || !CLOUDEVENT_ATTRIBUTE.test(mapping.attribute)) {
+          report('from: cloudevent needs an attribute name of lower-case letters and digits (such as type, source, subject or id)');
+        }
+        return mapping;
       default:
-        report(`unknown source "${String(mapping.from)}" (use body, header or query)`);
+        report(`unknown source "${String(mapping.from)}" (use body, header, query or cloudevent)`);
         return mapping;
     }
   });

@@ -11,7 +11,7 @@ import type { EventRecorder } from '../../kube/events.ts';
 import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
 import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
-import { findCondition, setCondition } from '../../controller-runtime/conditions.ts';
+import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
@@ -19,7 +19,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
 import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, triggerNameOfWebhookSecret, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
-import { desiredTriggerStatus, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
+import { desiredTriggerStatus, progressOf, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
 import { lastDeliveryOf } from './last-delivery.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';
 
@@ -155,10 +155,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     const message = leftover
       ? `Secret "${webhookSecretName(name)}" belongs to an earlier trigger of this name; it is used as soon as the garbage collector has removed it`
       : `Secret "${webhookSecretName(name)}" exists and is not owned by this trigger; delete or rename it`;
-    await writeStatus(opts, status, trigger, {
-      ...(trigger.status ?? {}),
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation } as const;
+    // A leftover goes with the garbage collector: wait for it. A stranger's Secret stays: stalled.
+    const progress = leftover ? ({ type: 'Reconciling', reason: ready.reason, message: `waiting: ${message}` } as const) : progressOf(ready);
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progress, now) });
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
@@ -168,10 +168,8 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
     const generation = trigger.metadata.generation ?? 0;
     const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
-    await writeStatus(opts, status, trigger, {
-      ...(trigger.status ?? {}),
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation } as const;
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progressOf(ready), now) });
     return;
   }
   const desired = desiredSecretState(trigger, current, opts.externalUrl, now, usableSecret(readReferencedSecret(trigger.spec.auth ?? {}, userSecret)));

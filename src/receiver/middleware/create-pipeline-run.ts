@@ -11,9 +11,11 @@ import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/
 import { mapParams } from '../payload/map-params.ts';
 import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
+import { cloudEventDeliveryKey } from '../cloudevents/cloudevent.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
 import type { FindReplayedRun } from '../replayed-runs.ts';
-import { paramsSecretName } from '../../api/constants.ts';
+import { ANNOTATIONS, paramsSecretName } from '../../api/constants.ts';
+import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
 import type { ServingRoute } from '../compile-route.ts';
@@ -29,7 +31,13 @@ const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'gi
 export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
   return async (ctx) => {
     const route = servingRoute(ctx);
-    const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
+    const cloudEvent = ctx.state.cloudEvent;
+    const mapped = mapParams(route.params, {
+      body: ctx.state.body,
+      headers: ctx.req.headers,
+      query: new URLSearchParams(ctx.querystring),
+      ...(cloudEvent ? { cloudEvent: cloudEvent.attributes } : {}),
+    });
     if (route.strict && mapped.errors.length > 0) {
       throw badRequest(
         'invalid_params',
@@ -37,11 +45,10 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
         mapped.errors.map((e) => ({ path: problemPathOf(route, e.param), message: e.message })),
       );
     }
-    const deliveryKey = deliveryKeyOf(ctx, route);
+    const { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
 
-    const keyedByScheme = route.idempotency.from === 'scheme';
-    if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
+    if (replayKey && unsigned) {
       const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
       if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
         if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, earlier, mapped.sensitive, opts.timeoutMs);
@@ -50,11 +57,15 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     }
 
     const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
+    const correlationId = uuidv7();
     const run = buildPipelineRun(route, {
       runName,
       deliveryKey,
       ...(replayKey ? { replayKey } : {}),
-      correlationId: uuidv7(),
+      correlationId,
+      // The sender's trace, else a new one seeded by the correlation ID.
+      traceparent: (ctx.state.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
+      ...(ctx.state.tracestate ? { tracestate: ctx.state.tracestate } : {}),
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
       sensitive: mapped.sensitive,
@@ -92,6 +103,9 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
   const correlationId = run.spec.correlationId;
   ctx.state.correlationId = correlationId;
   ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  // A duplicate answers with the first delivery's run, so the log line names that run's trace.
+  const traceparent = run.metadata.annotations?.[ANNOTATIONS.traceparent];
+  if (traceparent) ctx.state.traceparent = traceparent;
   ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
@@ -108,13 +122,17 @@ function problemPathOf(route: ServingRoute, param: string): string {
 }
 
 /**
- * The key that makes a retry the same delivery: the sender's delivery ID when the scheme has one,
- * else the fingerprint of the signed request (a replay within the tolerance), else an
- * Idempotency-Key header; a request with none of these is always a new delivery.
+ * The key that makes a retry the same delivery: spec.idempotency when set; else a CloudEvent's
+ * source and id (the spec makes that pair unique per event); else the sender's delivery ID when the
+ * scheme has one; else the fingerprint of the signed request (a replay within the tolerance), else
+ * an Idempotency-Key header; a request with none of these is always a new delivery. `unsigned` says
+ * the key came from a header the signature does not cover, so a captured request could be replayed
+ * under a fresh key: the caller then also checks the replay key.
  */
-function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): string {
+function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): { key: string; unsigned: boolean } {
   const idem = route.idempotency;
   let key: string | undefined;
+  let unsigned = false;
   if (idem.from === 'header') {
     key = ctx.get(idem.header) || undefined;
     if (!key) throw badRequest('missing_delivery_id', `the ${idem.header} header is required`);
@@ -126,12 +144,18 @@ function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): string {
       throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path, message: 'is required' }]);
     }
     key = `body:${String(v)}`;
-  } else if (ctx.state.deliveryId) key = `id:${ctx.state.deliveryId}`;
-  else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
+  } else if (ctx.state.cloudEvent) {
+    key = cloudEventDeliveryKey(ctx.state.cloudEvent);
+    // Binary mode carries source and id in headers; structured mode in the (signed) body.
+    unsigned = ctx.state.cloudEvent.mode === 'binary';
+  } else if (ctx.state.deliveryId) {
+    key = `id:${ctx.state.deliveryId}`;
+    unsigned = UNSIGNED_DELIVERY_ID.has(route.scheme);
+  } else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
   else if (ctx.get('idempotency-key')) key = `header:${ctx.get('idempotency-key')}`;
   else key = newDeliveryKey();
   if (key.length > MAX_DELIVERY_KEY) throw badRequest('delivery_id_too_long', `delivery IDs are limited to ${MAX_DELIVERY_KEY} characters`);
-  return key;
+  return { key, unsigned };
 }
 
 async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, values: Record<string, string>, timeoutMs: number): Promise<void> {

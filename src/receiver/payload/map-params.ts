@@ -1,6 +1,6 @@
-// Builds a run's params from a delivery: look the value up (body pointer, header, query), fall
-// back to the default, enforce required, coerce to the declared type, cap the size, and keep
-// sensitive values apart. Every problem is collected, never thrown, and never quotes a value.
+// Builds a run's params from a delivery: look the value up (body pointer, header, query, CloudEvent
+// attribute), fall back to the default, enforce required, coerce to the declared type, cap the size,
+// and keep sensitive values apart. Every problem is collected, never thrown, and never quotes a value.
 import type { RequestHeaders } from '../../triggers/signature-verifiers/signature-verifier.ts';
 import { coerceParam, type RawValue } from './coerce-param.ts';
 import { resolveJsonPointer } from '../../util/json-pointer.ts';
@@ -14,6 +14,8 @@ export interface ParamInput {
   body: unknown;
   headers: RequestHeaders;
   query: URLSearchParams;
+  /** The CloudEvent's attributes, when the request is a CloudEvent. */
+  cloudEvent?: Readonly<Record<string, string>>;
 }
 
 export interface ParamError {
@@ -88,8 +90,14 @@ function lookUp(mapping: CompiledParam, input: ParamInput): Lookup {
       const value = input.query.get(mapping.query);
       return value === null ? { found: false, where: `the query parameter ${mapping.query}` } : { found: true, raw: { kind: 'text', value } };
     }
+    case 'cloudevent': {
+      if (!mapping.attribute) return { error: 'from: cloudevent needs an attribute name' };
+      const where = input.cloudEvent ? `the CloudEvent attribute ${mapping.attribute}` : `the CloudEvent attribute ${mapping.attribute} (the request is not a CloudEvent)`;
+      const value = input.cloudEvent && Object.hasOwn(input.cloudEvent, mapping.attribute) ? input.cloudEvent[mapping.attribute] : undefined;
+      return value === undefined ? { found: false, where } : { found: true, raw: { kind: 'text', value } };
+    }
     default:
-      return { error: `unknown source "${String(mapping.from)}" (use body, header or query)` };
+      return { error: `unknown source "${String(mapping.from)}" (use body, header, query or cloudevent)` };
   }
 }
 

@@ -29,6 +29,7 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers/status:patch': 'trigger status (trigger-controller.ts)',
   'planasonix.io:webhooktriggers/finalizers:update': 'blockOwnerDeletion on the webhook Secret (webhook-secret.ts)',
   'planasonix.io:pipelines:list': 'informer (operator.ts)',
+  'planasonix.io:pipelines/status:patch': 'pipeline status: Ready and the trigger count (pipeline-controller.ts)',
   'planasonix.io:pipelines:watch': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:list': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:watch': 'informer (operator.ts)',

@@ -57,7 +57,7 @@ interface CrdDocument {
 
 const AUTH_SCHEMES = ['planasonix', 'standard-webhooks', 'github', 'bearer', 'none'] as const satisfies readonly AuthScheme[];
 const PARAM_TYPES = ['string', 'number', 'boolean', 'object'] as const satisfies readonly ParamType[];
-const PARAM_SOURCES = ['body', 'header', 'query'] as const satisfies readonly ParamSource[];
+const PARAM_SOURCES = ['body', 'header', 'query', 'cloudevent'] as const satisfies readonly ParamSource[];
 const IDEMPOTENCY_SOURCES = ['scheme', 'header', 'body'] as const satisfies readonly IdempotencySource[];
 const CONCURRENCY_POLICIES = ['Allow', 'Forbid', 'Replace', 'Queue'] as const satisfies readonly ConcurrencyPolicy[];
 const RUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const satisfies readonly RunPhase[];
@@ -107,7 +107,7 @@ const pipelineSpec: Full<PipelineSpec> = {
   history: { succeeded: 20, failed: 50 },
 };
 
-const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition] };
+const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition], triggers: 2 };
 
 const fullPipeline: Pipeline = {
   apiVersion: API_VERSION,
@@ -134,6 +134,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
       path: '/export_id',
       header: 'X-Export-Id',
       query: 'export_id',
+      attribute: 'subject',
       type: 'string',
       required: false,
       default: 'exp_0',
@@ -143,6 +144,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
   payload: { strict: true, maxBytes: '1Mi', schema: { type: 'object', required: ['export_id'] } },
   idempotency: { from: 'header', header: 'Idempotency-Key', path: '/export_id' },
   rateLimit: { requestsPerMinute: 600, burst: 100 },
+  filter: 'body.status == "completed"',
   suspend: false,
 };
 

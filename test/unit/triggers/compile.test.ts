@@ -31,6 +31,16 @@ describe('compileTrigger', () => {
     expect(t.needsJsonBody).to.equal(true);
   });
 
+  it('maps CloudEvent attributes without needing a JSON body, and refuses a mapping without a valid attribute name', () => {
+    const t = compiled({ params: [{ name: 'kind', from: 'cloudevent', attribute: 'type' }] });
+    expect(t.needsJsonBody).to.equal(false);
+    for (const attribute of [undefined, 'Type', 'my-ext']) {
+      const found = problems({ params: [{ name: 'kind', from: 'cloudevent', ...(attribute ? { attribute } : {}) }] });
+      expect(found.map((p) => p.field)).to.deep.equal(['spec.params[0]']);
+      expect(found[0]!.message).to.include('from: cloudevent needs an attribute name');
+    }
+  });
+
   it('keys: the generated secret, and a rotated-out one only until it expires', () => {
     const t = compiled({}, { ...GENERATED, previousSigningSecret: 'pxs_old', previousExpiresAt: new Date(2_000) });
     expect(t.keysAt(1_999).secrets).to.deep.equal(['pxs_current', 'pxs_old']);

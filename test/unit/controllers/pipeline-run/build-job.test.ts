@@ -157,6 +157,27 @@ describe('buildJob', () => {
       }
     });
 
+    it("gives every container the run's W3C trace context as TRACEPARENT and TRACESTATE, and the Job and pods the traceparent", () => {
+      const run = makeRun();
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      run.metadata.annotations = { 'planasonix.io/traceparent': traceparent, 'planasonix.io/tracestate': 'congo=t61rcWkgMzE' };
+      const job = build({ run });
+      for (const container of containersOf(job)) {
+        expect(envOf(container).TRACEPARENT).to.deep.equal({ name: 'TRACEPARENT', value: traceparent });
+        expect(envOf(container).TRACESTATE).to.deep.equal({ name: 'TRACESTATE', value: 'congo=t61rcWkgMzE' });
+      }
+      expect(job.metadata.annotations).to.include({ 'planasonix.io/traceparent': traceparent });
+      expect(job.spec.template.metadata?.annotations).to.include({ 'planasonix.io/traceparent': traceparent });
+    });
+
+    it('leaves out a traceparent annotation that is not a valid traceparent (set by hand), and its tracestate', () => {
+      const run = makeRun();
+      run.metadata.annotations = { 'planasonix.io/traceparent': '$(PARAM_API_TOKEN)', 'planasonix.io/tracestate': 'congo=t61rcWkgMzE' };
+      const job = build({ run });
+      for (const container of containersOf(job)) expect(envOf(container)).to.not.have.any.keys('TRACEPARENT', 'TRACESTATE');
+      expect(job.metadata.annotations).to.not.have.property('planasonix.io/traceparent');
+    });
+
     const names: [string, string][] = [
       ['export_id', 'PARAM_EXPORT_ID'],
       ['export-id', 'PARAM_EXPORT_ID'],
