@@ -10,7 +10,7 @@ import type { SharedInformer } from '../../controller-runtime/shared-informer.ts
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { generationChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { addTriggerIndexes, TRIGGER_INDEXES } from '../webhook-trigger/trigger-controller.ts';
 import { validatePipeline } from './validate-pipeline.ts';
 import { desiredPipelineStatus, PIPELINE_STATUS_FIELDS } from './pipeline-status.ts';

@@ -15,9 +15,9 @@ import { findCondition, setKstatusConditions } from '../../controller-runtime/co
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
+import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, triggerNameOfWebhookSecret, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
 import { desiredTriggerStatus, progressOf, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
 import { lastDeliveryOf } from './last-delivery.ts';
@@ -113,8 +113,7 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     const owner = s.metadata?.labels?.[LABELS.trigger];
     if (owner && s.metadata?.name === webhookSecretName(owner)) controller.enqueue(keyOf(namespace, owner));
     // A Secret in the way of a trigger's generated one (SecretConflict) may carry no label at all.
-    const suffix = webhookSecretName('');
-    const named = s.metadata?.name?.endsWith(suffix) ? s.metadata.name.slice(0, -suffix.length) : undefined;
+    const named = triggerNameOfWebhookSecret(s.metadata?.name ?? '');
     if (named && named !== owner) {
       const trigger = opts.triggers.get(keyOf(namespace, named));
       if (trigger) enqueue(trigger);
