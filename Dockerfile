@@ -1,13 +1,18 @@
 # The operator image. Node.js 24 runs the TypeScript sources directly (type stripping), so there is
 # no compile step: the image holds src/, package.json and the production node_modules.
 #
-#   docker build -t ghcr.io/planasonix/webhook-operator:0.1.0 .
+#   docker build -t ghcr.io/planasonix/webhook-operator:0.1.0 .      (or podman build, buildah bud)
 #
-# Pin both bases by digest in your release pipeline (FROM image:tag@sha256:...). Both are Debian 12,
-# so anything the build stage installs runs on the runtime's libc.
+# Both bases are build arguments: pin them by digest in your release pipeline
+# (--build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:...). `make image`
+# builds this same file without a registry, with bases assembled from Debian's packages and the
+# project's own Node.js (tools/image/build-bases.sh). Both are Debian 12, so anything the build
+# stage installs runs on the runtime's libc.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # ---- dependencies: production packages only, exactly as locked
-FROM node:24-bookworm-slim AS deps
+FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --omit=dev keeps mocha, typescript and the other dev tools out; --ignore-scripts because no
@@ -16,7 +21,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 # ---- runtime: no shell, no package manager, no npm
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 # Files stay owned by root and read-only to the process: it cannot modify its own code.

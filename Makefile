@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane node-runtime node-tools node-cleanup test-tools typecheck test test-unit dev bench clean docs
+.PHONY: deps controlplane node-runtime node-tools node-cleanup gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -40,6 +40,19 @@ node-tools:
 node-cleanup: controlplane
 	"$$(./tools/controlplane/build.sh)" node-cleanup
 
+# helm, kstatus and an Argo CD health-script runner, built from pinned Go modules (cached outside the repo).
+gitops-tools:
+	./tools/gitops/build.sh >/dev/null
+
+# The operator image from the Dockerfile, as an OCI archive (dist/image.oci.tar), with Debian's
+# buildah and bases assembled locally: no Docker engine, no registry (tools/image/build.sh).
+image: deps
+	./tools/image/build.sh >/dev/null
+
+# dist/install.yaml (kubectl kustomize deploy) and the Helm chart's package (tools/release.sh).
+release: deps controlplane gitops-tools
+	./tools/release.sh
+
 # Programs the tests drive as a user would: promtool and prometheus (metrics, alert rules, a real
 # scrape), curl and openssl (the README's signing example). Installed from Debian when missing.
 test-tools:
@@ -58,7 +71,7 @@ docs: deps
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
-test: deps controlplane node-runtime test-tools typecheck
+test: deps controlplane node-runtime gitops-tools test-tools typecheck
 	npx mocha 'test/**/*.test.ts'
 
 test-unit: deps

@@ -30,7 +30,7 @@ function tableWith(count: number): { table: RoutingTable; paths: string[] } {
     paths.push(path);
   }
   const table = new RoutingTable(
-    { trigger: (_ns, name) => triggers.get(name), secret: (_ns, name) => secrets.get(name), triggersUsingSecret: () => [] },
+    { trigger: (_ns, name) => triggers.get(name), secret: (_ns, name) => secrets.get(name) },
     { defaultMaxBytes: 1024 * 1024 },
   );
   for (const name of triggers.keys()) table.refreshTrigger('bench', name);

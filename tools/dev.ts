@@ -376,6 +376,8 @@ async function main(): Promise<void> {
       `export KUBECONFIG=${singleQuote(kubeconfig)}`,
       `export RECEIVER_URL=${singleQuote(receiverUrl)}`,
       `export METRICS_URL=${singleQuote(metricsUrl)}`,
+      // bin/planasonix runs the CLI on the project's Node.js 24, whatever node the shell has.
+      `export PATH=${singleQuote(path.join(repoRoot, 'bin'))}:"$PATH"`,
       ...(cluster.addToPath ? [`export PATH=${singleQuote(kubectlDir)}:"$PATH"`] : []),
       '',
     ].join('\n'),
@@ -384,7 +386,7 @@ async function main(): Promise<void> {
 
   const creds = await loadTriggerCredentials(client, NAMESPACE, TRIGGER, receiverUrl);
   const curl = renderCurl(signDelivery(creds, readFileSync(path.join(repoRoot, PAYLOAD)), {}), creds, PAYLOAD);
-  const send = `node src/cli/main.ts send --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD} --url-override ${receiverUrl}`;
+  const send = `planasonix send --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD} --url-override ${receiverUrl}`;
   if (stopping) return;
   process.stdout.write(
     [
@@ -399,9 +401,9 @@ async function main(): Promise<void> {
       `    source ${shown(envFile)}`,
       `    ${send}`,
       `    ${curl}`,
-      `    kubectl get webhooktriggers,pipelineruns -n ${NAMESPACE}`,
+      `    kubectl get webhooktriggers,pipelineruns.planasonix.io -n ${NAMESPACE}`,
       '',
-      `  The curl line's signature expires after ${creds.tolerance}; 'node src/cli/main.ts sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
+      `  The curl line's signature expires after ${creds.tolerance}; 'planasonix sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
       cluster.node
         ? `  Runs execute on the local node ${cluster.node.name}: add --wait to the send line to follow one to Succeeded, then 'kubectl logs -n ${NAMESPACE} job/<run>'.`
         : cluster.owned

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from './types.ts';
 import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
-import { controllerReferenceTo } from './owner-reference.ts';
+import { buildOwnedSecret } from './owner-reference.ts';
 
 export interface WebhookSecretState {
   path: string;
@@ -20,8 +20,15 @@ export interface WebhookSecretState {
   handledRotateRequest?: string;
 }
 
+const WEBHOOK_SECRET_SUFFIX = '-webhook';
+
 export function webhookSecretName(triggerName: string): string {
-  return `${triggerName}-webhook`;
+  return triggerName + WEBHOOK_SECRET_SUFFIX;
+}
+
+/** The trigger a Secret of that name would be generated for (the inverse of webhookSecretName), if any. */
+export function triggerNameOfWebhookSecret(secretName: string): string | undefined {
+  return secretName.endsWith(WEBHOOK_SECRET_SUFFIX) && secretName.length > WEBHOOK_SECRET_SUFFIX.length ? secretName.slice(0, -WEBHOOK_SECRET_SUFFIX.length) : undefined;
 }
 
 /** 32 random bytes (256 bits), base64url: unguessable, and safe in a URL path. */
@@ -67,20 +74,17 @@ export function buildWebhookSecret(trigger: WebhookTrigger, state: WebhookSecret
   const annotations: Record<string, string> = {};
   if (state.currentSince) annotations[ANNOTATIONS.secretCreatedAt] = state.currentSince.toISOString();
   if (state.handledRotateRequest) annotations[ANNOTATIONS.rotateHandled] = state.handledRotateRequest;
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: webhookSecretName(trigger.metadata.name!),
-      namespace: trigger.metadata.namespace!,
-      ...(resourceVersion ? { resourceVersion } : {}),
-      labels: { [LABELS.trigger]: trigger.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
+      owner: { kind: KINDS.webhookTrigger, name: trigger.metadata.name!, namespace: trigger.metadata.namespace!, uid: trigger.metadata.uid! },
+      labels: { [LABELS.trigger]: trigger.metadata.name! },
       annotations,
-      ownerReferences: [controllerReferenceTo(KINDS.webhookTrigger, { name: trigger.metadata.name!, uid: trigger.metadata.uid! })],
+      ...(resourceVersion ? { resourceVersion } : {}),
     },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
-  };
+    data,
+  );
+
 }
 
 export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSecretState): boolean {
@@ -94,4 +98,48 @@ export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSec
     a.previousExpiresAt?.getTime() === b.previousExpiresAt?.getTime() &&
     a.handledRotateRequest === b.handledRotateRequest
   );
+}
+
+// ------------------------------------------------------------------ route ownership
+// The controller and the receiver decide who may serve a path by these same rules: a route comes
+// only from a generated Secret whose controller owner reference is the trigger it is named after
+// (UID checked, so a Secret written by hand for another trigger, or left from a deleted one of the
+// same name, serves nothing), and when two triggers' Secrets carry the same path, the earlier
+// trigger keeps it and the later one is refused.
+
+/** Whether this is `trigger`'s generated Secret, owned by exactly that trigger (its UID). */
+export function isWebhookSecretOf(secret: V1Secret, trigger: WebhookTrigger): boolean {
+  const labels = secret.metadata?.labels ?? {};
+  return (
+    secret.metadata?.name === webhookSecretName(trigger.metadata.name!) &&
+    secret.metadata?.namespace === trigger.metadata.namespace &&
+    labels[LABELS.managedBy] === MANAGED_BY &&
+    labels[LABELS.trigger] === trigger.metadata.name &&
+    (secret.metadata?.ownerReferences ?? []).some((o) => o.controller === true && o.kind === KINDS.webhookTrigger.kind && o.uid === trigger.metadata.uid)
+  );
+}
+
+/** The capability path a generated Secret holds, for indexing; undefined for any other Secret. */
+export function webhookPathOf(secret: V1Secret): string | undefined {
+  const owner = secret.metadata?.labels?.[LABELS.trigger];
+  if (!owner || secret.metadata?.name !== webhookSecretName(owner) || secret.metadata?.labels?.[LABELS.managedBy] !== MANAGED_BY) return undefined;
+  const raw = secret.data?.[KEYS.path];
+  const path = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+  return path?.startsWith(WEBHOOK_PATH_PREFIX) ? path : undefined;
+}
+
+/** What decides between two triggers claiming one path: the older one, then the smaller UID. */
+export interface PathClaimant {
+  createdAtMs: number;
+  uid: string;
+}
+
+export function claimantOf(trigger: WebhookTrigger): PathClaimant {
+  const created = Date.parse(trigger.metadata.creationTimestamp ?? '');
+  return { createdAtMs: Number.isNaN(created) ? Number.MAX_SAFE_INTEGER : created, uid: trigger.metadata.uid ?? '' };
+}
+
+/** Negative when `a` keeps the path over `b`. The same on every replica: no arrival order involved. */
+export function comparePathClaims(a: PathClaimant, b: PathClaimant): number {
+  return a.createdAtMs - b.createdAtMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
 }

@@ -7,20 +7,20 @@ import type { Pipeline, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import type { Config } from '../config/config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { RESOURCES } from '../kube/resources.ts';
+import { WEBHOOK_SECRET_SELECTOR } from '../api/constants.ts';
 import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
-import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
-import { addTriggerIndexes, createTriggerController, TRIGGER_INDEXES } from '../controllers/webhook-trigger/trigger-controller.ts';
+import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
-import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
-import type { Logger } from '../observability/logger.ts';
+import { describeError, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
 import { observeControllers, recordReconcile } from './observe-controllers.ts';
@@ -76,7 +76,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // elsewhere are never cached, so they get no route and no reconcile.
   const selector: InformerSelector = namespaces.length > 0 ? { namespaces } : {};
   const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
-  const secrets = manager.informer<V1Secret>(RESOURCES.secrets, selector);
+  // The controllers read every Secret (a trigger's spec.auth.secretRef may name any); a receiver
+  // alone caches only the generated webhook Secrets, so that the internet-facing process holds no
+  // other Secret. A single process shares the controllers' cache, and the routing table still reads
+  // only generated Secrets from it.
+  const secrets = runControllers
+    ? manager.informer<V1Secret>(RESOURCES.secrets, selector)
+    : manager.informer<V1Secret>(RESOURCES.secrets, { ...selector, labelSelector: WEBHOOK_SECRET_SELECTOR });
   // The run controller's cache, and the receiver's for finding replayed deliveries.
   const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
   addTriggerIndexes(triggers);
@@ -95,6 +101,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       triggers,
       pipelines,
       secrets,
+      runs,
+      lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
       events,
       logger, // the Controller names itself in every line
@@ -112,21 +120,27 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const pipelineController = createPipelineController({
+      client,
+      pipelines,
+      triggers,
+      logger, // the Controller names itself in every line
+      onReconciled: recordReconcile(metrics),
+    });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
-    controllers.push(triggerController, runController);
+    manager.addController(pipelineController, pipelines);
+    controllers.push(triggerController, runController, pipelineController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 
   let routes: RoutingTable | undefined;
   let receiver: RunningServer | undefined;
-  let recorder: DeliveryStatusRecorder | undefined;
   if (runReceiver) {
     routes = new RoutingTable(
       {
         trigger: (ns, name) => triggers.get(keyOf(ns, name)),
         secret: (ns, name) => secrets.get(keyOf(ns, name)),
-        triggersUsingSecret: (ns, name) => triggers.byIndex(TRIGGER_INDEXES.secretRef, keyOf(ns, name)).map((t) => keyOf(t.metadata.namespace, t.metadata.name!)),
       },
       {
         defaultMaxBytes: config.defaultMaxBodyBytes,
@@ -144,19 +158,13 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     secrets.onAdd((s) => table.refreshSecret(s));
     secrets.onUpdate((_, s) => table.refreshSecret(s));
     secrets.onDelete((s) => table.refreshSecret(s));
-    recorder = new DeliveryStatusRecorder({
-      client,
-      cachedTrigger: (ns, name) => triggers.get(keyOf(ns, name)),
-      intervalMs: config.statusFlushIntervalMs,
-      onError: (ns, name, e) => logger.warn({ component: 'receiver', namespace: ns, trigger: name, ...describeError(e) }, 'writing delivery status failed; kept for the next flush'),
-    });
     const app = createReceiverApp({
       routes,
       client,
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
-      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
+      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {
       port: config.webhookPort,
@@ -166,7 +174,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       onError: (e) => logger.error({ component: 'receiver', ...describeError(e) }, 'the webhook server failed'),
       ...(config.tlsCertFile && config.tlsKeyFile ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } } : {}),
     });
-    recorder.start();
   }
 
   const ops = await startOpsServers({
@@ -192,7 +199,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     async stop() {
       // New deliveries stop first; in-flight ones finish (or hit their timeout) before the rest goes.
       await receiver?.close(config.requestTimeoutMs);
-      await recorder?.stop();
       await manager.stop();
       await ops.close();
     },

@@ -44,7 +44,7 @@ function runManifest(name: string, spec: Fields = {}): Manifest {
     spec: {
       pipelineRef: { name: 'export-loader' },
       params: { export_id: 'exp_8f3c21' },
-      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedAt: '2025-01-02T03:04:05Z' },
+      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
       correlationId: CORRELATION_ID,
       ...spec,
     },
@@ -118,16 +118,21 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       expect(Object.fromEntries(ours.map((r) => [r.NAME, shortNamesOf(r).sort()]))).to.deep.equal({
         webhooktriggers: ['wht'],
         pipelines: ['pl'],
-        pipelineruns: ['plr', 'pr'],
+        pipelineruns: ['plr'],
       });
       for (const r of ours) {
         expect(r.NAMESPACED, r.NAME).to.equal('true');
         expect(r.CATEGORIES, r.NAME).to.equal('planasonix');
       }
       const others = rows.filter((r) => r.APIVERSION !== API_VERSION).flatMap(shortNamesOf);
-      expect(others).to.not.include.members(['wht', 'pl', 'plr', 'pr']);
+      const ourShortNames = ours.flatMap(shortNamesOf);
+      for (const name of ourShortNames) expect(others, name).to.not.include(name);
+      // Nor any short name of the products that share clusters with us: Tekton (pr, prs, tr, trs, p),
+      // Argo Workflows and Events (wf, wfs, wftmpl, eb, es, sn), Flux (ks, hr, gitrepo) and Argo CD (app).
+      const neighbours = ['pr', 'prs', 'tr', 'trs', 'p', 'wf', 'wfs', 'wftmpl', 'eb', 'es', 'sn', 'ks', 'hr', 'gitrepo', 'app', 'apps'];
+      expect(ourShortNames.filter((n) => neighbours.includes(n))).to.deep.equal([]);
 
-      for (const args of [['get', 'wht'], ['get', 'pl'], ['get', 'pr'], ['get', 'plr'], ['get', 'planasonix']]) {
+      for (const args of [['get', 'wht'], ['get', 'pl'], ['get', 'plr'], ['get', 'planasonix']]) {
         const got = await kubectl([...args, '-n', ns()]);
         expect(got.code, `kubectl ${args.join(' ')}: ${got.stderr}`).to.equal(0);
       }
@@ -468,12 +473,12 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
   });
 
   describe('printer columns', () => {
-    it('kubectl get pipelineruns shows pipeline, trigger, phase, correlation, start and completion', async () => {
+    it('kubectl get pipelineruns.planasonix.io shows pipeline, trigger, phase, correlation, start and completion', async () => {
       await createInNamespace(RESOURCES.pipelineRuns, runManifest('columns-run'));
       const started = new Date(Date.now() - 90_000).toISOString().replace(/\.\d+Z$/, 'Z');
       await kube().patchStatus(RESOURCES.pipelineRuns, ns(), 'columns-run', { phase: 'Running', reason: 'JobActive', startTime: started });
 
-      const running = await kubectl(['get', 'pipelineruns', '-n', ns(), 'columns-run']);
+      const running = await kubectl(['get', 'pipelineruns.planasonix.io', '-n', ns(), 'columns-run']);
       expectAccepted(running);
       const table = parseTable(running.stdout);
       expect(table.headers).to.deep.equal(['NAME', 'PIPELINE', 'TRIGGER', 'PHASE', 'CORRELATION', 'STARTED', 'COMPLETED', 'AGE']);
@@ -492,7 +497,7 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
         reason: 'Completed',
         completionTime: new Date(Date.now() - 30_000).toISOString().replace(/\.\d+Z$/, 'Z'),
       });
-      const wide = parseTable((await kubectl(['get', 'pr', '-n', ns(), 'columns-run', '-o', 'wide'])).stdout);
+      const wide = parseTable((await kubectl(['get', 'plr', '-n', ns(), 'columns-run', '-o', 'wide'])).stdout);
       expect(wide.headers).to.include('REASON');
       expect(wide.rows[0]).to.include({ PHASE: 'Succeeded', REASON: 'Completed' });
       expect(wide.rows[0]?.COMPLETED).to.match(/^(2\d|3\d)s$/);
@@ -515,12 +520,16 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       expect(wide.rows[0]?.['LAST DELIVERY']).to.match(/^(2m|1\d\ds)/);
     });
 
-    it('kubectl get pipelines shows versions and the concurrency policy', async () => {
+    it('kubectl get pipelines shows readiness, the trigger count, versions and the concurrency policy', async () => {
       const [sample] = readYamlObjects('deploy/examples/export-loader-pipeline.yaml') as unknown as Manifest[];
       await createInNamespace(RESOURCES.pipelines, { ...sample!, metadata: { name: 'columns-pipeline' } });
+      await kube().patchStatus(RESOURCES.pipelines, ns(), 'columns-pipeline', {
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'params and templates are valid; 2 triggers point at it', lastTransitionTime: '2025-03-01T10:00:00Z' }],
+        triggers: 2,
+      });
       const table = parseTable((await kubectl(['get', 'pl', '-n', ns(), 'columns-pipeline'])).stdout);
-      expect(table.headers).to.deep.equal(['NAME', 'VERSIONS', 'CONCURRENCY', 'AGE']);
-      expect(table.rows[0]).to.include({ NAME: 'columns-pipeline', VERSIONS: 'v4-beta', CONCURRENCY: 'Queue' });
+      expect(table.headers).to.deep.equal(['NAME', 'READY', 'TRIGGERS', 'VERSIONS', 'CONCURRENCY', 'AGE']);
+      expect(table.rows[0]).to.include({ NAME: 'columns-pipeline', READY: 'True', TRIGGERS: '2', VERSIONS: 'v4-beta', CONCURRENCY: 'Queue' });
     });
   });
 

@@ -12,7 +12,18 @@ export interface DesiredSecretState {
   rotated?: 'scheduled' | 'requested' | 'initial' | 'scheme-changed';
 }
 
-export function desiredSecretState(trigger: WebhookTrigger, existing: WebhookSecretState | undefined, externalUrl: string, now: Date): DesiredSecretState {
+/**
+ * `referencedSecret` is the value of the user's Secret (spec.auth.secretRef) when it is valid: the
+ * generated Secret carries a copy, so that the receiver reads only Secrets the operator labels and
+ * owns, never the user's (its Secret informer is label-selected; see deploy/receiver-clusterrole.yaml).
+ */
+export function desiredSecretState(
+  trigger: WebhookTrigger,
+  existing: WebhookSecretState | undefined,
+  externalUrl: string,
+  now: Date,
+  referencedSecret?: string,
+): DesiredSecretState {
   const path = existing?.path ?? generateWebhookPath();
   const base: WebhookSecretState = { path, url: webhookUrl(externalUrl, path) };
   const auth = trigger.spec.auth ?? {};
@@ -21,8 +32,10 @@ export function desiredSecretState(trigger: WebhookTrigger, existing: WebhookSec
   const handled = request ?? existing?.handledRotateRequest;
   const withHandled = (s: WebhookSecretState): WebhookSecretState => (handled ? { ...s, handledRotateRequest: handled } : s);
 
-  // A user-managed secret, or no secret at all: the generated Secret holds only the URL.
-  if (auth.secretRef || scheme === 'none') return { state: withHandled(base) };
+  // A user-managed secret: the generated Secret holds the URL and a copy of it, never rotated by us.
+  if (auth.secretRef) return { state: withHandled(referencedSecret ? { ...base, signingSecret: referencedSecret } : base) };
+  // No secret at all: the generated Secret holds only the URL.
+  if (scheme === 'none') return { state: withHandled(base) };
 
   const current = existing?.signingSecret;
   if (!current || !fitsScheme(scheme, current)) {

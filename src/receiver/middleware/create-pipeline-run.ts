@@ -1,20 +1,24 @@
 // Maps the payload to params, derives the delivery's identity and creates its PipelineRun. 202 only
 // once the API server has stored it; 200 with the original correlation ID for a duplicate; 503 with
-// Retry-After when the API server cannot take it, so the caller retries and nothing is lost.
+// Retry-After when the API server cannot take it now, so the caller retries and nothing is lost; 400
+// when it never will (the run is invalid, too large, or its namespace is going away), so the caller
+// stops retrying. In lenient mode a refused run is recorded instead as a Failed run without params.
 import { v7 as uuidv7 } from 'uuid';
 import type { AuthScheme, PipelineRun } from '../../api/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
-import { isKubeError } from '../../kube/errors.ts';
+import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
-import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
+import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
+import { cloudEventDeliveryKey } from '../cloudevents/cloudevent.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
 import type { FindReplayedRun } from '../replayed-runs.ts';
-import { paramsSecretName } from '../../api/constants.ts';
+import { ANNOTATIONS, paramsSecretName } from '../../api/constants.ts';
+import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
-import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
-import type { Route } from '../compile-route.ts';
+import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
+import type { ServingRoute } from '../compile-route.ts';
 
 const MAX_DELIVERY_KEY = 256;
 
@@ -26,8 +30,14 @@ const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'gi
 
 export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
   return async (ctx) => {
-    const route = ctx.state.route!;
-    const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
+    const route = servingRoute(ctx);
+    const cloudEvent = ctx.state.cloudEvent;
+    const mapped = mapParams(route.params, {
+      body: ctx.state.body,
+      headers: ctx.req.headers,
+      query: new URLSearchParams(ctx.querystring),
+      ...(cloudEvent ? { cloudEvent: cloudEvent.attributes } : {}),
+    });
     if (route.strict && mapped.errors.length > 0) {
       throw badRequest(
         'invalid_params',
@@ -35,11 +45,10 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
         mapped.errors.map((e) => ({ path: problemPathOf(route, e.param), message: e.message })),
       );
     }
-    const deliveryKey = deliveryKeyOf(ctx, route);
+    const { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
 
-    const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
-    if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
+    if (replayKey && unsigned) {
       const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
       if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
         if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, earlier, mapped.sensitive, opts.timeoutMs);
@@ -48,11 +57,15 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     }
 
     const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
+    const correlationId = uuidv7();
     const run = buildPipelineRun(route, {
       runName,
       deliveryKey,
       ...(replayKey ? { replayKey } : {}),
-      correlationId: uuidv7(),
+      correlationId,
+      // The sender's trace, else a new one seeded by the correlation ID.
+      traceparent: (ctx.state.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
+      ...(ctx.state.tracestate ? { tracestate: ctx.state.tracestate } : {}),
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
       sensitive: mapped.sensitive,
@@ -64,14 +77,21 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     try {
       stored = await client.create(RESOURCES.pipelineRuns, run, { timeoutMs: opts.timeoutMs });
     } catch (e) {
+      if (isPermanentRefusal(e) && !route.strict && !isNamespaceTerminating(e)) {
+        // Lenient mode records what it could not run, as it does for a payload that misses params:
+        // a run without params that the run controller marks Failed (InvalidPayload).
+        const refusal = [{ param: '(run)', message: `the API server refused the run (${describeRefusal(e)}); its params were dropped` }];
+        stored = await createOrRead(client, { ...run, spec: { ...run.spec, params: {}, payloadErrors: [...(run.spec.payloadErrors ?? []), ...refusal] } }, opts.timeoutMs);
+        if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
+        return answer(ctx, stored, stored.spec.correlationId !== run.spec.correlationId);
+      }
+      if (isPermanentRefusal(e)) throw refused(e);
       if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
       stored = await client.get<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, runName).catch((err: unknown) => {
         throw apiUnavailable(err);
       });
-      if (stored.spec.trigger?.deliveryId !== deliveryKey) {
-        // Two different deliveries hashed to one name: refuse rather than report the wrong run.
-        throw new WebhookError(409, 'bad_request', 'delivery_conflict', 'this delivery collides with another one; retry with a different delivery ID');
-      }
+      // Two different deliveries hashed to one name: refuse rather than report the wrong run.
+      if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
       duplicate = true;
     }
     if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, opts.timeoutMs);
@@ -83,6 +103,9 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
   const correlationId = run.spec.correlationId;
   ctx.state.correlationId = correlationId;
   ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  // A duplicate answers with the first delivery's run, so the log line names that run's trace.
+  const traceparent = run.metadata.annotations?.[ANNOTATIONS.traceparent];
+  if (traceparent) ctx.state.traceparent = traceparent;
   ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
@@ -90,7 +113,7 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
 }
 
 // Strict mode lists problems by where the value should have been, never by the value.
-function problemPathOf(route: Route, param: string): string {
+function problemPathOf(route: ServingRoute, param: string): string {
   const mapping = route.params.find((p) => p.name === param);
   if (mapping?.from === 'body' && mapping.path !== undefined) return mapping.path;
   if (mapping?.from === 'header' && mapping.header) return `header:${mapping.header}`;
@@ -99,30 +122,40 @@ function problemPathOf(route: Route, param: string): string {
 }
 
 /**
- * The key that makes a retry the same delivery: the sender's delivery ID when the scheme has one,
- * else the fingerprint of the signed request (a replay within the tolerance), else an
- * Idempotency-Key header; a request with none of these is always a new delivery.
+ * The key that makes a retry the same delivery: spec.idempotency when set; else a CloudEvent's
+ * source and id (the spec makes that pair unique per event); else the sender's delivery ID when the
+ * scheme has one; else the fingerprint of the signed request (a replay within the tolerance), else
+ * an Idempotency-Key header; a request with none of these is always a new delivery. `unsigned` says
+ * the key came from a header the signature does not cover, so a captured request could be replayed
+ * under a fresh key: the caller then also checks the replay key.
  */
-function deliveryKeyOf(ctx: WebhookContext, route: Route): string {
+function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): { key: string; unsigned: boolean } {
   const idem = route.idempotency;
   let key: string | undefined;
+  let unsigned = false;
   if (idem.from === 'header') {
-    key = ctx.get(idem.header ?? '') || undefined;
+    key = ctx.get(idem.header) || undefined;
     if (!key) throw badRequest('missing_delivery_id', `the ${idem.header} header is required`);
     key = `header:${key}`;
   } else if (idem.from === 'body') {
-    const found = resolveJsonPointer(ctx.state.body, parseJsonPointer(idem.path ?? ''));
+    const found = resolveJsonPointer(ctx.state.body, idem.pointer);
     const v = found.value;
     if (!found.found || (typeof v !== 'string' && typeof v !== 'number') || v === '') {
-      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path ?? '', message: 'is required' }]);
+      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path, message: 'is required' }]);
     }
     key = `body:${String(v)}`;
-  } else if (ctx.state.deliveryId) key = `id:${ctx.state.deliveryId}`;
-  else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
+  } else if (ctx.state.cloudEvent) {
+    key = cloudEventDeliveryKey(ctx.state.cloudEvent);
+    // Binary mode carries source and id in headers; structured mode in the (signed) body.
+    unsigned = ctx.state.cloudEvent.mode === 'binary';
+  } else if (ctx.state.deliveryId) {
+    key = `id:${ctx.state.deliveryId}`;
+    unsigned = UNSIGNED_DELIVERY_ID.has(route.scheme);
+  } else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
   else if (ctx.get('idempotency-key')) key = `header:${ctx.get('idempotency-key')}`;
   else key = newDeliveryKey();
   if (key.length > MAX_DELIVERY_KEY) throw badRequest('delivery_id_too_long', `delivery IDs are limited to ${MAX_DELIVERY_KEY} characters`);
-  return key;
+  return { key, unsigned };
 }
 
 async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, values: Record<string, string>, timeoutMs: number): Promise<void> {
@@ -133,6 +166,43 @@ async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, value
     // The run exists but cannot start without its params: the caller's retry lands on the duplicate path and completes it.
     throw apiUnavailable(e, `${paramsSecretName(run.metadata.name!)} not stored`);
   }
+}
+
+const deliveryConflict = () => new WebhookError(409, 'bad_request', 'delivery_conflict', 'this delivery collides with another one; retry with a different delivery ID');
+
+/** Creates the run, or reads back the one a retry of this delivery already stored. */
+async function createOrRead(client: KubeClient, run: PipelineRun, timeoutMs: number): Promise<PipelineRun> {
+  try {
+    return await client.create(RESOURCES.pipelineRuns, run, { timeoutMs });
+  } catch (e) {
+    if (isPermanentRefusal(e)) throw refused(e);
+    if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
+    return client.get<PipelineRun>(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!).catch((err: unknown) => {
+      throw apiUnavailable(err);
+    });
+  }
+}
+
+/**
+ * A refusal that the same request will meet again, however often it is retried: the object is
+ * invalid (400, 422: schema, CEL rules, admission policies) or too large (413), or its namespace is
+ * being deleted. A 403 from RBAC or a quota, a conflict, a timeout or a 5xx may pass later.
+ */
+function isPermanentRefusal(e: unknown): e is KubeError {
+  return isKubeError(e) && (e.status === 400 || e.status === 422 || e.status === 413 || e.namespaceTerminating);
+}
+
+/** Status and reason only: the API server's message quotes the refused values, which come from the payload. */
+function describeRefusal(e: KubeError): string {
+  return e.namespaceTerminating ? 'namespace terminating' : `${e.status} ${e.reason || 'Invalid'}`;
+}
+
+function refused(e: KubeError): WebhookError {
+  const error = e.namespaceTerminating
+    ? badRequest('namespace_terminating', "this webhook's namespace is being deleted; the delivery will never be accepted")
+    : badRequest('run_refused', `the API server refused the run built from this delivery (${describeRefusal(e)}); retrying the same delivery cannot succeed`);
+  error.cause = safeCause(e, undefined);
+  return error;
 }
 
 function apiUnavailable(e: unknown, detail?: string): WebhookError {

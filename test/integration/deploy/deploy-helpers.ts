@@ -13,6 +13,9 @@ import { signRequest } from '../../../src/signing/sign-request.ts';
 export const OPERATOR_NAMESPACE = 'planasonix-system';
 export const OPERATOR_NAME = 'planasonix-webhook-operator';
 export const SERVICE_ACCOUNT_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_NAME}`;
+/** The receiver's Deployment, ServiceAccount and ClusterRole. */
+export const RECEIVER_NAME = 'planasonix-webhook-receiver';
+export const RECEIVER_SERVICE_ACCOUNT_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${RECEIVER_NAME}`;
 
 export interface Manifest {
   apiVersion: string;
@@ -65,7 +68,7 @@ export async function operatorNamespaceExists(): Promise<boolean> {
 
 /**
  * Applies the whole deploy/ kustomization (server-side, as a user would) and waits for the CRDs.
- * The Deployment gets no pods: the test control plane has no kubelet and no deployment controller.
+ * The Deployment gets no pods: the test control plane runs no deployment controller.
  */
 export async function installDeploy(fieldManager = 'planasonix-deploy-test'): Promise<Installation> {
   const existed = await operatorNamespaceExists();

@@ -1,9 +1,10 @@
 // deploy/ as a cluster admin meets it: `kubectl kustomize deploy` builds, a real API server accepts
-// every object (server-side dry run, then for real), the CRDs come with it, and the Deployment would
-// start a correctly configured, locked-down operator. The optional Ingress component and the
-// monitoring kustomization build and fit the base.
+// every object (server-side dry run, then for real), the CRDs come with it, and the two Deployments
+// would start a correctly configured, locked-down operator and receiver. The optional Ingress and
+// autoscaling components and the monitoring kustomization build and fit the base; the
+// NetworkPolicies' selectors are patched by an overlay without editing the base.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -13,7 +14,7 @@ import { adminClient, installCRDs, kubectl, readYamlObjects } from '../../harnes
 import { startTestOperator } from '../../harness/operator.ts';
 import { parseConfig } from '../../../src/config/config.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { findObject, installDeploy, kubectlRef, kustomizeBuild, operatorNamespaceExists, uninstallDeploy, OPERATOR_NAME, OPERATOR_NAMESPACE, type Manifest } from './deploy-helpers.ts';
+import { findObject, installDeploy, kubectlRef, kustomizeBuild, operatorNamespaceExists, uninstallDeploy, OPERATOR_NAME, OPERATOR_NAMESPACE, RECEIVER_NAME, type Manifest } from './deploy-helpers.ts';
 
 interface Container {
   name: string;
@@ -75,10 +76,16 @@ describe('deploy/ kustomization (real API server)', function () {
       `Role/${OPERATOR_NAME}-leader-election`,
       `RoleBinding/${OPERATOR_NAME}-leader-election`,
       `Deployment/${OPERATOR_NAME}`,
+      `ServiceAccount/${RECEIVER_NAME}`,
+      `ClusterRole/${RECEIVER_NAME}`,
+      `ClusterRoleBinding/${RECEIVER_NAME}`,
+      `Deployment/${RECEIVER_NAME}`,
       'Service/planasonix-webhook',
       `Service/${OPERATOR_NAME}-metrics`,
       `PodDisruptionBudget/${OPERATOR_NAME}`,
+      `PodDisruptionBudget/${RECEIVER_NAME}`,
       `NetworkPolicy/${OPERATOR_NAME}`,
+      `NetworkPolicy/${RECEIVER_NAME}`,
     ]);
     // Nothing from deploy/examples: the samples are applied into a namespace of the user's choice.
     expect(objects.map((o) => o.kind)).not.to.include.members(['WebhookTrigger', 'Pipeline']);
@@ -129,116 +136,210 @@ describe('deploy/ kustomization (real API server)', function () {
     }
   });
 
-  it('runs two leader-electing replicas, locked down, as the ServiceAccount the RBAC binds', () => {
-    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
-    const { spec } = deployment;
-    expect(spec.replicas).to.equal(2);
-    const pod = spec.template.spec;
-    expect(pod.serviceAccountName).to.equal(OPERATOR_NAME);
-    expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(pod.topologySpreadConstraints?.map((c) => c.topologyKey)).to.include('kubernetes.io/hostname');
-    expect(pod.affinity?.podAntiAffinity).to.not.equal(undefined);
-    expect(pod.containers).to.have.length(1);
-    const c = pod.containers[0]!;
-    expect(c.image).to.match(/^ghcr\.io\/planasonix\/webhook-operator:/);
-    expect(c.args?.[0]).to.equal('run');
-    expect(c.securityContext).to.deep.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-    expect(c.resources?.requests).to.have.keys('cpu', 'memory');
-    expect(c.resources?.limits).to.have.keys('cpu', 'memory');
-    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]));
-    expect(env).to.include({ POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace' });
+  const deploymentOf = (name: string) => findObject(objects, 'Deployment', name) as Manifest & { spec: DeploymentSpec };
 
-    const binding = findObject(objects, 'ClusterRoleBinding', OPERATOR_NAME) as Manifest & { subjects: { kind: string; name: string; namespace: string }[] };
-    expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }]);
-  });
+  for (const [name, component, role] of [
+    [OPERATOR_NAME, 'controllers', 'two leader-electing replicas of the controllers'],
+    [RECEIVER_NAME, 'receiver', 'two replicas of the receiver'],
+  ] as const) {
+    it(`${name}: runs ${role}, locked down, as its own ServiceAccount, the one its RBAC binds`, () => {
+      const { spec } = deploymentOf(name);
+      expect(spec.replicas).to.equal(2);
+      const pod = spec.template.spec;
+      expect(pod.serviceAccountName).to.equal(name);
+      expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.topologySpreadConstraints?.map((c) => c.topologyKey)).to.include('kubernetes.io/hostname');
+      expect(pod.affinity?.podAntiAffinity).to.not.equal(undefined);
+      expect(pod.containers).to.have.length(1);
+      const c = pod.containers[0]!;
+      expect(c.image).to.match(/^ghcr\.io\/planasonix\/webhook-operator:/);
+      expect(c.args?.[0]).to.equal('run');
+      expect(c.args).to.include(`--components=${component}`);
+      expect(c.securityContext).to.deep.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.resources?.requests).to.have.keys('cpu', 'memory');
+      expect(c.resources?.limits).to.have.keys('cpu', 'memory');
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]));
+      expect(env).to.include({ POD_NAME: 'metadata.name' });
+      if (component === 'controllers') expect(env).to.include({ POD_NAMESPACE: 'metadata.namespace' });
 
-  it('gives the container a configuration the operator accepts, with probes and Services on the ports where it serves them', async () => {
-    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
-    const c = deployment.spec.template.spec.containers[0]!;
-    const configMapName = c.envFrom?.[0]?.configMapRef?.name ?? '';
-    const configMap = findObject(objects, 'ConfigMap', configMapName) as Manifest & { data: Record<string, string> };
-    // What the process sees in the pod: the ConfigMap's variables, the downward API, and the
-    // variable every pod gets (it makes --external-url mandatory).
-    const env: Record<string, string> = { ...configMap.data, POD_NAME: 'planasonix-webhook-operator-7d9f-abcde', POD_NAMESPACE: OPERATOR_NAMESPACE, KUBERNETES_SERVICE_HOST: '10.0.0.1' };
-    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    const config = parseConfig(c.args!.slice(1), env);
-    expect(config).to.include({ leaderElect: true, leaderElectionNamespace: OPERATOR_NAMESPACE, components: 'all' });
-    expect(config.externalUrl).to.match(/^https:\/\//);
+      const binding = findObject(objects, 'ClusterRoleBinding', name) as Manifest & { subjects: { kind: string; name: string; namespace: string }[] };
+      expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name, namespace: OPERATOR_NAMESPACE }]);
+    });
 
-    // The leader-election Role names the Lease the operator will use.
-    const role = findObject(objects, 'Role', `${OPERATOR_NAME}-leader-election`) as Manifest & { rules: { resourceNames?: string[] }[] };
-    expect(role.rules.flatMap((r) => r.resourceNames ?? [])).to.deep.equal([config.leaderElectionId]);
-
-    // Run the operator with this configuration (on free local ports) and ask each port what the
-    // manifests expect of it: the probes' paths and the Services' endpoints.
-    const containerPorts = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
-    expect([...containerPorts.values()].toSorted()).to.deep.equal([config.webhookPort, config.metricsPort, config.healthPort].toSorted());
-    const operator = await startTestOperator({ ...config, webhookPort: 0, metricsPort: 0, healthPort: 0, webhookBindAddress: '127.0.0.1', leaderElect: false });
-    try {
-      // healthUrl exists once the health endpoints have a port of their own.
-      const urls = new Map<number, string | undefined>([
-        [config.webhookPort, operator.receiverUrl],
-        [config.metricsPort, operator.opsUrl],
-        [config.healthPort, (operator as { healthUrl?: string }).healthUrl],
-      ]);
-      const urlOf = (port: string | number) => urls.get(typeof port === 'number' ? port : (containerPorts.get(port) ?? -1));
-      for (const [probe, spec] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe], ['startup', c.startupProbe]] as const) {
-        expect(spec?.httpGet, `${probe} probe`).to.not.equal(undefined);
-        const res = await fetch(`${urlOf(spec!.httpGet!.port)}${spec!.httpGet!.path}`);
-        expect(res.status, `${probe} probe GET ${spec!.httpGet!.path} on port ${spec!.httpGet!.port}`).to.equal(200);
+    it(`${name}: gives the container a configuration the operator accepts, with probes and Services on the ports where it serves them`, async () => {
+      const c = deploymentOf(name).spec.template.spec.containers[0]!;
+      const configMapName = c.envFrom?.[0]?.configMapRef?.name ?? '';
+      const configMap = findObject(objects, 'ConfigMap', configMapName) as Manifest & { data: Record<string, string> };
+      // What the process sees in the pod: the ConfigMap's variables, the downward API, and the
+      // variable every pod gets (it makes --external-url mandatory for the controllers).
+      const env: Record<string, string> = { ...configMap.data, POD_NAME: `${name}-7d9f-abcde`, KUBERNETES_SERVICE_HOST: '10.0.0.1' };
+      if (c.env?.some((e) => e.name === 'POD_NAMESPACE')) env.POD_NAMESPACE = OPERATOR_NAMESPACE;
+      for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+      const config = parseConfig(c.args!.slice(1), env);
+      expect(config.components).to.equal(component);
+      if (component === 'controllers') {
+        expect(config).to.include({ leaderElect: true, leaderElectionNamespace: OPERATOR_NAMESPACE });
+        expect(config.externalUrl).to.match(/^https:\/\//);
+        // The leader-election Role names the Lease the operator will use.
+        const role = findObject(objects, 'Role', `${OPERATOR_NAME}-leader-election`) as Manifest & { rules: { resourceNames?: string[] }[] };
+        expect(role.rules.flatMap((r) => r.resourceNames ?? [])).to.deep.equal([config.leaderElectionId]);
       }
-      expect(c.readinessProbe?.httpGet?.path).to.equal('/readyz');
 
-      const metricsService = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { targetPort: string }[] } };
-      const scrape = await fetch(`${urlOf(metricsService.spec.ports[0]!.targetPort)}/metrics`);
-      expect(scrape.status).to.equal(200);
-      expect(await scrape.text()).to.include('planasonix_webhook_requests_total');
+      // Run the component with this configuration (on free local ports) and ask each port what the
+      // manifests expect of it: the probes' paths and the Services' endpoints.
+      const containerPorts = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
+      const served = component === 'receiver' ? [config.webhookPort, config.metricsPort, config.healthPort] : [config.metricsPort, config.healthPort];
+      expect([...containerPorts.values()].toSorted()).to.deep.equal(served.toSorted());
+      const operator = await startTestOperator({ ...config, webhookPort: 0, metricsPort: 0, healthPort: 0, webhookBindAddress: '127.0.0.1', leaderElect: false });
+      try {
+        expect(operator.receiverUrl !== '', 'serves webhooks').to.equal(component === 'receiver');
+        const urls = new Map<number, string | undefined>([
+          [config.metricsPort, operator.opsUrl],
+          [config.healthPort, operator.healthUrl],
+        ]);
+        if (component === 'receiver') urls.set(config.webhookPort, operator.receiverUrl);
+        const urlOf = (port: string | number) => urls.get(typeof port === 'number' ? port : (containerPorts.get(port) ?? -1));
+        for (const [probe, spec] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe], ['startup', c.startupProbe]] as const) {
+          expect(spec?.httpGet, `${probe} probe`).to.not.equal(undefined);
+          const res = await fetch(`${urlOf(spec!.httpGet!.port)}${spec!.httpGet!.path}`);
+          expect(res.status, `${probe} probe GET ${spec!.httpGet!.path} on port ${spec!.httpGet!.port}`).to.equal(200);
+        }
+        expect(c.readinessProbe?.httpGet?.path).to.equal('/readyz');
 
-      // The receiver answers an unknown capability path with its own 404 problem document.
-      const webhookService = findObject(objects, 'Service', 'planasonix-webhook') as Manifest & { spec: { ports: { targetPort: string }[] } };
-      const hook = await fetch(`${urlOf(webhookService.spec.ports[0]!.targetPort)}/hooks/unknown`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      expect(hook.status).to.equal(404);
-      expect(hook.headers.get('content-type')).to.match(/json/);
-    } finally {
-      await operator.stop();
+        const metricsService = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { targetPort: string }[] } };
+        const scrape = await fetch(`${urlOf(metricsService.spec.ports[0]!.targetPort)}/metrics`);
+        expect(scrape.status).to.equal(200);
+        expect(await scrape.text()).to.include(component === 'receiver' ? 'planasonix_webhook_requests_total' : 'planasonix_');
+
+        if (component === 'receiver') {
+          // The receiver answers an unknown capability path with its own 404 problem document.
+          const webhookService = findObject(objects, 'Service', 'planasonix-webhook') as Manifest & { spec: { ports: { targetPort: string }[] } };
+          const hook = await fetch(`${urlOf(webhookService.spec.ports[0]!.targetPort)}/hooks/unknown`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+          expect(hook.status).to.equal(404);
+          expect(hook.headers.get('content-type')).to.match(/json/);
+        }
+      } finally {
+        await operator.stop();
+      }
+    });
+  }
+
+  type PolicyPort = { port: string | number; protocol: string };
+  type Policy = Manifest & {
+    spec: {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: PolicyPort[] }[];
+      egress: { to?: unknown[]; ports: PolicyPort[] }[];
+    };
+  };
+  const selects = (labels: Record<string, string>, selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+  it('routes the webhook Service to the receiver only, the metrics Service to both, each PodDisruptionBudget and NetworkPolicy to its own pods', () => {
+    const operatorPods = deploymentOf(OPERATOR_NAME).spec.template.metadata.labels;
+    const receiverPods = deploymentOf(RECEIVER_NAME).spec.template.metadata.labels;
+    for (const name of [OPERATOR_NAME, RECEIVER_NAME]) {
+      const d = deploymentOf(name);
+      expect(selects(d.spec.template.metadata.labels, d.spec.selector.matchLabels), name).to.equal(true);
     }
+    expect(selects(operatorPods, deploymentOf(RECEIVER_NAME).spec.selector.matchLabels), 'the Deployments select apart').to.equal(false);
+    expect(selects(receiverPods, deploymentOf(OPERATOR_NAME).spec.selector.matchLabels), 'the Deployments select apart').to.equal(false);
+
+    const portsOf = (name: string) => new Map((deploymentOf(name).spec.template.spec.containers[0]!.ports ?? []).map((p) => [p.name, p.containerPort]));
+    type Service = Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } };
+    const webhook = findObject(objects, 'Service', 'planasonix-webhook') as Service;
+    expect(selects(receiverPods, webhook.spec.selector)).to.equal(true);
+    expect(selects(operatorPods, webhook.spec.selector), 'webhooks never reach the operator').to.equal(false);
+    expect(webhook.spec.ports.map((p) => [p.port, portsOf(RECEIVER_NAME).get(p.targetPort)])).to.deep.equal([[8080, 8080]]);
+    const metrics = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Service;
+    for (const [name, pods] of [[OPERATOR_NAME, operatorPods], [RECEIVER_NAME, receiverPods]] as const) {
+      expect(selects(pods, metrics.spec.selector), name).to.equal(true);
+      expect(metrics.spec.ports.map((p) => [p.port, portsOf(name).get(p.targetPort)]), name).to.deep.equal([[9090, 9090]]);
+    }
+
+    for (const [name, pods, other] of [[OPERATOR_NAME, operatorPods, receiverPods], [RECEIVER_NAME, receiverPods, operatorPods]] as const) {
+      const pdb = findObject(objects, 'PodDisruptionBudget', name) as Manifest & { spec: { minAvailable?: number; maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } };
+      expect(selects(pods, pdb.spec.selector.matchLabels), name).to.equal(true);
+      expect(selects(other, pdb.spec.selector.matchLabels), name).to.equal(false);
+      expect(pdb.spec.minAvailable ?? pdb.spec.maxUnavailable, name).to.equal(1);
+      const policy = findObject(objects, 'NetworkPolicy', name) as Policy;
+      expect(selects(pods, policy.spec.podSelector.matchLabels), name).to.equal(true);
+      expect(selects(other, policy.spec.podSelector.matchLabels), name).to.equal(false);
+      expect(policy.spec.policyTypes).to.have.members(['Ingress', 'Egress']);
+      const metricsRule = policy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'metrics'));
+      expect(metricsRule?.from?.[0]?.namespaceSelector?.matchLabels).to.deep.equal({ 'kubernetes.io/metadata.name': 'monitoring' });
+      const egressPorts = policy.spec.egress.flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`));
+      expect(egressPorts).to.include.members(['TCP/443', 'TCP/6443', 'UDP/53', 'TCP/53']);
+    }
+    // Webhooks reach the receiver only from the ingress controller's namespace; the operator takes none.
+    const receiverPolicy = findObject(objects, 'NetworkPolicy', RECEIVER_NAME) as Policy;
+    const webhooks = receiverPolicy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'webhooks'));
+    expect(webhooks?.from?.map((f) => f.namespaceSelector?.matchLabels)).to.deep.equal([{ 'kubernetes.io/metadata.name': 'ingress-nginx' }]);
+    const operatorPolicy = findObject(objects, 'NetworkPolicy', OPERATOR_NAME) as Policy;
+    expect(operatorPolicy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal(['metrics']);
   });
 
-  it('routes both Services, the PodDisruptionBudget and the NetworkPolicy to the operator pods', () => {
-    const deployment = findObject(objects, 'Deployment', OPERATOR_NAME) as Manifest & { spec: DeploymentSpec };
-    const podLabels = deployment.spec.template.metadata.labels;
-    const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
-    expect(selects(deployment.spec.selector.matchLabels)).to.equal(true);
+  describe('an overlay that patches the NetworkPolicies (as networkpolicy.yaml tells a user to)', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+      const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
+      const replace = (p: string, value: unknown) => stringify([{ op: 'replace', path: p, value }]);
+      writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        stringify({
+          resources: [rel('deploy')],
+          patches: [
+            { target: { kind: 'NetworkPolicy', name: RECEIVER_NAME }, patch: replace('/spec/ingress/0/from/0/namespaceSelector/matchLabels', { 'kubernetes.io/metadata.name': 'traefik' }) },
+            { target: { kind: 'NetworkPolicy', name: RECEIVER_NAME }, patch: replace('/spec/ingress/1/from/0/namespaceSelector/matchLabels', { 'kubernetes.io/metadata.name': 'observability' }) },
+            { target: { kind: 'NetworkPolicy', name: OPERATOR_NAME }, patch: replace('/spec/ingress/0/from/0/namespaceSelector/matchLabels', { 'kubernetes.io/metadata.name': 'observability' }) },
+          ],
+        }),
+      );
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-    const ports = new Map((deployment.spec.template.spec.containers[0]!.ports ?? []).map((p) => [p.name, p.containerPort]));
-    for (const [name, port] of [['planasonix-webhook', 8080], [`${OPERATOR_NAME}-metrics`, 9090]] as const) {
-      const service = findObject(objects, 'Service', name) as Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } };
-      expect(selects(service.spec.selector), name).to.equal(true);
-      expect(service.spec.ports).to.have.length(1);
-      expect(service.spec.ports[0]!.port, name).to.equal(port);
-      expect(ports.get(service.spec.ports[0]!.targetPort), name).to.equal(port);
-    }
-    const pdb = findObject(objects, 'PodDisruptionBudget', OPERATOR_NAME) as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
-    expect(pdb.spec.minAvailable).to.equal(1);
-    expect(selects(pdb.spec.selector.matchLabels)).to.equal(true);
+    it('moves the webhooks rule to the ingress controller\'s namespace and the metrics rules to the monitoring one, and the API server accepts them', async () => {
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      const fromOf = (name: string, port: string) =>
+        (findObject(built, 'NetworkPolicy', name) as Policy).spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from?.map((f) => f.namespaceSelector?.matchLabels);
+      expect(fromOf(RECEIVER_NAME, 'webhooks')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'traefik' }]);
+      expect(fromOf(RECEIVER_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      expect(fromOf(OPERATOR_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      const policies = built.filter((o) => o.kind === 'NetworkPolicy');
+      const dryRun = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], policies.map((o) => stringify(o)).join('---\n'));
+      expect(dryRun.code, dryRun.stderr).to.equal(0);
+    });
+  });
 
-    type PolicyPort = { port: string | number; protocol: string };
-    const policy = findObject(objects, 'NetworkPolicy', OPERATOR_NAME) as Manifest & {
-      spec: {
-        podSelector: { matchLabels: Record<string, string> };
-        policyTypes: string[];
-        ingress: { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: PolicyPort[] }[];
-        egress: { to?: unknown[]; ports: PolicyPort[] }[];
+  describe('the autoscaling component (deploy/autoscaling)', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+      const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
+      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [rel('deploy')], components: [rel('deploy/autoscaling')] }));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('scales the receiver Deployment (never the operator) on CPU, from at least its two replicas, accepted by the API server', async () => {
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      const hpa = findObject(built, 'HorizontalPodAutoscaler', RECEIVER_NAME) as Manifest & {
+        spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: { resource?: { name: string } }[] };
       };
-    };
-    expect(selects(policy.spec.podSelector.matchLabels)).to.equal(true);
-    expect(policy.spec.policyTypes).to.have.members(['Ingress', 'Egress']);
-    const webhooks = policy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'webhooks'));
-    expect(webhooks?.from, 'webhooks are open to every source').to.equal(undefined);
-    const metrics = policy.spec.ingress.find((r) => r.ports.some((p) => p.port === 'metrics'));
-    expect(metrics?.from?.[0]?.namespaceSelector?.matchLabels).to.deep.equal({ 'kubernetes.io/metadata.name': 'monitoring' });
-    const egressPorts = policy.spec.egress.flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`));
-    expect(egressPorts).to.include.members(['TCP/443', 'TCP/6443', 'UDP/53', 'TCP/53']);
+      expect(hpa.metadata.namespace).to.equal(OPERATOR_NAMESPACE);
+      expect(hpa.spec.scaleTargetRef).to.include({ kind: 'Deployment', name: RECEIVER_NAME });
+      expect(hpa.spec.minReplicas).to.be.at.least(2);
+      expect(hpa.spec.maxReplicas).to.be.greaterThan(hpa.spec.minReplicas);
+      expect(hpa.spec.metrics.map((m) => m.resource?.name)).to.deep.equal(['cpu']);
+      const receiver = findObject(built, 'Deployment', RECEIVER_NAME) as Manifest & { spec: DeploymentSpec };
+      expect(receiver.spec.template.spec.containers[0]!.resources?.requests?.cpu, 'utilization needs a CPU request').to.be.a('string');
+      const dryRun = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], stringify(hpa));
+      expect(dryRun.code, dryRun.stderr).to.equal(0);
+    });
   });
 
   describe('the Ingress component (deploy/ingress)', () => {
@@ -275,15 +376,65 @@ describe('deploy/ kustomization (real API server)', function () {
   it('builds deploy/monitoring, whose ServiceMonitor scrapes the metrics Service by port name', async () => {
     const monitoring = await kustomizeBuild('deploy/monitoring');
     const monitor = findObject(monitoring.objects, 'ServiceMonitor', OPERATOR_NAME) as Manifest & {
-      spec: { namespaceSelector: { matchNames: string[] }; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] };
+      spec: { namespaceSelector?: unknown; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] };
     };
     const service = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { name: string }[] } };
-    expect(monitor.spec.namespaceSelector.matchNames).to.deep.equal([service.metadata.namespace]);
+    // Its own namespace, the Service's: no namespaceSelector that an overlay would have to rewrite.
+    expect(monitor.metadata.namespace).to.equal(service.metadata.namespace);
+    expect(monitor.spec.namespaceSelector).to.equal(undefined);
     expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v)).to.equal(true);
     // ...and no other Service of the base: the receiver's Service must not be scraped.
     const others = objects.filter((o) => o.kind === 'Service' && o !== service);
     for (const o of others) expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v), o.metadata.name).to.equal(false);
     expect(monitor.spec.endpoints.map((e) => [e.port, e.path, e.honorLabels])).to.deep.equal([[service.spec.ports[0]!.name, '/metrics', true]]);
     expect(monitoring.objects.map((o) => o.kind)).to.include.members(['PrometheusRule', 'ConfigMap']);
+  });
+
+  it('moves whole into an overlay\'s namespace, monitoring included: nothing still names planasonix-system', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          // kustomize takes only relative paths to other kustomizations.
+          resources: [path.relative(dir, path.join(repoRoot, 'deploy')), path.relative(dir, path.join(repoRoot, 'deploy/monitoring'))],
+          components: [path.relative(dir, path.join(repoRoot, 'deploy/ingress')), path.relative(dir, path.join(repoRoot, 'deploy/autoscaling'))],
+          // As the README says: `namespace: hooks-prod` alone would leave the bindings' subjects in
+          // planasonix-system (kustomize moves only subjects named "default" unless told otherwise).
+          transformers: [
+            stringify({
+              apiVersion: 'builtin',
+              kind: 'NamespaceTransformer',
+              metadata: { name: 'hooks-prod', namespace: 'hooks-prod' },
+              setRoleBindingSubjects: 'allServiceAccounts',
+            }),
+          ],
+          // The base's own Namespace object, renamed with the rest.
+          patches: [{ target: { kind: 'Namespace' }, patch: '[{"op": "replace", "path": "/metadata/name", "value": "hooks-prod"}]' }],
+        }),
+      );
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      expect(res.stdout).not.to.include(OPERATOR_NAMESPACE);
+      for (const o of built.filter((o) => !['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'Namespace'].includes(o.kind))) {
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).to.equal('hooks-prod');
+      }
+      expect(built.map((o) => o.kind)).to.include.members(['ServiceMonitor', 'PrometheusRule', 'Ingress', 'HorizontalPodAutoscaler']);
+      // And every object, opt-ins included, carries the standard labels, at package.json's version.
+      const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+      for (const o of built) {
+        expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.include({
+          'app.kubernetes.io/part-of': 'planasonix',
+          'app.kubernetes.io/instance': OPERATOR_NAME,
+          'app.kubernetes.io/version': version,
+        });
+        if (o.kind !== 'CustomResourceDefinition' && o.kind !== 'Namespace') expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.have.property('app.kubernetes.io/name');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

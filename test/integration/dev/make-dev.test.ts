@@ -3,7 +3,7 @@
 // leave no control plane behind. It starts its own control plane, separate from the tests' one.
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,12 +11,15 @@ import type { PipelineRun } from '../../../src/api/types.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
+import { machinePath, readmeBlock } from '../../harness/readme.ts';
 
 const NS = 'planasonix-dev';
 
-function sh(line: string): Promise<{ code: number; stdout: string; stderr: string }> {
+
+
+function sh(line: string, cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', line], { cwd, env: { ...process.env, PATH: machinePath() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -56,7 +59,7 @@ describe('make dev (tools/dev.ts)', function () {
       lines.on('line', (line) => {
         output.push(line);
         if (line.startsWith('planasonix dev: ready')) ready = true;
-        if (ready && line.trim().startsWith('kubectl get webhooktriggers,pipelineruns')) resolve();
+        if (ready && line.trim().startsWith('kubectl get webhooktriggers,pipelineruns.planasonix.io')) resolve();
       });
       void exited.then((code) => reject(new Error(`tools/dev.ts exited with ${code} before it was ready:\n${output.join('\n')}`)));
     });
@@ -98,7 +101,7 @@ describe('make dev (tools/dev.ts)', function () {
     expect(status, curl.stdout).to.equal('202');
     const fromCurl = (JSON.parse(body) as { correlationId: string }).correlationId;
 
-    const sendLine = printed('node src/cli/main.ts send ');
+    const sendLine = printed('planasonix send ');
     expect(sendLine).to.include('--url-override http://127.0.0.1:');
     const send = await sh(`source '${envFile}' && ${sendLine}`);
     expect(send.code, send.stderr).to.equal(0);
@@ -111,10 +114,34 @@ describe('make dev (tools/dev.ts)', function () {
       const runs = await client.list<PipelineRun>(RESOURCES.pipelineRuns, NS, { labelSelector: `planasonix.io/correlation-id=${id}` });
       expect(runs.items, `run with correlation ID ${id}`).to.have.length(1);
     }
-    const listed = await sh(`source '${envFile}' && ${printed('kubectl get webhooktriggers,pipelineruns')}`);
+    const listed = await sh(`source '${envFile}' && ${printed('kubectl get webhooktriggers,pipelineruns.planasonix.io')}`);
     expect(listed.code, listed.stderr).to.equal(0);
     expect(listed.stdout).to.match(/webhooktrigger\.planasonix\.io\/export-completed +export-loader +planasonix +True/);
     expect(listed.stdout).to.include(fromCurl);
+  });
+
+  it("runs the README's quick start verbatim, after make dev, in a shell with the machine's own PATH", async () => {
+    const lines = readmeBlock('## Quick start');
+    // The two lines this test stands in for: the checkout it runs in, and the make dev it started.
+    expect(lines[0]).to.match(/^git clone /);
+    expect(lines[1]).to.match(/^make dev\b/);
+    const rest = lines.slice(2);
+    expect(rest[0], 'the quick start goes on with `source .dev/env`').to.match(/^source \.dev\/env\b/);
+    // A checkout as the reader has it, whose .dev is the one this test's make dev wrote.
+    const cwd = mkdtempSync(path.join(tmpdir(), 'planasonix-readme-'));
+    try {
+      symlinkSync(path.join(dir, '.dev'), path.join(cwd, '.dev'));
+      symlinkSync(path.join(repoRoot, 'deploy'), path.join(cwd, 'deploy'));
+      const res = await sh(['set -euo pipefail', ...rest].join('\n'), cwd);
+      expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(0);
+      // 200 when the test above already delivered this payload: the same delivery, the same run.
+      expect(res.stdout).to.match(/^HTTP (202 Accepted|200 OK)$/m);
+      expect(res.stdout).to.match(/^correlation ID: \S+$/m);
+      expect(res.stdout).to.match(/webhooktrigger\.planasonix\.io\/export-completed +export-loader +planasonix +True/);
+      expect(res.stdout).to.match(/pipelinerun\.planasonix\.io\/export-completed-\S+ +export-loader +export-completed +Pending/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('stops on Ctrl-C (SIGINT) within 20 s with exit code 0, leaving no control plane process', async () => {

@@ -1,6 +1,7 @@
 // Shared pieces of the run controller's integration tests: Pipelines and PipelineRuns shaped as the
-// receiver makes them, a stand-in for the Job controller (there is no kubelet and no job controller
-// in the test control plane, so these tests write the Job status the way Kubernetes 1.32+ does), a
+// receiver makes them, a stand-in for the Job controller (these Pipelines' Jobs carry spec.managedBy,
+// so the real Job controller leaves them alone and these tests write the Job status the way
+// Kubernetes 1.32+ does: see test/harness/job-status-writer.ts; test/e2e runs real Pods), a
 // KubeClient that records and can fail the writes of an operator, and readers of runs and Events.
 import { randomUUID } from 'node:crypto';
 import type { Pipeline, PipelineRun, PipelineSpec, PipelineRunSpec } from '../../../src/api/types.ts';
@@ -64,7 +65,7 @@ export function runObject(namespace: string, name: string, pipeline: string, opt
     spec: {
       pipelineRef: { name: pipeline },
       params: opts.params ?? { export_id: `exp_${name}` },
-      trigger: { name: 'hook', deliveryId: `msg_${name}`, receivedAt: (opts.receivedAt ?? new Date()).toISOString() },
+      trigger: { name: 'hook', deliveryId: `msg_${name}`, receivedTime: (opts.receivedAt ?? new Date()).toISOString() },
       correlationId,
       ...opts.spec,
     },

@@ -81,13 +81,15 @@ describe('WebhookTrigger generated Secret (real API server)', function () {
     expect(Buffer.from(signing.slice('whsec_'.length), 'base64')).to.have.length(32);
   });
 
-  it('with spec.auth.secretRef: the generated Secret holds only the URL and the user Secret is never written', async () => {
+  it('with spec.auth.secretRef: the generated Secret holds the URL and a copy for the receiver; the user Secret is never written', async () => {
     const user = await adminClient().create<V1Secret>(RESOURCES.secrets, secretObject(ns(), 'billing-signing', { 'signing-secret': 'pxs_user-provided-secret-value' }));
     await adminClient().create(RESOURCES.webhookTriggers, triggerObject(ns(), 'byo', { auth: { scheme: 'planasonix', secretRef: { name: 'billing-signing' } } }));
     const trigger = await waitReady(ns(), 'byo');
 
     const { data } = await readSecret(ns(), 'byo-webhook');
-    expect(Object.keys(data).sort()).to.deep.equal(['path', 'url']);
+    // The copy is what the receiver verifies with: it reads no Secret but the generated ones.
+    expect(Object.keys(data).sort()).to.deep.equal(['path', 'signing-secret', 'url']);
+    expect(data['signing-secret']).to.equal('pxs_user-provided-secret-value');
     expect(trigger.status?.signingSecretRef).to.deep.equal({ name: 'billing-signing', key: 'signing-secret' });
     expect(trigger.status?.urlSecretRef).to.deep.equal({ name: 'byo-webhook', key: 'url' });
 

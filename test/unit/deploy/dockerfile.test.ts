@@ -1,7 +1,7 @@
 // The Dockerfile, checked the way a reviewer would read it, since no image can be built here (no
 // container engine): Node.js 24 throughout, a non-root numeric user, no dev dependencies, an
 // entrypoint that is the CLI, a build context that holds what the COPYs need and nothing else, and
-// a user and ports that agree with deploy/deployment.yaml.
+// a user and ports that agree with deploy/receiver-deployment.yaml (the Deployment that serves every port).
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,7 +16,10 @@ interface Instruction {
 }
 
 interface Stage {
+  /** The base with global ARG defaults substituted: what `docker build` uses without --build-arg. */
   image: string;
+  /** The FROM as written, e.g. `${RUNTIME_IMAGE}`. */
+  written: string;
   name: string | undefined;
   instructions: Instruction[];
 }
@@ -41,14 +44,20 @@ function parseDockerfile(text: string): Stage[] {
     instructions.push({ keyword: keyword.toUpperCase(), args: rest.join(' '), line: startLine });
   });
   const stages: Stage[] = [];
+  // ARGs before the first FROM may parameterize the FROMs (Docker's "global" build arguments).
+  const globalArgs = new Map<string, string>();
   for (const ins of instructions) {
     if (ins.keyword === 'FROM') {
       const words = ins.args.split(/\s+/).filter((w) => !w.startsWith('--'));
       const as = words.findIndex((w) => w.toUpperCase() === 'AS');
-      stages.push({ image: words[0]!, name: as >= 0 ? words[as + 1] : undefined, instructions: [] });
+      const image = words[0]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '');
+      stages.push({ image, written: words[0]!, name: as >= 0 ? words[as + 1] : undefined, instructions: [] });
     } else if (stages.length > 0) {
       stages[stages.length - 1]!.instructions.push(ins);
-    } else if (ins.keyword !== 'ARG') {
+    } else if (ins.keyword === 'ARG') {
+      const [name = '', ...value] = ins.args.split('=');
+      globalArgs.set(name, value.join('='));
+    } else {
       throw new Error(`line ${ins.line}: ${ins.keyword} before the first FROM`);
     }
   }
@@ -93,6 +102,12 @@ describe('Dockerfile', () => {
     expect(stages.length).to.be.greaterThan(1);
     for (const s of stages) expect(s.image, `FROM ${s.image}`).to.match(NODE_24);
     expect(packageJson.engines.node).to.match(/>=\s*24\b/);
+  });
+
+  it('takes every base as a build argument, so that `make image` can build it without pulling', () => {
+    for (const s of stages) expect(s.written, `FROM ${s.written}`).to.match(/^\$\{?[A-Z_]+\}?$/);
+    const script = readFileSync(path.join(repoRoot, 'tools/image/build.sh'), 'utf8');
+    for (const s of stages) expect(script).to.include(`--build-arg "${s.written.replace(/[${}]/g, '')}=`);
   });
 
   it('runs the final stage as a non-root numeric user', () => {
@@ -179,8 +194,8 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('agrees with deploy/deployment.yaml on the user and the ports', () => {
-    const deployment = parse(readFileSync(path.join(repoRoot, 'deploy/deployment.yaml'), 'utf8')) as {
+  it('agrees with deploy/receiver-deployment.yaml on the user and the ports', () => {
+    const deployment = parse(readFileSync(path.join(repoRoot, 'deploy/receiver-deployment.yaml'), 'utf8')) as {
       spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: { args: string[]; command?: string[]; ports: { containerPort: number }[] }[] } } };
     };
     const pod = deployment.spec.template.spec;

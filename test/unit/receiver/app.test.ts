@@ -33,7 +33,7 @@ describe('receiver app (scripted API client)', () => {
   before(async () => {
     const secret = buildWebhookSecret(trigger, { path: PATH, url: `https://x${PATH}`, signingSecret: SECRET, currentSince: new Date() });
     const routes = new RoutingTable(
-      { trigger: () => trigger, secret: (_ns, name) => (name === 'unit-webhook' ? secret : undefined), triggersUsingSecret: () => [] },
+      { trigger: () => trigger, secret: (_ns, name) => (name === 'unit-webhook' ? secret : undefined) },
       { defaultMaxBytes: 1024 },
     );
     routes.refreshTrigger('ns', 'unit');
@@ -56,18 +56,43 @@ describe('receiver app (scripted API client)', () => {
     return fetch(server.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json', 'x-planasonix-signature': `t=${t},v1=${v1}` }, body });
   };
 
-  it('answers 503 when the API server refuses the run, and logs its reason but not the values it quoted', async () => {
-    create = async () => {
-      throw new KubeError(422, 'Invalid', 'PipelineRun.planasonix.io "unit-x" is invalid: spec.params.export_id: Invalid value: "value-from-the-payload"');
+  it('records a run the API server refuses as a Failed run without params (lenient mode), logging its reason but not the values it quoted', async () => {
+    const attempts: PipelineRun[] = [];
+    create = async (run) => {
+      attempts.push(run);
+      if (attempts.length === 1) {
+        throw new KubeError(422, 'Invalid', 'PipelineRun.planasonix.io "unit-x" is invalid: spec.params.export_id: Invalid value: "value-from-the-payload"');
+      }
+      return { ...run, metadata: { ...run.metadata, uid: 'run-uid' } };
     };
     const reply = await post(JSON.stringify({ export_id: 'value-from-the-payload' }));
+    expect(reply.status).to.equal(202);
+    expect(attempts).to.have.length(2);
+    expect(attempts[1]!.metadata.name).to.equal(attempts[0]!.metadata.name);
+    expect(attempts[1]!.spec.params).to.deep.equal({});
+    expect(attempts[1]!.spec.payloadErrors).to.deep.equal([{ param: '(run)', message: 'the API server refused the run (422 Invalid); its params were dropped' }]);
+    expect(JSON.stringify(attempts[1])).not.to.include('value-from-the-payload');
+  });
+
+  it('answers 400, without Retry-After, when the namespace is being deleted: retrying can never succeed', async () => {
+    create = async () => {
+      throw new KubeError(403, 'Forbidden', 'unable to create new content in namespace ns because it is being terminated', undefined, ['NamespaceTerminating']);
+    };
+    const reply = await post(JSON.stringify({ export_id: 'e' }));
+    expect(reply.status).to.equal(400);
+    expect(reply.headers.get('retry-after')).to.equal(null);
+    expect(((await reply.json()) as { error: string }).error).to.equal('namespace_terminating');
+  });
+
+  it('answers 503 with Retry-After to a refusal that may pass later (RBAC, quota: 403 Forbidden)', async () => {
+    create = async () => {
+      throw new KubeError(403, 'Forbidden', 'pipelineruns.planasonix.io is forbidden: exceeded quota');
+    };
+    const reply = await post(JSON.stringify({ export_id: 'e' }));
     expect(reply.status).to.equal(503);
     expect(reply.headers.get('retry-after')).to.equal('5');
-    expect(await reply.json()).to.deep.equal({ error: 'api_unavailable', message: 'the delivery could not be stored; retry later' });
     expect(reports).to.have.length(1);
-    const logged = serializeError(reports[0]!.error);
-    expect(logged).to.include({ status: 422, reason: 'Invalid' });
-    expect(JSON.stringify(logged)).not.to.include('value-from-the-payload');
+    expect(serializeError(reports[0]!.error)).to.include({ status: 403, reason: 'Forbidden' });
   });
 
   it('answers 503, never 500, when something unexpected is thrown', async () => {

@@ -37,15 +37,18 @@ describe('desiredSecretState', () => {
     expect(moved.url).to.equal('https://new.example.com' + first.path);
   });
 
-  it('holds no signing secret with a user-managed secret or with scheme none', () => {
-    const byo = desiredSecretState(trigger({ secretRef: { name: 'mine' } }), undefined, BASE, T0);
-    expect(byo.state).to.have.all.keys('path', 'url');
+  it('holds a copy of a user-managed secret (never rotated), and no signing secret with scheme none', () => {
+    const byo = desiredSecretState(trigger({ secretRef: { name: 'mine' } }), undefined, BASE, T0, 'pxs_users_own');
+    expect(byo.state).to.have.all.keys('path', 'url', 'signingSecret');
+    expect(byo.state.signingSecret).to.equal('pxs_users_own');
     expect(byo.rotated).to.equal(undefined);
+    // The user's Secret missing or invalid: no copy, so the receiver serves nothing for it.
+    expect(desiredSecretState(trigger({ secretRef: { name: 'mine' } }), undefined, BASE, T0).state).to.have.all.keys('path', 'url');
     expect(desiredSecretState(trigger({ scheme: 'none' }), undefined, BASE, T0).state).to.have.all.keys('path', 'url');
     // Switching to a user-managed secret drops the generated one, and keeps the path.
     const generated = desiredSecretState(trigger(), undefined, BASE, T0).state;
-    const switched = desiredSecretState(trigger({ secretRef: { name: 'mine' } }), generated, BASE, T0).state;
-    expect(switched).to.deep.equal({ path: generated.path, url: generated.url });
+    const switched = desiredSecretState(trigger({ secretRef: { name: 'mine' } }), generated, BASE, T0, 'pxs_users_own').state;
+    expect(switched).to.deep.equal({ path: generated.path, url: generated.url, signingSecret: 'pxs_users_own' });
   });
 
   it('regenerates the secret when the scheme changes, without an overlap, keeping the path', () => {
