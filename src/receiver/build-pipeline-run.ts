@@ -5,7 +5,7 @@ import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
 import type { CompiledTarget } from '../triggers/compiled-trigger.ts';
-import { controllerReferenceTo } from '../api/owner-reference.ts';
+import { buildOwnedSecret, controllerReferenceTo } from '../api/owner-reference.ts';
 
 /**
  * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
@@ -57,7 +57,7 @@ export function buildPipelineRun(route: Route, target: Pick<CompiledTarget, 'nam
       params: d.params,
       ...(sensitiveNames.length > 0 ? { sensitiveParams: sensitiveNames } : {}),
       ...(d.payloadErrors.length > 0 ? { payloadErrors: d.payloadErrors } : {}),
-      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedAt: d.receivedAt.toISOString(), ...(target.shorthand ? {} : { target: target.name }) },
+      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString(), ...(target.shorthand ? {} : { target: target.name }) },
       correlationId: d.correlationId,
     },
   };
@@ -71,16 +71,12 @@ export function labelValueOf(name: string): string {
 
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: paramsSecretName(run.metadata.name!),
-      namespace: run.metadata.namespace!,
-      labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],
+      owner: { kind: KINDS.pipelineRun, name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid! },
+      labels: { [LABELS.pipelineRun]: run.metadata.name! },
     },
-    stringData: values,
-  };
+    values,
+  );
 }
