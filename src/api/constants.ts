@@ -92,6 +92,7 @@ export const TRIGGER_REASONS = {
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
+  invalidFilter: 'InvalidFilter',
   reconcileError: 'ReconcileError',
 } as const;
 
@@ -135,6 +136,7 @@ export function paramsSecretName(runName: string): string {
 export const WEBHOOK_OUTCOMES = [
   'accepted',
   'duplicate',
+  'filtered',
   'unauthorized',
   'stale',
   'forbidden',

@@ -158,6 +158,8 @@ export interface WebhookTriggerSpec {
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 

@@ -12,6 +12,7 @@ import type { CompiledTrigger, TriggerCompilation, TriggerProblem } from './comp
 import { compileAuth } from './compile-auth.ts';
 import { compileIdempotency, compileParams } from './compile-params.ts';
 import { compilePayloadSchema, type PayloadValidator } from './payload-schema.ts';
+import { compileFilter, type CompiledFilter } from './filter/compile-filter.ts';
 
 export interface TriggerSources {
   trigger: WebhookTrigger;
@@ -41,6 +42,7 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const maxBytes = compileMaxBytes(spec.payload, limits, problems);
   const ranges = compileAllowedSources(spec.allowedSourceRanges, problems);
   const rateLimit = compileRateLimit(spec.rateLimit);
+  const filter = compileFilterOf(spec.filter, 'spec.filter', problems);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
@@ -51,11 +53,23 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
     strict,
     maxBytes,
     schema,
-    needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body'),
+    needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body') || filter?.readsBody === true,
     idempotency,
     rateLimit,
+    filter,
   };
   return { ok: true, trigger };
+}
+
+/** A filter that does not compile keeps the trigger from serving, with the CEL compiler's message. */
+export function compileFilterOf(expression: string | undefined, field: string, problems: TriggerProblem[]): CompiledFilter | undefined {
+  if (expression === undefined) return undefined;
+  const compiled = compileFilter(expression);
+  if ('error' in compiled) {
+    problems.push({ reason: TRIGGER_REASONS.invalidFilter, field, message: `${field}: ${compiled.error}` });
+    return undefined;
+  }
+  return compiled;
 }
 
 function compileSchema(payload: PayloadSpec | undefined, problems: TriggerProblem[]): PayloadValidator | undefined {

@@ -4,6 +4,7 @@
 import type { AuthScheme, ParamMapping } from '../api/types.ts';
 import type { SignatureVerifier, VerificationKeys } from './signature-verifiers/index.ts';
 import type { PayloadValidator } from './payload-schema.ts';
+import type { CompiledFilter } from './filter/compile-filter.ts';
 
 /**
  * One thing wrong with a trigger, precise enough to fix: the status reason (TRIGGER_REASONS), the
@@ -44,6 +45,8 @@ export interface CompiledTrigger {
   needsJsonBody: boolean;
   idempotency: CompiledIdempotency;
   rateLimit: { requestsPerMinute: number; burst: number } | undefined;
+  /** spec.filter: a delivery it does not match is answered 200 filtered and creates nothing. */
+  filter: CompiledFilter | undefined;
   /** Serving, but the user should know (scheme none); shown in the Ready condition. */
   warning: string | undefined;
 }

@@ -144,6 +144,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
   payload: { strict: true, maxBytes: '1Mi', schema: { type: 'object', required: ['export_id'] } },
   idempotency: { from: 'header', header: 'Idempotency-Key', path: '/export_id' },
   rateLimit: { requestsPerMinute: 600, burst: 100 },
+  filter: 'body.status == "completed"',
   suspend: false,
 };
 

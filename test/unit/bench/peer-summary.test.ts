@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { peerTable, summarizeComparison, type AcceptRound, type PeerComparison, type ReceiverResult } from '../../../bench/peer-summary.ts';
 import { githubPushBody } from '../../../bench/github-delivery.ts';
 import { fillTemplate } from '../../../bench/peers.ts';
+import { longAcceptSection, peersSection } from '../../../bench/report.ts';
 
 const config = { rounds: 3, connections: 16, rejectSeconds: 6, acceptSeconds: 8, drainSeconds: 10, acceptMaxRequests: 20_000 };
 
@@ -64,5 +65,32 @@ describe('bench: the peers load and manifests', () => {
   it('fills every placeholder of a manifest, and refuses one without a value', () => {
     expect(fillTemplate('name: ${NAMESPACE}\nurl: $(body.after)', { NAMESPACE: 'bench-flux' })).to.equal('name: bench-flux\nurl: $(body.after)');
     expect(() => fillTemplate('token: ${SIGNING_SECRET}', {})).to.throw(/SIGNING_SECRET/);
+  });
+});
+
+describe('bench: the report sections of issue 16', () => {
+  it('renders the peers table with a line per peer that was not measured, and nothing without a comparison', () => {
+    const c: PeerComparison = { config, receivers: [receiver('ours', [200]), { id: 'tekton', label: 'Tekton', failure: 'cannot run: port 8443 is taken', reject: [], accept: [] }] };
+    const md = peersSection({ peers: c });
+    expect(md).to.match(/^## 6 — Against the peers/);
+    expect(md).to.include('| Accept path: objects stored in the API server per second (/s) | higher | 200 | — | — |');
+    expect(md).to.include('- Tekton: cannot run: port 8443 is taken');
+    expect(peersSection({})).to.equal('');
+  });
+
+  it('summarizes the long accept run per load, first half against second half, as a ratio to the bare client', () => {
+    const chunk = (stored: number, runsPerSecond: number, receiverCpu: number) => ({
+      stored, runs: runsPerSecond * 5, runsPerSecond, p50: 30, p99: 150, rssMiB: 150, heapUsedMiB: 40, gcSeconds: { minor: 0.2, major: 0.05 }, cpuSeconds: { receiver: receiverCpu },
+    });
+    const md = longAcceptSection({
+      longAccept: {
+        runs: 4000,
+        chunkSeconds: 5,
+        chunks: { bare: [chunk(2000, 400, 0.4), chunk(4000, 400, 0.4)], github: [chunk(1000, 200, 1), chunk(3000, 300, 1.5)] },
+      },
+    });
+    expect(md).to.include('| github | 200 | 300 | 150 | 0.63 | 1 |');
+    expect(md).to.include('| github | 3,000 | 300 | 30 | 150 | 1 | 150 | 40 | 200 / 50 |');
+    expect(longAcceptSection({})).to.equal('');
   });
 });
