@@ -76,6 +76,16 @@ export const DEFAULT_SECRET_KEY = 'signing-secret';
 export const CONDITION_TYPES = {
   ready: 'Ready',
   succeeded: 'Succeeded',
+  // kstatus's abnormal-true conditions (Flux's health checks read them), present only while True:
+  // the controller is still converging, or it cannot converge until the spec changes.
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
+} as const;
+
+export const PIPELINE_REASONS = {
+  valid: 'Valid',
+  invalidParams: 'InvalidParams',
+  invalidTemplate: 'InvalidTemplate',
 } as const;
 
 export const TRIGGER_REASONS = {
@@ -117,7 +127,9 @@ export const RUN_REASONS = {
 export const EVENT_REASONS = {
   secretCreated: 'SecretCreated',
   secretRotated: 'SecretRotated',
-  invalid: 'Invalid',
+  // A trigger that is not Ready is reported with its condition's reason (TRIGGER_REASONS); a
+  // suspended one with this Normal Event.
+  suspended: 'Suspended',
   ready: 'Ready',
   runStarted: 'RunStarted',
   runSucceeded: 'RunSucceeded',

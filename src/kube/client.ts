@@ -8,19 +8,16 @@ import { createInterface } from 'node:readline';
 import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
 import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
+import type { ObjectMeta } from '../api/types.ts';
 
+/**
+ * Any object the API server returns: ours (plain JSON) or the library's models, whose timestamps
+ * are Dates; so only the metadata fields both agree on.
+ */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata?: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion' | 'generation' | 'labels' | 'annotations'>;
 }
 
 export interface ObjectList<T> {

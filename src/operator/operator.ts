@@ -11,16 +11,16 @@ import { WEBHOOK_SECRET_SELECTOR } from '../api/constants.ts';
 import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
-import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
 import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
-import type { Logger } from '../observability/logger.ts';
+import { describeError, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
 import { observeControllers, recordReconcile } from './observe-controllers.ts';
@@ -120,9 +120,17 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const pipelineController = createPipelineController({
+      client,
+      pipelines,
+      triggers,
+      logger, // the Controller names itself in every line
+      onReconciled: recordReconcile(metrics),
+    });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
-    controllers.push(triggerController, runController);
+    manager.addController(pipelineController, pipelines);
+    controllers.push(triggerController, runController, pipelineController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 

@@ -4,7 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
-import { controllerReferenceTo } from '../api/owner-reference.ts';
+import { buildOwnedSecret } from '../api/owner-reference.ts';
 import { labelValueOf } from '../api/label-value.ts';
 
 /**
@@ -57,7 +57,7 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       params: d.params,
       ...(sensitiveNames.length > 0 ? { sensitiveParams: sensitiveNames } : {}),
       ...(d.payloadErrors.length > 0 ? { payloadErrors: d.payloadErrors } : {}),
-      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedAt: d.receivedAt.toISOString() },
+      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString() },
       correlationId: d.correlationId,
     },
   };
@@ -65,16 +65,12 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
 
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: paramsSecretName(run.metadata.name!),
-      namespace: run.metadata.namespace!,
-      labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],
+      owner: { kind: KINDS.pipelineRun, name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid! },
+      labels: { [LABELS.pipelineRun]: run.metadata.name! },
     },
-    stringData: values,
-  };
+    values,
+  );
 }

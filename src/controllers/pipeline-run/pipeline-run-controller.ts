@@ -3,7 +3,7 @@
 // finds the Job on restart instead of creating a second one.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, PipelineRunStatus } from '../../api/types.ts';
-import { EVENT_REASONS, LABELS, RUN_REASONS } from '../../api/constants.ts';
+import { EVENT_REASONS, LABELS, paramsSecretName, RUN_REASONS } from '../../api/constants.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError } from '../../kube/errors.ts';
@@ -14,12 +14,11 @@ import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from '../../controller-runtime/predicates.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
 import { compareReceiptOrder, decideAdmission, isActiveRun } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
-import { paramsSecretNameFor } from './param-names.ts';
 import { resolveRun } from './resolve-pipeline.ts';
 import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, RUN_STATUS_FIELDS, waitingStatus } from './run-status.ts';
 import type { Job } from './job.ts';
@@ -143,12 +142,12 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   const resolved = resolveRun(run, pipeline);
   if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now), now);
 
-  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretNameFor(run)))) {
+  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretName(run.metadata.name!)))) {
     const age = now.getTime() - Date.parse(run.metadata.creationTimestamp ?? now.toISOString());
     if (age > PARAMS_SECRET_GRACE_MS) {
-      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretNameFor(run)}" with the sensitive params never appeared`, now), now);
+      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params never appeared`, now), now);
     }
-    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretNameFor(run)}" with the sensitive params`, now), now);
+    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params`, now), now);
     return { requeueAfterMs: 2_000 };
   }
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../../api/types.ts';
 import { ANNOTATIONS, API_VERSION, EVENT_REASONS, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../../api/constants.ts';
-import { controllerReferenceTo } from '../../api/owner-reference.ts';
+import { buildOwnedSecret } from '../../api/owner-reference.ts';
 import { labelValueOf } from '../../api/label-value.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -81,7 +81,7 @@ export function buildRerun(run: PipelineRun, name: string, now: Date): PipelineR
       ...(spec.params ? { params: { ...spec.params } } : {}),
       ...(spec.sensitiveParams?.length ? { sensitiveParams: [...spec.sensitiveParams] } : {}),
       ...(spec.payloadErrors?.length ? { payloadErrors: spec.payloadErrors.map((e) => ({ ...e })) } : {}),
-      ...(spec.trigger ? { trigger: { ...spec.trigger, receivedAt: now.toISOString() } } : {}),
+      ...(spec.trigger ? { trigger: { ...spec.trigger, receivedTime: now.toISOString() } } : {}),
       correlationId: spec.correlationId,
       rerunOf: run.metadata.name!,
     },
@@ -130,20 +130,16 @@ export async function handleRerun(deps: RerunDeps, run: PipelineRun, request: st
  * the sensitive params, copied as stored (never decoded here, never logged).
  */
 async function copySensitiveParams(client: KubeClient, source: V1Secret, rerun: PipelineRun, sensitive: readonly string[]): Promise<void> {
-  const data: Record<string, string> = {};
-  for (const param of sensitive) data[param] = source.data![param]!;
-  const secret: V1Secret = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  const secret = buildOwnedSecret(
+    {
       name: paramsSecretName(rerun.metadata.name!),
-      namespace: rerun.metadata.namespace!,
-      labels: { [LABELS.pipelineRun]: rerun.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: rerun.metadata.name!, uid: rerun.metadata.uid! })],
+      owner: { kind: KINDS.pipelineRun, name: rerun.metadata.name!, namespace: rerun.metadata.namespace!, uid: rerun.metadata.uid! },
+      labels: { [LABELS.pipelineRun]: rerun.metadata.name! },
     },
-    data,
-  };
+    {},
+  );
+  // The stored bytes, as they are: no decoding and re-encoding of a value.
+  secret.data = Object.fromEntries(sensitive.map((param) => [param, source.data![param]!]));
   try {
     await client.create(RESOURCES.secrets, secret);
   } catch (e) {
