@@ -175,7 +175,7 @@ export interface WebhookTriggerStatus {
   conditions?: Condition[];
   urlSecretRef?: SecretKeyReference;
   signingSecretRef?: SecretKeyReference;
-  rotation?: { lastRotated?: string; nextRotation?: string; lastHandledRequest?: string };
+  rotation?: { lastRotationTime?: string; nextRotationTime?: string; lastHandledRequest?: string };
   /** The newest delivery that started a run (written by the leader, at most once per interval). */
   lastDelivery?: { time: string; correlationId: string; pipelineRun: string };
 }
@@ -193,9 +193,11 @@ export interface PipelineRunSpec {
   sensitiveParams?: string[];
   /** Problems found while mapping the payload in lenient mode: the run fails with reason InvalidPayload. */
   payloadErrors?: { param: string; message: string }[];
-  trigger?: { name: string; deliveryId: string; receivedAt: string };
+  trigger?: { name: string; deliveryId: string; receivedTime: string };
   correlationId: string;
   cancelled?: boolean;
+  /** A rerun: the name of the run whose params it repeats (same correlation ID). */
+  rerunOf?: string;
 }
 
 export interface PipelineRunStatus {

@@ -87,9 +87,9 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const signing = status.signingSecretRef;
   rows.push(['Signing secret', signing ? `in Secret ${signing.name}, key ${signing.key}` : 'none']);
   const rotation = status.rotation;
-  if (rotation?.lastRotated || rotation?.nextRotation) {
-    rows.push(['Last rotated', timeWithAge(rotation.lastRotated)]);
-    rows.push(['Next rotation', rotation.nextRotation ? timeWithAge(rotation.nextRotation) : 'not scheduled (no spec.auth.rotation)']);
+  if (rotation?.lastRotationTime || rotation?.nextRotationTime) {
+    rows.push(['Last rotated', timeWithAge(rotation.lastRotationTime)]);
+    rows.push(['Next rotation', rotation.nextRotationTime ? timeWithAge(rotation.nextRotationTime) : 'not scheduled (no spec.auth.rotation)']);
   }
   const last = status.lastDelivery;
   rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, PipelineRun ${last.pipelineRun} (correlation ID ${last.correlationId})` : 'none yet']);
@@ -121,7 +121,7 @@ async function showRun(values: FlagValues, correlationId: string): Promise<numbe
       ['Correlation ID', run.spec.correlationId],
       ['Pipeline', `${run.spec.pipelineRef.name}${run.spec.pipelineRef.version ? ` (version ${run.spec.pipelineRef.version})` : ''}`],
       ['Trigger', run.spec.trigger?.name ?? run.metadata.labels?.[LABELS.trigger] ?? '-'],
-      ['Received', timeWithAge(run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp)],
+      ['Received', timeWithAge(run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp)],
       ['Phase', s.phase ?? 'Pending (not picked up by the operator yet)'],
       ['Reason', s.reason ?? '-'],
       ['Message', s.message ?? '-'],

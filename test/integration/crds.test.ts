@@ -44,7 +44,7 @@ function runManifest(name: string, spec: Fields = {}): Manifest {
     spec: {
       pipelineRef: { name: 'export-loader' },
       params: { export_id: 'exp_8f3c21' },
-      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedAt: '2025-01-02T03:04:05Z' },
+      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
       correlationId: CORRELATION_ID,
       ...spec,
     },

@@ -219,8 +219,13 @@ async function writeStatus(opts: TriggerControllerOptions, writer: StatusWriter<
   const before = findCondition(trigger.status?.conditions, CONDITION_TYPES.ready);
   const after = findCondition(status.conditions, CONDITION_TYPES.ready);
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
-  if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
-  else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+  // The Event's reason is the condition's own (PipelineNotFound, ParamsMismatch, …): one CamelCase
+  // word per case, so `kubectl get events --field-selector reason=…` finds exactly one kind of
+  // problem. Suspension is the user's choice: a Normal Event, not a Warning.
+  if (after.status === 'True') {
+    if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+  } else if (after.reason === TRIGGER_REASONS.suspended) opts.events.record(trigger, 'Normal', EVENT_REASONS.suspended, 'Reconcile', after.message);
+  else opts.events.record(trigger, 'Warning', after.reason, 'Reconcile', after.message);
 }
 
 /**

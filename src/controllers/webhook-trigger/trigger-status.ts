@@ -38,8 +38,8 @@ export function desiredTriggerStatus(
   if (secret.currentSince && secret.signingSecret) {
     const next = nextRotationTime(auth.rotation, secret.currentSince);
     status.rotation = {
-      lastRotated: secret.currentSince.toISOString(),
-      ...(next ? { nextRotation: next.toISOString() } : {}),
+      lastRotationTime: secret.currentSince.toISOString(),
+      ...(next ? { nextRotationTime: next.toISOString() } : {}),
       ...(secret.handledRotateRequest ? { lastHandledRequest: secret.handledRotateRequest } : {}),
     };
   }

@@ -12,7 +12,7 @@ import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fi
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { gitopsToolsDir, readHealth } from '../../harness/gitops-tools.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
-import { pipelineObject, triggerObject } from '../webhook-trigger/trigger-fixtures.ts';
+import { pipelineObject, triggerEvents, triggerObject } from '../webhook-trigger/trigger-fixtures.ts';
 import { createRun, failJob, runJobToSuccess, startJob, waitJob } from '../pipeline-run/run-fixtures.ts';
 
 type Kind = 'Pipeline' | 'WebhookTrigger' | 'PipelineRun';
@@ -118,6 +118,19 @@ describe('GitOps health: kubectl wait, Flux kstatus and Argo CD on the status th
       expect(ready.status).to.equal(c.kstatus === 'Current' ? 'True' : 'False');
     });
   }
+
+  it('records a specific Event reason per case: Normal Suspended for a suspended trigger, the condition\'s reason as a Warning otherwise', async () => {
+    const paused = await eventually(async () => {
+      const found = await triggerEvents(ns(), 'paused');
+      return found.length > 0 ? found : undefined;
+    }, 10_000);
+    expect(paused.map((e) => [e.type, e.reason])).to.deep.equal([['Normal', 'Suspended']]);
+    const mismatched = await eventually(async () => {
+      const found = await triggerEvents(ns(), 'mismatched');
+      return found.length > 0 ? found : undefined;
+    }, 10_000);
+    expect(mismatched.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'ParamsMismatch']]);
+  });
 
   it('reports a new generation as in progress until the controller has seen it', async () => {
     const trigger = objects.get('WebhookTrigger/serving') as WebhookTrigger;

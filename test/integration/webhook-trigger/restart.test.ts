@@ -91,9 +91,9 @@ describe('WebhookTrigger rotation across controller restarts (real API server)',
     expect(await rotatedEvents('down')).to.have.length(1);
     const status = (await eventually(async () => {
       const t = await getTrigger(ns(), 'down');
-      return Date.parse(t.status?.rotation?.lastRotated ?? '') === since ? t : undefined;
+      return Date.parse(t.status?.rotation?.lastRotationTime ?? '') === since ? t : undefined;
     }, 10_000)).status!;
-    expect(Date.parse(status.rotation!.nextRotation!)).to.equal(since + EVERY_MS);
+    expect(Date.parse(status.rotation!.nextRotationTime!)).to.equal(since + EVERY_MS);
 
     // The schedule goes on from the rotation, once per period.
     clock.set(since + EVERY_MS);
@@ -129,18 +129,18 @@ describe('WebhookTrigger rotation across controller restarts (real API server)',
     // The status write that would have recorded the rotation was attempted, and failed.
     await eventually(async () => client.failedStatusWrites > 0, 10_000, 20);
     await stop();
-    expect((await getTrigger(ns(), 'crash')).status?.rotation?.lastRotated).to.equal(before.status?.rotation?.lastRotated);
+    expect((await getTrigger(ns(), 'crash')).status?.rotation?.lastRotationTime).to.equal(before.status?.rotation?.lastRotationTime);
 
     await start(clock);
     const fixed = await eventually(async () => {
       const t: WebhookTrigger = await getTrigger(ns(), 'crash');
-      return t.status?.rotation?.lastRotated !== before.status?.rotation?.lastRotated ? t : undefined;
+      return t.status?.rotation?.lastRotationTime !== before.status?.rotation?.lastRotationTime ? t : undefined;
     }, 10_000);
     await idle(1);
     const s = await readSecret(ns(), 'crash-webhook');
     expect(s.data['signing-secret']).to.equal(b);
     expect(s.data['previous-signing-secret']).to.equal(a);
-    expect(Date.parse(fixed.status!.rotation!.lastRotated!)).to.equal(await currentSince('crash'));
+    expect(Date.parse(fixed.status!.rotation!.lastRotationTime!)).to.equal(await currentSince('crash'));
     // The first controller's Event is recorded once; the second controller, finding the Secret
     // already rotated, rotates nothing and records nothing.
     await eventually(async () => (await rotatedEvents('crash')).length >= 1, 10_000);

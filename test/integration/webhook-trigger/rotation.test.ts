@@ -39,8 +39,8 @@ describe('WebhookTrigger signing-secret rotation (real API server)', function ()
     const path = first.data.path!;
     const a = first.data['signing-secret']!;
     expect(first.data['previous-signing-secret']).to.equal(undefined);
-    const lastRotated0 = Date.parse(t0.status!.rotation!.lastRotated!);
-    expect(Date.parse(t0.status!.rotation!.nextRotation!) - lastRotated0).to.equal(4_000);
+    const lastRotated0 = Date.parse(t0.status!.rotation!.lastRotationTime!);
+    expect(Date.parse(t0.status!.rotation!.nextRotationTime!) - lastRotated0).to.equal(4_000);
     await expectDelivery(path, a, 202);
 
     // The first rotation, once the clock reaches it: A becomes previous, with an expiry, in the same write that adds B.
@@ -76,10 +76,10 @@ describe('WebhookTrigger signing-secret rotation (real API server)', function ()
 
     const t1 = await eventually(async () => {
       const t = await getTrigger(ns(), 'timed');
-      return Date.parse(t.status?.rotation?.lastRotated ?? '') === lastRotated0 + 4_000 ? t : undefined;
+      return Date.parse(t.status?.rotation?.lastRotationTime ?? '') === lastRotated0 + 4_000 ? t : undefined;
     }, 10_000);
-    const lastRotated1 = Date.parse(t1.status!.rotation!.lastRotated!);
-    expect(Date.parse(t1.status!.rotation!.nextRotation!) - lastRotated1).to.equal(4_000);
+    const lastRotated1 = Date.parse(t1.status!.rotation!.lastRotationTime!);
+    expect(Date.parse(t1.status!.rotation!.nextRotationTime!) - lastRotated1).to.equal(4_000);
     expect(JSON.stringify(t1.status)).not.to.include(path);
 
     // The second rotation: B → previous, the URL still the same.

@@ -154,8 +154,8 @@ const triggerStatus: Full<WebhookTriggerStatus> = {
   urlSecretRef: { name: 'export-completed-webhook', key: 'url' },
   signingSecretRef: { name: 'export-completed-webhook', key: 'signing-secret' },
   rotation: {
-    lastRotated: '2025-01-02T03:04:05Z',
-    nextRotation: '2025-04-02T03:04:05Z',
+    lastRotationTime: '2025-01-02T03:04:05Z',
+    nextRotationTime: '2025-04-02T03:04:05Z',
     lastHandledRequest: '2025-01-02T03:00:00Z',
   },
   lastDelivery: { time: '2025-01-02T03:04:05Z', correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11', pipelineRun: 'export-completed-8f3c21d0a9b4e7f1' },
@@ -174,9 +174,10 @@ const runSpec: Full<PipelineRunSpec> = {
   params: { export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: '482910' },
   sensitiveParams: ['api_token'],
   payloadErrors: [{ param: 'record_count', message: 'is not a number' }],
-  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedAt: '2025-01-02T03:04:05Z' },
+  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
   correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
   cancelled: false,
+  rerunOf: 'export-completed-5f2c9a01b7c4d3e2',
 };
 
 const runStatus: Full<PipelineRunStatus> = {

@@ -228,7 +228,7 @@ describe('buildJob', () => {
     });
 
     it('escapes $ in values, so Kubernetes does not expand a reference a webhook sent', () => {
-      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedAt: '2025-03-01T10:00:00Z' } } });
+      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedTime: '2025-03-01T10:00:00Z' } } });
       const env = envOf(containersOf(build({ run, values: { export_id: 'a$(HOME)$$b' } }))[0]!);
       expect(env.PARAM_EXPORT_ID!.value).to.equal('a$$(HOME)$$$$b');
       expect(env.PLANASONIX_DELIVERY_ID!.value).to.equal('$$(PARAM_API_TOKEN)');
