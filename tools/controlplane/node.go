@@ -410,10 +410,10 @@ func (n *node) restart() error {
 }
 
 func (n *node) teardown() {
-	if n.kubelet.cmd != nil {
-		n.plane.stopCmd(n.kubelet.cmd)
-		n.kubelet.cmd = nil
-	}
+	// Killed outright, like everything else of the node: a kubelet stopping gracefully would
+	// first wait for Pods that are killed a moment later anyway.
+	killCmd(n.kubelet.cmd)
+	n.kubelet.cmd = nil
 	cleanSlot(n.slot)
 	n.runtime.cmd = nil
 	if n.lock != nil {
