@@ -84,7 +84,7 @@ describe('WebhookTrigger validation (real API server)', function () {
     await eventually(async () => controller.queue.length === 0 && controller.queue.inFlight === 0, 5_000);
     const writes = client.writes.length;
     const reconciles = controller.stats.reconciles;
-    await sleep(2_000);
+    await sleep(2_000); // deliberate negative check: nothing may happen in this window
     expect(client.writes.slice(writes)).to.deep.equal([]);
     expect(controller.stats.reconciles - reconciles).to.equal(0);
     expect(controller.queue.delayedCount, 'nothing scheduled either').to.equal(0);
@@ -172,7 +172,7 @@ describe('WebhookTrigger validation (real API server)', function () {
 
     const secret = await readSecret(ns(), 'too-fast-webhook');
     const writes = client.writes.length;
-    await sleep(1_000);
+    await sleep(1_000); // deliberate negative check: a rotation loop would write within this second
     expect(client.writes.slice(writes), 'no rotation loop').to.deep.equal([]);
     expect((await readSecret(ns(), 'too-fast-webhook')).secret.metadata?.resourceVersion).to.equal(secret.secret.metadata?.resourceVersion);
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;

@@ -118,7 +118,29 @@ const fullPipeline: Pipeline = {
 };
 
 const triggerSpec: Full<WebhookTriggerSpec> = {
+  // Both set only to cover every field: the CRD's rule allows one of pipelineRef and targets.
   pipelineRef: { name: 'export-loader', version: 'v4-beta' },
+  targets: [
+    {
+      name: 'warehouse',
+      pipelineRef: { name: 'warehouse-loader', version: 'v2' },
+      filter: 'body.region == "eu"',
+      params: [
+        {
+          name: 'table',
+          from: 'body',
+          path: '/table',
+          header: 'X-Table',
+          query: 'table',
+          attribute: 'subject',
+          type: 'string',
+          required: true,
+          default: 'exports',
+          sensitive: false,
+        },
+      ],
+    },
+  ],
   auth: {
     scheme: 'planasonix',
     secretRef: { name: 'billing-webhook', key: 'signing-secret' },
@@ -174,7 +196,7 @@ const runSpec: Full<PipelineRunSpec> = {
   params: { export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: '482910' },
   sensitiveParams: ['api_token'],
   payloadErrors: [{ param: 'record_count', message: 'is not a number' }],
-  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
+  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z', target: 'warehouse' },
   correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
   cancelled: false,
   rerunOf: 'export-completed-5f2c9a01b7c4d3e2',
@@ -300,6 +322,8 @@ const cases = [
       'spec.auth.scheme': AUTH_SCHEMES,
       'spec.params[].from': PARAM_SOURCES,
       'spec.params[].type': PARAM_TYPES,
+      'spec.targets[].params[].from': PARAM_SOURCES,
+      'spec.targets[].params[].type': PARAM_TYPES,
       'spec.idempotency.from': IDEMPOTENCY_SOURCES,
       'status.conditions[].status': CONDITION_STATUSES,
     } as Record<string, readonly string[]>,
