@@ -407,8 +407,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   NamespaceTerminating) and retried with backoff: 7,600 refused creates while the namespace went
   away. Controllers now drop that error, as client-go's do.
 - **\`@kubernetes/client-node\` loaded every generated API model** to give us \`KubeConfig\`: about
-  80 MiB of each process's RSS. A resolve hook in the CLI entry point (\`src/kube/credentials-only.ts\`)
-  gives \`KubeConfig\`'s module the two small generated modules it uses; credentials load as before.
+  80 MiB of each process's RSS. A resolve hook, registered by \`src/kube/client-node-seam.ts\` before it
+  loads the library, gives \`KubeConfig\`'s module the two small generated modules it uses; credentials load as before.
 - **The heap settings.** With the Deployment's \`--max-old-space-size=192\` V8 ran a mark-compact
   about once a second at 10,000 triggers, each freeing little (34 s of operator CPU instead of 12, and
   Ready in 84 s): the burst then held 10,000 Event writes in flight and the generated API models

@@ -6,7 +6,7 @@
 //
 //   BENCH_QUICK=1        shorter phases and 2,000 instead of 10,000 triggers (for trying the bench out)
 //   BENCH_CPU_PROFILE=1  run the operator with --cpu-prof and summarize the top frames per phase
-//   BENCH_PHASES=...     comma-separated subset of verify,reject,accept,e2e,peers,scale (default: all)
+//   BENCH_PHASES=...     comma-separated subset of verify,filter,reject,accept,e2e,peers,scale (default: all)
 //                        peers: ours against Tekton Triggers and Flux's Receiver (tools/peers/build.sh
 //                        builds them from their Go modules on first use, several minutes)
 //                        longaccept (not in the default set): the accept path over a long run per
@@ -59,7 +59,7 @@ import { byId, renderLatencySvg, renderMarkdown, type Figure, type Results } fro
 const exec = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.BENCH_CPU_PROFILE === '1';
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'verify,reject,accept,e2e,peers,scale').split(',').map((s) => s.trim()));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'verify,filter,reject,accept,e2e,peers,scale').split(',').map((s) => s.trim()));
 
 const CONFIG = {
   rejectConnections: 16,
@@ -310,6 +310,40 @@ async function phaseVerify(ctx: Context): Promise<void> {
     }
     log(`  ${size}: ours SW ${m['ours standard-webhooks']!.toFixed(1)} µs, ours planasonix ${m['ours planasonix']!.toFixed(1)} µs, package ${pkg.toFixed(1)} µs`);
   }
+}
+
+async function phaseFilter(ctx: Context): Promise<void> {
+  log('figure 2e-2g: spec.filter cost per delivery, and the longest a filter can run before it is stopped');
+  const res = await runJsonChild<{ rounds: number; sizes: Record<string, Record<string, number>>; stoppedMs: number }>('filter-bench.ts', {}, 180_000);
+  ctx.details.filter = res;
+  for (const [size, m] of Object.entries(res.sizes)) {
+    const us = m['filter (prepare + evaluate)']!;
+    const verify = m['planasonix verifier']!;
+    ctx.figures.push(
+      figure({
+        id: size === '1KiB' ? '2e' : '2f',
+        name: `Filter, ${size.replace('KiB', ' KiB')} push body: prepare + evaluate a typical CEL filter`,
+        value: round(us, 1),
+        unit: 'µs',
+        baselineName: 'planasonix verifier on the same body',
+        baseline: round(verify, 1),
+        target: '—',
+      }),
+    );
+    log(`  ${size}: filter ${us.toFixed(1)} µs, verifier ${verify.toFixed(1)} µs`);
+  }
+  ctx.figures.push(
+    figure({
+      id: '2g',
+      name: 'Filter stopped at its cost limit (quadratic expression, 200,000 items)',
+      value: round(res.stoppedMs, 1),
+      unit: 'ms',
+      baselineName: 'unmetered: about 4·10^10 steps (hours)',
+      baseline: round(res.stoppedMs, 1),
+      target: '—',
+    }),
+  );
+  log(`  stopped after ${res.stoppedMs.toFixed(1)} ms`);
 }
 
 async function acceptOurs(ctx: Context, op: OperatorProcess, keep: boolean, scheme: 'planasonix' | 'standard-webhooks' = 'planasonix'): Promise<LoadResult> {
@@ -928,6 +962,7 @@ async function main(): Promise<void> {
 
   // Figure 2 first, while nothing else of ours runs.
   if (PHASES.has('verify')) await phaseVerify(partial as Context);
+  if (PHASES.has('filter')) await phaseFilter(partial as Context);
 
   log('starting the control plane');
   const plane = await startControlPlane();

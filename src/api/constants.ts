@@ -17,6 +17,8 @@ export const LABELS = {
   pipeline: `${GROUP}/pipeline`,
   pipelineRun: `${GROUP}/pipeline-run`,
   correlationId: `${GROUP}/correlation-id`,
+  /** On a rerun: the name of the run it repeats (as a label value). */
+  rerunOf: `${GROUP}/rerun-of`,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
 } as const;
@@ -38,6 +40,19 @@ export const ANNOTATIONS = {
   traceparent: `${GROUP}/traceparent`,
   /** On a run: the sender's W3C tracestate, when it sent a valid one with its traceparent. */
   tracestate: `${GROUP}/tracestate`,
+  /**
+   * On a PipelineRun: set to any new value (for example a timestamp) to rerun it — a new run with
+   * the same params and sensitive params. Each value is acted on once (`planasonix rerun` sets it).
+   */
+  rerunRequestedAt: `${GROUP}/rerun-requested-at`,
+  /** On a PipelineRun, with rerun-requested-at: "true" reruns it even while it is still active. */
+  rerunForce: `${GROUP}/rerun-force`,
+  /** Written by the run controller: the rerun-requested-at value last acted on. */
+  rerunHandled: `${GROUP}/rerun-handled`,
+  /** Written by the run controller: the rerun it created for the last handled request. */
+  lastRerun: `${GROUP}/last-rerun`,
+  /** Written by the run controller: why the last handled request created no rerun. */
+  rerunRefused: `${GROUP}/rerun-refused`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
   /** On the generated Secret: the rotate-requested-at value last acted on. */
@@ -61,6 +76,16 @@ export const DEFAULT_SECRET_KEY = 'signing-secret';
 export const CONDITION_TYPES = {
   ready: 'Ready',
   succeeded: 'Succeeded',
+  // kstatus's abnormal-true conditions (Flux's health checks read them), present only while True:
+  // the controller is still converging, or it cannot converge until the spec changes.
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
+} as const;
+
+export const PIPELINE_REASONS = {
+  valid: 'Valid',
+  invalidParams: 'InvalidParams',
+  invalidTemplate: 'InvalidTemplate',
 } as const;
 
 export const TRIGGER_REASONS = {
@@ -77,6 +102,7 @@ export const TRIGGER_REASONS = {
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
+  invalidFilter: 'InvalidFilter',
   reconcileError: 'ReconcileError',
 } as const;
 
@@ -101,12 +127,16 @@ export const RUN_REASONS = {
 export const EVENT_REASONS = {
   secretCreated: 'SecretCreated',
   secretRotated: 'SecretRotated',
-  invalid: 'Invalid',
+  // A trigger that is not Ready is reported with its condition's reason (TRIGGER_REASONS); a
+  // suspended one with this Normal Event.
+  suspended: 'Suspended',
   ready: 'Ready',
   runStarted: 'RunStarted',
   runSucceeded: 'RunSucceeded',
   runFailed: 'RunFailed',
   runCancelled: 'RunCancelled',
+  rerunCreated: 'RerunCreated',
+  rerunRefused: 'RerunRefused',
 } as const;
 
 /** The Secret, owned by a run, that holds its sensitive params: written by the receiver, read by the run controller. */
@@ -118,6 +148,7 @@ export function paramsSecretName(runName: string): string {
 export const WEBHOOK_OUTCOMES = [
   'accepted',
   'duplicate',
+  'filtered',
   'unauthorized',
   'stale',
   'forbidden',

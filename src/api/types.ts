@@ -82,6 +82,8 @@ export interface PipelineSpec {
 export interface PipelineStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** How many WebhookTriggers in the namespace name this Pipeline in spec.pipelineRef. */
+  triggers?: number;
 }
 
 export type Pipeline = Resource<PipelineSpec, PipelineStatus>;
@@ -150,14 +152,34 @@ export interface RateLimitSpec {
   burst?: number;
 }
 
+export interface PipelineRef {
+  name: string;
+  version?: string;
+}
+
+/** One Pipeline a delivery starts: spec.targets[], or spec.pipelineRef as the one-target shorthand. */
+export interface TargetSpec {
+  /** Unique within the trigger; defaults to the Pipeline's name. */
+  name?: string;
+  pipelineRef: PipelineRef;
+  /** CEL, like spec.filter, for this target only. */
+  filter?: string;
+  /** Added to spec.params for this target; a mapping of the same name overrides the trigger's. */
+  params?: ParamMapping[];
+}
+
 export interface WebhookTriggerSpec {
-  pipelineRef: { name: string; version?: string };
+  /** The one-target shorthand; set this or targets. */
+  pipelineRef?: PipelineRef;
+  targets?: TargetSpec[];
   auth?: AuthSpec;
   allowedSourceRanges?: string[];
   params?: ParamMapping[];
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 
@@ -171,7 +193,7 @@ export interface WebhookTriggerStatus {
   conditions?: Condition[];
   urlSecretRef?: SecretKeyReference;
   signingSecretRef?: SecretKeyReference;
-  rotation?: { lastRotated?: string; nextRotation?: string; lastHandledRequest?: string };
+  rotation?: { lastRotationTime?: string; nextRotationTime?: string; lastHandledRequest?: string };
   /** The newest delivery that started a run (written by the leader, at most once per interval). */
   lastDelivery?: { time: string; correlationId: string; pipelineRun: string };
 }
@@ -189,9 +211,11 @@ export interface PipelineRunSpec {
   sensitiveParams?: string[];
   /** Problems found while mapping the payload in lenient mode: the run fails with reason InvalidPayload. */
   payloadErrors?: { param: string; message: string }[];
-  trigger?: { name: string; deliveryId: string; receivedAt: string };
+  trigger?: { name: string; deliveryId: string; receivedTime: string; target?: string };
   correlationId: string;
   cancelled?: boolean;
+  /** A rerun: the name of the run whose params it repeats (same correlation ID). */
+  rerunOf?: string;
 }
 
 export interface PipelineRunStatus {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { KubeClient } from '../kube/client.ts';
 import { isKubeError } from '../kube/errors.ts';
+import { closestFlag } from '../util/closest-flag.ts';
 
 /** The command line was wrong: exit code 2, and a pointer to --help. */
 export class UsageError extends Error {
@@ -32,6 +33,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 export const COMMON_FLAGS = {
   help: { type: 'boolean', short: 'h' },
   kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -40,8 +42,14 @@ export const COMMON_FLAGS = {
  * one line that names the offending flag, as a user reads them in a terminal.
  */
 export function parseFlags(argv: readonly string[], options: Record<string, FlagSpec>): FlagValues {
+  return parseCommandLine(argv, options, 0).values;
+}
+
+/** Parses flags and up to `maxPositionals` arguments (a run's name, say), anywhere on the line as kubectl allows. */
+export function parseCommandLine(argv: readonly string[], options: Record<string, FlagSpec>, maxPositionals: number): { values: FlagValues; positionals: string[] } {
+  let parsed: { values: FlagValues; positionals: string[] };
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues;
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: maxPositionals > 0 }) as { values: FlagValues; positionals: string[] };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     const message = err.message ?? String(e);
@@ -49,7 +57,7 @@ export function parseFlags(argv: readonly string[], options: Record<string, Flag
     const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
     switch (err.code) {
       case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-        const suggestion = suggest(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
+        const suggestion = closestFlag(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
         throw new UsageError(`unknown flag ${quoted}${suggestion ? `; did you mean --${suggestion}?` : ''}`);
       }
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
@@ -61,6 +69,8 @@ export function parseFlags(argv: readonly string[], options: Record<string, Flag
         throw new UsageError(message.split('\n', 1)[0]!);
     }
   }
+  if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);
+  return parsed;
 }
 
 /** Returns the flag's value, or throws a usage error naming it. */
@@ -75,11 +85,15 @@ export function stringFlag(values: FlagValues, name: string): string | undefined
   return typeof v === 'string' ? v : undefined;
 }
 
-/** A client from --kubeconfig, else $KUBECONFIG, ~/.kube/config or the in-cluster account, as kubectl does. */
+/**
+ * A client from --kubeconfig, else $KUBECONFIG, ~/.kube/config or the in-cluster account, as kubectl
+ * does; --context picks another context of that kubeconfig.
+ */
 export function clientFrom(values: FlagValues): KubeClient {
   const kubeconfig = stringFlag(values, 'kubeconfig');
+  const context = stringFlag(values, 'context');
   try {
-    return KubeClient.fromDefault(kubeconfig ? { kubeconfig } : {});
+    return KubeClient.fromDefault({ ...(kubeconfig ? { kubeconfig } : {}), ...(context !== undefined ? { context } : {}) });
   } catch (e) {
     throw new CommandError(`cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(e as Error).message}`);
   }
@@ -120,29 +134,4 @@ export async function runCli(name: string, body: () => Promise<number>): Promise
     process.stderr.write(`planasonix ${name}: ${message}\n`);
     return 1;
   }
-}
-
-function suggest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const flag of known) {
-    const distance = name.length >= 3 && flag.startsWith(name) ? 1 : editDistance(name, flag);
-    if (distance < bestDistance) {
-      best = flag;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= 2 ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -1,6 +1,7 @@
 // `planasonix status`: what a user asks after setting up or calling a webhook — is the trigger
 // serving, where is its URL, when does its secret rotate, what happened to my delivery — in one
 // command, without decoding Secrets or writing label selectors.
+import { targetsOf } from '../api/targets.ts';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Condition, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
@@ -78,7 +79,7 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const rows: [string, string][] = [
     ['Ready', describeCondition(ready)],
     ['Observed', status.observedGeneration === undefined ? 'not yet reconciled' : `generation ${status.observedGeneration} of ${generation}${status.observedGeneration < generation ? ' (the operator has not seen the latest spec yet)' : ''}`],
-    ['Pipeline', `${trigger.spec.pipelineRef.name}${trigger.spec.pipelineRef.version ? ` (version ${trigger.spec.pipelineRef.version})` : ''}`],
+    ['Pipeline', targetsOf(trigger.spec).map((t) => `${t.shorthand ? '' : `${t.name}: `}${t.pipelineRef.name}${t.pipelineRef.version ? ` (version ${t.pipelineRef.version})` : ''}`).join(', ')],
     ['Scheme', trigger.spec.auth?.scheme ?? 'planasonix'],
   ];
   const urlRef = status.urlSecretRef;
@@ -87,9 +88,9 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const signing = status.signingSecretRef;
   rows.push(['Signing secret', signing ? `in Secret ${signing.name}, key ${signing.key}` : 'none']);
   const rotation = status.rotation;
-  if (rotation?.lastRotated || rotation?.nextRotation) {
-    rows.push(['Last rotated', timeWithAge(rotation.lastRotated)]);
-    rows.push(['Next rotation', rotation.nextRotation ? timeWithAge(rotation.nextRotation) : 'not scheduled (no spec.auth.rotation)']);
+  if (rotation?.lastRotationTime || rotation?.nextRotationTime) {
+    rows.push(['Last rotated', timeWithAge(rotation.lastRotationTime)]);
+    rows.push(['Next rotation', rotation.nextRotationTime ? timeWithAge(rotation.nextRotationTime) : 'not scheduled (no spec.auth.rotation)']);
   }
   const last = status.lastDelivery;
   rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, PipelineRun ${last.pipelineRun} (correlation ID ${last.correlationId})` : 'none yet']);
@@ -121,7 +122,7 @@ async function showRun(values: FlagValues, correlationId: string): Promise<numbe
       ['Correlation ID', run.spec.correlationId],
       ['Pipeline', `${run.spec.pipelineRef.name}${run.spec.pipelineRef.version ? ` (version ${run.spec.pipelineRef.version})` : ''}`],
       ['Trigger', run.spec.trigger?.name ?? run.metadata.labels?.[LABELS.trigger] ?? '-'],
-      ['Received', timeWithAge(run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp)],
+      ['Received', timeWithAge(run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp)],
       ['Phase', s.phase ?? 'Pending (not picked up by the operator yet)'],
       ['Reason', s.reason ?? '-'],
       ['Message', s.message ?? '-'],

@@ -3,19 +3,21 @@
 // dropped, a Conflict (a decision from a stale cache) requeues the key quietly, and any other
 // error retries the key with exponential backoff.
 import { KubeError } from '../kube/errors.ts';
-import { describeError, silentLogger, type Logger } from './logger.ts';
+import { describeError, silentLogger, type Logger } from '../observability/logger.ts';
+import type { ReconcileOutcome } from '../observability/metrics.ts';
 import { CacheBehindError } from './status-writer.ts';
 import { isTerminalError, type ReconcileResult, type Reconciler } from './reconciler.ts';
 import { WorkQueue, type WorkQueueOptions, type WorkQueueStats } from './work-queue.ts';
 
-export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'terminal' | 'cancelled';
+/** A cancelled reconcile (the controller stopping) is reported too, and counted nowhere. */
+export type ReconcileEventOutcome = ReconcileOutcome | 'cancelled';
 
 /** One finished reconcile, for metrics. */
 export interface ReconcileEvent {
   controller: string;
   key: string;
   durationMs: number;
-  outcome: ReconcileOutcome;
+  outcome: ReconcileEventOutcome;
 }
 
 export interface ControllerStats {
@@ -121,7 +123,7 @@ export class Controller {
 
   private async reconcileKey(queue: WorkQueue, key: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    let outcome: ReconcileOutcome;
+    let outcome: ReconcileEventOutcome;
     try {
       const result: ReconcileResult | void = await this.reconcile(key, signal);
       queue.forget(key);
@@ -139,7 +141,7 @@ export class Controller {
     this.report({ controller: this.name, key, durationMs: performance.now() - started, outcome });
   }
 
-  private handleError(queue: WorkQueue, key: string, e: unknown, signal: AbortSignal): ReconcileOutcome {
+  private handleError(queue: WorkQueue, key: string, e: unknown, signal: AbortSignal): ReconcileEventOutcome {
     if (signal.aborted) {
       // The controller is stopping; the error is most likely the abort itself.
       this.log.debug({ controller: this.name, key, ...describeError(e) }, 'reconcile cancelled');

@@ -8,19 +8,16 @@ import { createInterface } from 'node:readline';
 import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
 import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
+import type { ObjectMeta } from '../api/types.ts';
 
+/**
+ * Any object the API server returns: ours (plain JSON) or the library's models, whose timestamps
+ * are Dates; so only the metadata fields both agree on.
+ */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata?: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion' | 'generation' | 'labels' | 'annotations'>;
 }
 
 export interface ObjectList<T> {
@@ -92,10 +89,15 @@ export class KubeClient {
   }
 
   /** Loads $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
-  static fromDefault(opts: { timeoutMs?: number; kubeconfig?: string } = {}): KubeClient {
+  static fromDefault(opts: { timeoutMs?: number; kubeconfig?: string; context?: string } = {}): KubeClient {
     const kc = new KubeConfig();
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
+    // As kubectl's --context: another context of the same kubeconfig, which must exist.
+    if (opts.context !== undefined) {
+      if (!kc.getContextObject(opts.context)) throw new Error(`context "${opts.context}" does not exist in the kubeconfig`);
+      kc.setCurrentContext(opts.context);
+    }
     return new KubeClient(kc, opts);
   }
 

@@ -18,8 +18,9 @@ export const SIGNATURE_FAILURE_REASONS = [
 ] as const;
 export type SignatureFailureReason = (typeof SIGNATURE_FAILURE_REASONS)[number];
 
-export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'terminal'] as const;
-export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
+/** How a reconcile ended, as the Controller reports it (a cancelled one is not counted). */
+export const RECONCILE_OUTCOMES = ['success', 'error', 'requeue', 'terminal'] as const;
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 export const ACTIVE_RUN_PHASES = ['Pending', 'Running'] as const satisfies readonly RunPhase[];
 export type ActiveRunPhase = (typeof ACTIVE_RUN_PHASES)[number];
@@ -157,7 +158,7 @@ const SPECS = {
   reconcileTotal: spec(
     'planasonix_reconcile_total',
     'counter',
-    { controller: IDENTIFIER, result: oneOf(RECONCILE_RESULTS) },
+    { controller: IDENTIFIER, result: oneOf(RECONCILE_OUTCOMES) },
     'Reconciles finished, by controller and result.',
     'Throughput of each controller; a high requeue or error share means it is not converging.',
   ),
@@ -260,7 +261,7 @@ export function renderMetricDocs(): string {
   const enumerated = [
     ['outcome', WEBHOOK_OUTCOMES],
     ['reason', SIGNATURE_FAILURE_REASONS],
-    ['result', RECONCILE_RESULTS],
+    ['result', RECONCILE_OUTCOMES],
     ['phase (active runs)', ACTIVE_RUN_PHASES],
     ['phase (finished runs)', FINISHED_RUN_PHASES],
   ] as const;
@@ -320,7 +321,7 @@ export interface Metrics {
   pipelineRunsCreated: CounterOf<{ namespace: string; pipeline: string; trigger: string }>;
   pipelineRunDuration: HistogramOf<{ namespace: string; pipeline: string; phase: FinishedRunPhase }>;
   pipelineRunsActive: GaugeOf<{ namespace: string; pipeline: string; phase: ActiveRunPhase }>;
-  reconcileTotal: CounterOf<{ controller: string; result: ReconcileResult }>;
+  reconcileTotal: CounterOf<{ controller: string; result: ReconcileOutcome }>;
   reconcileErrors: CounterOf<{ controller: string }>;
   reconcileDuration: HistogramOf<{ controller: string }>;
   workQueueDepth: GaugeOf<{ controller: string }>;

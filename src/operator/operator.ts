@@ -11,16 +11,16 @@ import { WEBHOOK_SECRET_SELECTOR } from '../api/constants.ts';
 import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
-import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
 import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
-import type { Logger } from '../observability/logger.ts';
+import { describeError, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
 import { observeControllers, recordReconcile } from './observe-controllers.ts';
@@ -33,6 +33,11 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** Names this replica in its Lease and in Events; defaults to the host name. */
   identity?: string;
+  /**
+   * The clock rotation schedules and signature tolerances are read against; the wall clock unless a
+   * test drives it (timers still wait in real time: a test moves the clock, then wakes the controller).
+   */
+  now?: () => Date;
 }
 
 export interface RunningOperator {
@@ -104,6 +109,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       runs,
       lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
+      ...(opts.now ? { now: opts.now } : {}),
       events,
       logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
@@ -120,9 +126,17 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const pipelineController = createPipelineController({
+      client,
+      pipelines,
+      triggers,
+      logger, // the Controller names itself in every line
+      onReconciled: recordReconcile(metrics),
+    });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
-    controllers.push(triggerController, runController);
+    manager.addController(pipelineController, pipelines);
+    controllers.push(triggerController, runController, pipelineController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 
@@ -156,6 +170,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
+      ...(opts.now ? { now: () => opts.now!().getTime() } : {}),
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {

@@ -16,6 +16,7 @@ import { readBody } from './middleware/read-body.ts';
 import { verifySignature } from './middleware/verify-signature.ts';
 import { readCloudEvent } from './middleware/read-cloudevent.ts';
 import { parsePayload } from './middleware/parse-payload.ts';
+import { filterDelivery } from './middleware/filter-delivery.ts';
 import { createPipelineRun } from './middleware/create-pipeline-run.ts';
 
 export interface ReceiverOptions {
@@ -46,6 +47,7 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(verifySignature(opts.now ?? Date.now)); // 401
   app.use(readCloudEvent); //                  400 invalid CloudEvent, 415 batch
   app.use(parsePayload); //                    415, 400
+  app.use(filterDelivery); //                  200 filtered, 400 filter over its cost limit
   app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun })); // 202, 200 duplicate, 400 strict, 503
   return app;
 }

@@ -4,7 +4,9 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
-import { controllerReferenceTo } from '../api/owner-reference.ts';
+import type { CompiledTarget } from '../triggers/compiled-trigger.ts';
+import { buildOwnedSecret } from '../api/owner-reference.ts';
+import { labelValueOf } from '../api/label-value.ts';
 
 /**
  * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
@@ -31,7 +33,7 @@ export interface DeliveryRecord {
   payloadErrors: { param: string; message: string }[];
 }
 
-export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
+export function buildPipelineRun(route: Route, target: Pick<CompiledTarget, 'name' | 'shorthand' | 'pipelineName' | 'pipelineVersion'>, d: DeliveryRecord): PipelineRun {
   const sensitiveNames = Object.keys(d.sensitive);
   return {
     apiVersion: API_VERSION,
@@ -41,7 +43,7 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       namespace: route.namespace,
       labels: {
         [LABELS.trigger]: labelValueOf(route.name),
-        [LABELS.pipeline]: labelValueOf(route.pipelineName),
+        [LABELS.pipeline]: labelValueOf(target.pipelineName),
         [LABELS.correlationId]: d.correlationId,
         [LABELS.managedBy]: MANAGED_BY,
         ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
@@ -52,34 +54,24 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       },
     },
     spec: {
-      pipelineRef: { name: route.pipelineName, ...(route.pipelineVersion ? { version: route.pipelineVersion } : {}) },
+      pipelineRef: { name: target.pipelineName, ...(target.pipelineVersion ? { version: target.pipelineVersion } : {}) },
       params: d.params,
       ...(sensitiveNames.length > 0 ? { sensitiveParams: sensitiveNames } : {}),
       ...(d.payloadErrors.length > 0 ? { payloadErrors: d.payloadErrors } : {}),
-      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedAt: d.receivedAt.toISOString() },
+      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString(), ...(target.shorthand ? {} : { target: target.name }) },
       correlationId: d.correlationId,
     },
   };
 }
 
-/** A name as a label value: object names may be longer than the 63 characters a label allows. */
-export function labelValueOf(name: string): string {
-  return name.slice(0, 63).replace(/[-_.]+$/, '');
-}
-
-
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: paramsSecretName(run.metadata.name!),
-      namespace: run.metadata.namespace!,
-      labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],
+      owner: { kind: KINDS.pipelineRun, name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid! },
+      labels: { [LABELS.pipelineRun]: run.metadata.name! },
     },
-    stringData: values,
-  };
+    values,
+  );
 }

@@ -2,6 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { Route, ServingRoute } from './compile-route.ts';
 import type { WebhookOutcome } from '../api/constants.ts';
+import type { PreparedFilterInput } from '../triggers/filter/compile-filter.ts';
 import type { TraceContext } from '../tracing/trace-context.ts';
 import type { ReceivedCloudEvent } from './cloudevents/cloudevent.ts';
 
@@ -14,6 +15,8 @@ export interface WebhookState {
   replayKey?: string;
   /** The parsed JSON body, when the route needs one; a structured CloudEvent's data. */
   body?: unknown;
+  /** The delivery as CEL filters read it, prepared once per request. */
+  filterInput?: PreparedFilterInput;
   /** The request as a CloudEvent (binary or structured mode), when it is one (read-cloudevent). */
   cloudEvent?: ReceivedCloudEvent;
   outcome?: WebhookOutcome;
@@ -26,6 +29,8 @@ export interface WebhookState {
   /** The traceparent the log line shows: the sender's, then the one stored on the run. */
   traceparent?: string;
   pipelineRun?: { namespace: string; name: string };
+  /** Every run the delivery maps to (one per matching target), and whether this request created it. */
+  pipelineRuns?: { namespace: string; name: string; pipeline: string; created: boolean }[];
 }
 
 export type WebhookContext = ParameterizedContext<WebhookState>;

@@ -8,10 +8,12 @@ import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
 import { compileSourceRanges } from '../util/source-ranges.ts';
 import { parseByteQuantity } from '../kube/byte-quantity.ts';
-import type { CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
+import type { CompiledParam, CompiledTarget, CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
 import { compileAuth } from './compile-auth.ts';
 import { compileIdempotency, compileParams } from './compile-params.ts';
 import { compilePayloadSchema, type PayloadValidator } from './payload-schema.ts';
+import { compileFilter, type CompiledFilter } from './filter/compile-filter.ts';
+import { targetsOf } from '../api/targets.ts';
 
 export interface TriggerSources {
   trigger: WebhookTrigger;
@@ -41,6 +43,8 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const maxBytes = compileMaxBytes(spec.payload, limits, problems);
   const ranges = compileAllowedSources(spec.allowedSourceRanges, problems);
   const rateLimit = compileRateLimit(spec.rateLimit);
+  const filter = compileFilterOf(spec.filter, 'spec.filter', problems);
+  const targets = compileTargets(sources.trigger.spec, params, problems);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
@@ -51,11 +55,58 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
     strict,
     maxBytes,
     schema,
-    needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body'),
+    needsJsonBody:
+      strict ||
+      schema !== undefined ||
+      idempotency.from === 'body' ||
+      filter?.readsBody === true ||
+      targets.some((t) => t.filter?.readsBody === true || t.params.some((p) => p.from === 'body')),
     idempotency,
     rateLimit,
+    filter,
+    targets,
   };
   return { ok: true, trigger };
+}
+
+/**
+ * Each target with its params (the trigger's, then its own, a name mapped in both taken from the
+ * target) and its filter. Target names are unique: a run's name hashes its target's name.
+ */
+function compileTargets(spec: WebhookTrigger['spec'], triggerParams: readonly CompiledParam[], problems: TriggerProblem[]): CompiledTarget[] {
+  const targets = targetsOf(spec);
+  if (targets.length === 0) {
+    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.pipelineRef', message: 'spec.pipelineRef or spec.targets must name a Pipeline' });
+  }
+  const seen = new Set<string>();
+  return targets.map((target, i) => {
+    const at = `spec.targets[${i}]`;
+    if (seen.has(target.name)) {
+      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: `${at}.name`, message: `${at}: target name "${target.name}" is used twice (name the targets apart with spec.targets[].name)` });
+    }
+    seen.add(target.name);
+    const own = compileParams(target.params ?? [], problems, `${at}.params`);
+    const ownNames = new Set(own.map((p) => p.name));
+    return {
+      name: target.name,
+      shorthand: target.shorthand,
+      pipelineName: target.pipelineRef.name,
+      pipelineVersion: target.pipelineRef.version || undefined,
+      params: [...triggerParams.filter((p) => !ownNames.has(p.name)), ...own],
+      filter: compileFilterOf(target.filter, `${at}.filter`, problems),
+    };
+  });
+}
+
+/** A filter that does not compile keeps the trigger from serving, with the CEL compiler's message. */
+export function compileFilterOf(expression: string | undefined, field: string, problems: TriggerProblem[]): CompiledFilter | undefined {
+  if (expression === undefined) return undefined;
+  const compiled = compileFilter(expression);
+  if ('error' in compiled) {
+    problems.push({ reason: TRIGGER_REASONS.invalidFilter, field, message: `${field}: ${compiled.error}` });
+    return undefined;
+  }
+  return compiled;
 }
 
 function compileSchema(payload: PayloadSpec | undefined, problems: TriggerProblem[]): PayloadValidator | undefined {

@@ -4,6 +4,7 @@
 import type { AuthScheme, ParamMapping } from '../api/types.ts';
 import type { SignatureVerifier, VerificationKeys } from './signature-verifiers/index.ts';
 import type { PayloadValidator } from './payload-schema.ts';
+import type { CompiledFilter } from './filter/compile-filter.ts';
 
 /**
  * One thing wrong with a trigger, precise enough to fix: the status reason (TRIGGER_REASONS), the
@@ -27,6 +28,18 @@ export type CompiledIdempotency =
   | { from: 'header'; header: string }
   | { from: 'body'; path: string; pointer: readonly string[] };
 
+/** One Pipeline a delivery starts (spec.targets[], or spec.pipelineRef as the one-target shorthand). */
+export interface CompiledTarget {
+  name: string;
+  /** spec.pipelineRef: runs carry no target, and their names hash the delivery key alone. */
+  shorthand: boolean;
+  pipelineName: string;
+  pipelineVersion: string | undefined;
+  /** The trigger's params with the target's own (which win by name). */
+  params: readonly CompiledParam[];
+  filter: CompiledFilter | undefined;
+}
+
 export interface CompiledTrigger {
   scheme: AuthScheme;
   verifier: SignatureVerifier;
@@ -44,6 +57,10 @@ export interface CompiledTrigger {
   needsJsonBody: boolean;
   idempotency: CompiledIdempotency;
   rateLimit: { requestsPerMinute: number; burst: number } | undefined;
+  /** spec.filter: a delivery it does not match is answered 200 filtered and creates nothing. */
+  filter: CompiledFilter | undefined;
+  /** What a delivery starts, at least one: spec.targets, or spec.pipelineRef. */
+  targets: readonly CompiledTarget[];
   /** Serving, but the user should know (scheme none); shown in the Ready condition. */
   warning: string | undefined;
 }

@@ -2,11 +2,11 @@
 // so creating it twice is harmless (AlreadyExists) and deleting the run deletes it.
 import { createHash } from 'node:crypto';
 import type { JobTemplate, Pipeline, PipelineRun } from '../../api/types.ts';
-import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY } from '../../api/constants.ts';
+import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../../api/constants.ts';
 import { formatTime } from '../../controller-runtime/conditions.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Container, EnvVar, Job, JobSpec, PodTemplateSpec } from './job.ts';
-import { envNameForParam, paramsSecretNameFor } from './param-names.ts';
+import { envNameForParam } from './param-names.ts';
 import { escapeEnvReferences } from './substitute-params.ts';
 import { controllerReferenceTo } from '../../api/owner-reference.ts';
 import { parseTraceparent, parseTracestate } from '../../tracing/trace-context.ts';
@@ -23,6 +23,8 @@ export const RUN_ENV = {
   pipeline: 'PLANASONIX_PIPELINE',
   pipelineRun: 'PLANASONIX_PIPELINE_RUN',
   trigger: 'PLANASONIX_TRIGGER',
+  /** Set in a rerun: the run whose params it repeats. */
+  rerunOf: 'PLANASONIX_RERUN_OF',
   /** The W3C trace context, under the names OpenTelemetry's environment-carrier convention reads. */
   traceparent: 'TRACEPARENT',
   tracestate: 'TRACESTATE',
@@ -139,7 +141,7 @@ function runAnnotations(run: PipelineRun, now: Date): Record<string, string> {
   if (run.spec.trigger?.deliveryId) annotations[ANNOTATIONS.deliveryId] = run.spec.trigger.deliveryId;
   const trace = traceOf(run);
   if (trace) annotations[ANNOTATIONS.traceparent] = trace.traceparent;
-  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp ?? formatTime(now);
+  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp ?? formatTime(now);
   return annotations;
 }
 
@@ -149,7 +151,7 @@ function runAnnotations(run: PipelineRun, now: Date): Record<string, string> {
  * because Kubernetes expands `$(VAR)` in env values too.
  */
 function runEnv(run: PipelineRun, pipeline: Pipeline, values: Readonly<Record<string, string>>): EnvVar[] {
-  const secretName = paramsSecretNameFor(run);
+  const secretName = paramsSecretName(run.metadata.name!);
   const params: EnvVar[] = [
     ...Object.entries(values).map(([param, value]) => ({ name: envNameForParam(param), value: escapeEnvReferences(value) })),
     ...(run.spec.sensitiveParams ?? []).map((param) => ({
@@ -164,6 +166,7 @@ function runEnv(run: PipelineRun, pipeline: Pipeline, values: Readonly<Record<st
     [RUN_ENV.pipeline, pipeline.metadata.name ?? run.spec.pipelineRef.name],
     [RUN_ENV.pipelineRun, requireName(run)],
     [RUN_ENV.trigger, run.spec.trigger?.name],
+    [RUN_ENV.rerunOf, run.spec.rerunOf],
     ...traceEnv(run),
   ];
   const meta = plain

@@ -3,7 +3,7 @@
 // finds the Job on restart instead of creating a second one.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, PipelineRunStatus } from '../../api/types.ts';
-import { EVENT_REASONS, LABELS, RUN_REASONS } from '../../api/constants.ts';
+import { EVENT_REASONS, LABELS, paramsSecretName, RUN_REASONS } from '../../api/constants.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError } from '../../kube/errors.ts';
@@ -14,15 +14,15 @@ import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from '../../controller-runtime/predicates.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
 import { compareReceiptOrder, decideAdmission, isActiveRun } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
-import { paramsSecretNameFor } from './param-names.ts';
 import { resolveRun } from './resolve-pipeline.ts';
 import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, RUN_STATUS_FIELDS, waitingStatus } from './run-status.ts';
 import type { Job } from './job.ts';
+import { handleRerun, pendingRerun, rerunRequestChanged } from './rerun.ts';
 
 /** `namespace/pipeline` → runs of that Pipeline. */
 export const RUNS_BY_PIPELINE = 'pipeline';
@@ -48,6 +48,13 @@ export interface PipelineRunControllerOptions {
 /** What a reconcile uses: the options and the controller's one status writer. */
 interface RunReconcileDeps extends PipelineRunControllerOptions {
   status: StatusWriter<PipelineRunStatus>;
+  /**
+   * Runs this controller let start whose jobRef the cache does not show yet (their Job create or
+   * status write is in flight). Admission counts them as active: decided from the cache alone, two
+   * runs of a Queue or Forbid Pipeline reconciled a moment apart could both start (seen with real
+   * Pods: two deliveries a millisecond apart ran side by side).
+   */
+  admitted: Set<string>;
 }
 
 /** A run's place in its Pipeline's concurrency changed: it got a Job, or its phase moved. */
@@ -62,13 +69,14 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     opts.runs.addIndex(RUNS_BY_PIPELINE, (r) => [keyOf(r.metadata.namespace, r.spec.pipelineRef.name)]);
   }
   const status = new StatusWriter<PipelineRunStatus>({ client: opts.client, resource: RESOURCES.pipelineRuns, fields: RUN_STATUS_FIELDS });
+  const admitted = new Set<string>();
   const controller = new Controller({
     name: 'pipelinerun',
     // A reconcile is two API writes in a row (the Job, then the status), so it is bound by their
     // latency: with 4 workers a faster receiver outran the controller and runs waited in the queue.
     workers: opts.workers ?? 16,
     logger: opts.logger,
-    reconcile: (key) => reconcileRun(key, { ...opts, status }, now()),
+    reconcile: (key) => reconcileRun(key, { ...opts, status, admitted }, now()),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueueRun = (r: PipelineRun) => controller.enqueue(keyOf(r.metadata.namespace, r.metadata.name!));
@@ -81,11 +89,13 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   opts.runs.onAdd(enqueueRun);
   const specChanged = anyOf<PipelineRun>(generationChanged, deletionChanged);
   opts.runs.onUpdate((before, after) => {
-    if (specChanged(before, after) || justFinished(before, after)) enqueueRun(after);
+    if (after.status?.jobRef !== undefined || isTerminal(after.status?.phase)) admitted.delete(keyOf(after.metadata.namespace, after.metadata.name!));
+    if (specChanged(before, after) || justFinished(before, after) || rerunRequestChanged(before, after)) enqueueRun(after);
     if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
   opts.runs.onDelete((r) => {
     status.forget(r);
+    admitted.delete(keyOf(r.metadata.namespace, r.metadata.name!));
     enqueueWaitingSiblings(r);
   });
   const enqueueOwner = (o: KubeObject) => {
@@ -108,6 +118,11 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   const run = opts.runs.get(key);
   if (!run || run.metadata.deletionTimestamp) return;
   const namespace = run.metadata.namespace!;
+  const rerunRequest = pendingRerun(run);
+  if (rerunRequest !== undefined) {
+    const result = await handleRerun(opts, run, rerunRequest, now);
+    if (result) return result;
+  }
   if (isTerminal(run.status?.phase)) {
     // Pruned here, from the cache, rather than right after our own status write: runs that finish
     // at the same moment would each miss the others' new status there, and none would be pruned.
@@ -137,16 +152,18 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   const resolved = resolveRun(run, pipeline);
   if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now), now);
 
-  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretNameFor(run)))) {
+  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretName(run.metadata.name!)))) {
     const age = now.getTime() - Date.parse(run.metadata.creationTimestamp ?? now.toISOString());
     if (age > PARAMS_SECRET_GRACE_MS) {
-      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretNameFor(run)}" with the sensitive params never appeared`, now), now);
+      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params never appeared`, now), now);
     }
-    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretNameFor(run)}" with the sensitive params`, now), now);
+    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params`, now), now);
     return { requeueAfterMs: 2_000 };
   }
 
-  const siblings = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name));
+  const siblings = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name)).map((s) =>
+    s.status?.jobRef === undefined && opts.admitted.has(keyOf(s.metadata.namespace, s.metadata.name!)) ? { ...s, status: { ...s.status, jobRef: { name: jobNameFor(s) } } } : s,
+  );
   const admission = decideAdmission(run, siblings, pipeline.spec.concurrencyPolicy ?? 'Allow');
   switch (admission.action) {
     case 'wait':
@@ -170,12 +187,17 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
       break;
   }
 
+  // Synchronously with the decision (no await since it for 'start'): the next reconcile sees it.
+  opts.admitted.add(key);
   let created: Job;
   try {
     created = await opts.client.create(RESOURCES.jobs, buildJob(run, pipeline, resolved.template, resolved.values, { now }));
     opts.events.record(run, 'Normal', EVENT_REASONS.runStarted, 'CreateJob', `created Job ${jobName}`);
   } catch (e) {
-    if (!(isKubeError(e) && e.alreadyExists)) throw e;
+    if (!(isKubeError(e) && e.alreadyExists)) {
+      opts.admitted.delete(key);
+      throw e;
+    }
     // Created by an earlier attempt whose status write was lost: adopt it, never create a second.
     created = await opts.client.get<Job>(RESOURCES.jobs, namespace, jobName);
   }

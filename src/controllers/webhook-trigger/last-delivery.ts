@@ -12,8 +12,8 @@ export function lastDeliveryOf(trigger: WebhookTrigger, runs: readonly PipelineR
   for (const run of runs) {
     const delivery = run.spec.trigger;
     if (!delivery || delivery.name !== trigger.metadata.name) continue;
-    if (newest && Date.parse(newest.time) >= Date.parse(delivery.receivedAt)) continue;
-    newest = { time: delivery.receivedAt, correlationId: run.spec.correlationId, pipelineRun: run.metadata.name! };
+    if (newest && Date.parse(newest.time) >= Date.parse(delivery.receivedTime)) continue;
+    newest = { time: delivery.receivedTime, correlationId: run.spec.correlationId, pipelineRun: run.metadata.name! };
   }
   return newest;
 }

@@ -1,6 +1,7 @@
 // Reconciles each WebhookTrigger into its generated Secret (capability URL, signing secret,
 // rotation) and a status that says Ready or exactly what is wrong. Level-based: every step reads
 // the caches and converges; a reconcile with nothing to change writes nothing.
+import { pipelineNamesOf } from '../../api/targets.ts';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
@@ -11,15 +12,15 @@ import type { EventRecorder } from '../../kube/events.ts';
 import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
 import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
-import { findCondition, setCondition } from '../../controller-runtime/conditions.ts';
+import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
+import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, triggerNameOfWebhookSecret, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
-import { desiredTriggerStatus, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
+import { desiredTriggerStatus, progressOf, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
 import { lastDeliveryOf } from './last-delivery.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';
 
@@ -61,7 +62,7 @@ export interface TriggerControllerOptions {
 /** Registers the indexes the controller and the receiver share on the trigger informer. */
 export function addTriggerIndexes(triggers: SharedInformer<WebhookTrigger>): void {
   if (!triggers.hasIndex(TRIGGER_INDEXES.pipeline)) {
-    triggers.addIndex(TRIGGER_INDEXES.pipeline, (t) => [keyOf(t.metadata.namespace, t.spec.pipelineRef.name)]);
+    triggers.addIndex(TRIGGER_INDEXES.pipeline, (t) => pipelineNamesOf(t.spec).map((name) => keyOf(t.metadata.namespace, name)));
   }
   if (!triggers.hasIndex(TRIGGER_INDEXES.secretRef)) {
     triggers.addIndex(TRIGGER_INDEXES.secretRef, (t) => (t.spec.auth?.secretRef ? [keyOf(t.metadata.namespace, t.spec.auth.secretRef.name)] : []));
@@ -113,8 +114,7 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     const owner = s.metadata?.labels?.[LABELS.trigger];
     if (owner && s.metadata?.name === webhookSecretName(owner)) controller.enqueue(keyOf(namespace, owner));
     // A Secret in the way of a trigger's generated one (SecretConflict) may carry no label at all.
-    const suffix = webhookSecretName('');
-    const named = s.metadata?.name?.endsWith(suffix) ? s.metadata.name.slice(0, -suffix.length) : undefined;
+    const named = triggerNameOfWebhookSecret(s.metadata?.name ?? '');
     if (named && named !== owner) {
       const trigger = opts.triggers.get(keyOf(namespace, named));
       if (trigger) enqueue(trigger);
@@ -146,7 +146,7 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
-    pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
+    pipelines: (pipeline) => opts.pipelines.get(keyOf(namespace, pipeline)),
     userSecret,
     generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
   });
@@ -156,10 +156,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     const message = leftover
       ? `Secret "${webhookSecretName(name)}" belongs to an earlier trigger of this name; it is used as soon as the garbage collector has removed it`
       : `Secret "${webhookSecretName(name)}" exists and is not owned by this trigger; delete or rename it`;
-    await writeStatus(opts, status, trigger, {
-      ...(trigger.status ?? {}),
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation } as const;
+    // A leftover goes with the garbage collector: wait for it. A stranger's Secret stays: stalled.
+    const progress = leftover ? ({ type: 'Reconciling', reason: ready.reason, message: `waiting: ${message}` } as const) : progressOf(ready);
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progress, now) });
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
@@ -169,10 +169,8 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
     const generation = trigger.metadata.generation ?? 0;
     const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
-    await writeStatus(opts, status, trigger, {
-      ...(trigger.status ?? {}),
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation } as const;
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progressOf(ready), now) });
     return;
   }
   const desired = desiredSecretState(trigger, current, opts.externalUrl, now, usableSecret(readReferencedSecret(trigger.spec.auth ?? {}, userSecret)));
@@ -222,8 +220,13 @@ async function writeStatus(opts: TriggerControllerOptions, writer: StatusWriter<
   const before = findCondition(trigger.status?.conditions, CONDITION_TYPES.ready);
   const after = findCondition(status.conditions, CONDITION_TYPES.ready);
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
-  if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
-  else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+  // The Event's reason is the condition's own (PipelineNotFound, ParamsMismatch, …): one CamelCase
+  // word per case, so `kubectl get events --field-selector reason=…` finds exactly one kind of
+  // problem. Suspension is the user's choice: a Normal Event, not a Warning.
+  if (after.status === 'True') {
+    if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+  } else if (after.reason === TRIGGER_REASONS.suspended) opts.events.record(trigger, 'Normal', EVENT_REASONS.suspended, 'Reconcile', after.message);
+  else opts.events.record(trigger, 'Warning', after.reason, 'Reconcile', after.message);
 }
 
 /**

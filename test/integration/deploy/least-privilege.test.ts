@@ -2,7 +2,7 @@
 // receiver run in this process as two components, each with a token of its own ServiceAccount from
 // deploy/, so each has its rules and nothing else, and together they drive the whole product path: a
 // trigger becomes Ready, signed deliveries become runs and Jobs, a run is cancelled, a secret is
-// rotated, a run is replaced and pruned, a Job is adopted. Every API call is recorded per component:
+// rotated, a run is replaced and pruned, a Job is adopted, a run is rerun. Every API call is recorded per component:
 // none may be refused, each must be one that the component's table expects, and each granted rule
 // must be one of those, so a missing rule and an unused one both fail the test.
 import { expect } from 'chai';
@@ -14,6 +14,7 @@ import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { findObject, installDeploy, sendDelivery, webhookEndpoint, OPERATOR_NAME, OPERATOR_NAMESPACE, RECEIVER_NAME, RECEIVER_SERVICE_ACCOUNT_USER, SERVICE_ACCOUNT_USER, type Installation, type Manifest } from './deploy-helpers.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 /** `group:resource[/subresource]:verb`, the unit in which RBAC grants. */
 type Permission = string;
@@ -29,16 +30,18 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers/status:patch': 'trigger status (trigger-controller.ts)',
   'planasonix.io:webhooktriggers/finalizers:update': 'blockOwnerDeletion on the webhook Secret (webhook-secret.ts)',
   'planasonix.io:pipelines:list': 'informer (operator.ts)',
+  'planasonix.io:pipelines/status:patch': 'pipeline status: Ready and the trigger count (pipeline-controller.ts)',
   'planasonix.io:pipelines:watch': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:list': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:watch': 'informer (operator.ts)',
-  'planasonix.io:pipelineruns:patch': 'cancel runs replaced under concurrencyPolicy Replace (pipeline-run-controller.ts)',
+  'planasonix.io:pipelineruns:create': 'a rerun requested by annotation (rerun.ts)',
+  'planasonix.io:pipelineruns:patch': 'cancel runs replaced under concurrencyPolicy Replace (pipeline-run-controller.ts); record a rerun request as handled (rerun.ts)',
   'planasonix.io:pipelineruns:delete': 'prune history (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/status:patch': 'run status (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on Jobs (build-job.ts)',
   ':secrets:list': 'informer (operator.ts)',
   ':secrets:watch': 'informer (operator.ts)',
-  ':secrets:create': 'webhook Secret (trigger-controller.ts)',
+  ':secrets:create': "webhook Secret (trigger-controller.ts); a rerun's copy of the sensitive params (rerun.ts)",
   ':secrets:update': 'rotation: replace of the webhook Secret (trigger-controller.ts)',
   'batch:jobs:list': 'informer (operator.ts)',
   'batch:jobs:watch': 'informer (operator.ts)',
@@ -151,7 +154,7 @@ const pipeline = (name: string, spec: Record<string, unknown>) => ({
   kind: 'Pipeline',
   metadata: { name },
   spec: {
-    jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: 'ghcr.io/example/reload:1' }] } } } },
+    jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: 'ghcr.io/example/reload:1' }] } } } },
     ...spec,
   },
 });
@@ -257,7 +260,7 @@ describe('least privilege: the operator and the receiver, each under its own RBA
       spec: {
         pipelineRef: { name: 'export-loader' },
         params: { export_id: 'exp_adopt', location: 's3://exports/exp_adopt/' },
-        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedAt: new Date().toISOString() },
+        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedTime: new Date().toISOString() },
         correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d99',
       },
     });
@@ -357,6 +360,12 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     }, 30_000);
     const runName = (delivery.body.pipelineRun as { name: string }).name;
     await adminClient().get(RESOURCES.secrets, ns(), `${runName}-params`);
+
+    // A rerun (forced: the run never finishes without a kubelet) creates a run and copies the Secret.
+    const annotated = await kubectl(['annotate', '-n', ns(), `pipelineruns.planasonix.io/${runName}`, `${ANNOTATIONS.rerunRequestedAt}=rbac-1`, `${ANNOTATIONS.rerunForce}=true`]);
+    expect(annotated.code, annotated.stderr).to.equal(0);
+    const rerunName = await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), runName)).metadata.annotations?.[ANNOTATIONS.lastRerun], 30_000);
+    await adminClient().get(RESOURCES.secrets, ns(), `${rerunName}-params`);
   });
 
   it("the receiver lists and watches only the generated webhook Secrets (label-selected), never every Secret", () => {
@@ -420,7 +429,6 @@ describe('least privilege: the operator and the receiver, each under its own RBA
 
     // NS stands for the test namespace, where the operator does have its other permissions.
     for (const [what, args] of [
-      ['create PipelineRuns (only the receiver does)', ['create', 'pipelineruns.planasonix.io', '-n', 'NS']],
       ['delete Secrets', ['delete', 'secrets', '-n', 'NS']],
       ['patch Secrets', ['patch', 'secrets', '-n', 'NS']],
       ['create Pods', ['create', 'pods', '-n', 'NS']],

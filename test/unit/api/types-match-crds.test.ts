@@ -107,7 +107,7 @@ const pipelineSpec: Full<PipelineSpec> = {
   history: { succeeded: 20, failed: 50 },
 };
 
-const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition] };
+const pipelineStatus: Full<PipelineStatus> = { observedGeneration: 3, conditions: [condition], triggers: 2 };
 
 const fullPipeline: Pipeline = {
   apiVersion: API_VERSION,
@@ -118,7 +118,29 @@ const fullPipeline: Pipeline = {
 };
 
 const triggerSpec: Full<WebhookTriggerSpec> = {
+  // Both set only to cover every field: the CRD's rule allows one of pipelineRef and targets.
   pipelineRef: { name: 'export-loader', version: 'v4-beta' },
+  targets: [
+    {
+      name: 'warehouse',
+      pipelineRef: { name: 'warehouse-loader', version: 'v2' },
+      filter: 'body.region == "eu"',
+      params: [
+        {
+          name: 'table',
+          from: 'body',
+          path: '/table',
+          header: 'X-Table',
+          query: 'table',
+          attribute: 'subject',
+          type: 'string',
+          required: true,
+          default: 'exports',
+          sensitive: false,
+        },
+      ],
+    },
+  ],
   auth: {
     scheme: 'planasonix',
     secretRef: { name: 'billing-webhook', key: 'signing-secret' },
@@ -144,6 +166,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
   payload: { strict: true, maxBytes: '1Mi', schema: { type: 'object', required: ['export_id'] } },
   idempotency: { from: 'header', header: 'Idempotency-Key', path: '/export_id' },
   rateLimit: { requestsPerMinute: 600, burst: 100 },
+  filter: 'body.status == "completed"',
   suspend: false,
 };
 
@@ -153,8 +176,8 @@ const triggerStatus: Full<WebhookTriggerStatus> = {
   urlSecretRef: { name: 'export-completed-webhook', key: 'url' },
   signingSecretRef: { name: 'export-completed-webhook', key: 'signing-secret' },
   rotation: {
-    lastRotated: '2025-01-02T03:04:05Z',
-    nextRotation: '2025-04-02T03:04:05Z',
+    lastRotationTime: '2025-01-02T03:04:05Z',
+    nextRotationTime: '2025-04-02T03:04:05Z',
     lastHandledRequest: '2025-01-02T03:00:00Z',
   },
   lastDelivery: { time: '2025-01-02T03:04:05Z', correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11', pipelineRun: 'export-completed-8f3c21d0a9b4e7f1' },
@@ -173,9 +196,10 @@ const runSpec: Full<PipelineRunSpec> = {
   params: { export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: '482910' },
   sensitiveParams: ['api_token'],
   payloadErrors: [{ param: 'record_count', message: 'is not a number' }],
-  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedAt: '2025-01-02T03:04:05Z' },
+  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z', target: 'warehouse' },
   correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
   cancelled: false,
+  rerunOf: 'export-completed-5f2c9a01b7c4d3e2',
 };
 
 const runStatus: Full<PipelineRunStatus> = {
@@ -298,6 +322,8 @@ const cases = [
       'spec.auth.scheme': AUTH_SCHEMES,
       'spec.params[].from': PARAM_SOURCES,
       'spec.params[].type': PARAM_TYPES,
+      'spec.targets[].params[].from': PARAM_SOURCES,
+      'spec.targets[].params[].type': PARAM_TYPES,
       'spec.idempotency.from': IDEMPOTENCY_SOURCES,
       'status.conditions[].status': CONDITION_STATUSES,
     } as Record<string, readonly string[]>,

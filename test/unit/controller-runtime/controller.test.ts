@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Controller, type ReconcileEvent } from '../../../src/controller-runtime/controller.ts';
 import { TerminalError, type ReconcileResult } from '../../../src/controller-runtime/reconciler.ts';
-import type { Logger } from '../../../src/controller-runtime/logger.ts';
+import type { Logger } from '../../../src/observability/logger.ts';
 import { KubeError, errorFromStatus } from '../../../src/kube/errors.ts';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,7 +22,8 @@ interface LogLine {
 
 function recordingLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (fields: object, msg?: string) => lines.push({ level, fields, msg });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }
 
 describe('Controller', () => {

@@ -79,7 +79,7 @@ describe('StatusWriter', () => {
 describe('statusPatch', () => {
   it('holds only the fields that differ, and null for a field to remove', () => {
     const fields = ['observedGeneration', 'rotation'] as const;
-    expect(statusPatch<WebhookTriggerStatus>({ observedGeneration: 2, rotation: { lastRotated: 'x' } }, { observedGeneration: 3 }, fields)).to.deep.equal({ observedGeneration: 3, rotation: null });
+    expect(statusPatch<WebhookTriggerStatus>({ observedGeneration: 2, rotation: { lastRotationTime: 'x' } }, { observedGeneration: 3 }, fields)).to.deep.equal({ observedGeneration: 3, rotation: null });
     expect(statusPatch<WebhookTriggerStatus>({ observedGeneration: 3 }, { observedGeneration: 3 }, fields)).to.equal(undefined);
   });
 

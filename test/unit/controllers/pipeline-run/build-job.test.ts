@@ -3,7 +3,8 @@ import { parse, stringify } from 'yaml';
 import type { JobTemplate, Pipeline, PipelineRun } from '../../../../src/api/types.ts';
 import { buildJob, jobNameFor } from '../../../../src/controllers/pipeline-run/build-job.ts';
 import type { Container, EnvVar, Job } from '../../../../src/controllers/pipeline-run/job.ts';
-import { envNameForParam, paramsSecretNameFor } from '../../../../src/controllers/pipeline-run/param-names.ts';
+import { envNameForParam } from '../../../../src/controllers/pipeline-run/param-names.ts';
+import { paramsSecretName } from '../../../../src/api/constants.ts';
 import { resolveRun } from '../../../../src/controllers/pipeline-run/resolve-pipeline.ts';
 import { makePipeline, makeRun } from './fixtures.ts';
 
@@ -195,7 +196,7 @@ describe('buildJob', () => {
     it('reads sensitive params from the run Secret with a secretKeyRef, never as a value', () => {
       const run = makeRun({ spec: { sensitiveParams: ['api_token'] } });
       const job = build({ run });
-      expect(paramsSecretNameFor(run)).to.equal('export-completed-5f2c9a01b7e4d3c2-params');
+      expect(paramsSecretName(run.metadata.name!)).to.equal('export-completed-5f2c9a01b7e4d3c2-params');
       for (const container of containersOf(job)) {
         expect(envOf(container).PARAM_API_TOKEN).to.deep.equal({
           name: 'PARAM_API_TOKEN',
@@ -227,7 +228,7 @@ describe('buildJob', () => {
     });
 
     it('escapes $ in values, so Kubernetes does not expand a reference a webhook sent', () => {
-      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedAt: '2025-03-01T10:00:00Z' } } });
+      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedTime: '2025-03-01T10:00:00Z' } } });
       const env = envOf(containersOf(build({ run, values: { export_id: 'a$(HOME)$$b' } }))[0]!);
       expect(env.PARAM_EXPORT_ID!.value).to.equal('a$$(HOME)$$$$b');
       expect(env.PLANASONIX_DELIVERY_ID!.value).to.equal('$$(PARAM_API_TOKEN)');

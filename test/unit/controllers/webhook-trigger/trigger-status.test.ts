@@ -21,7 +21,7 @@ describe('desiredTriggerStatus', () => {
     ]);
     expect(status.urlSecretRef).to.deep.equal({ name: 'export-completed-webhook', key: 'url' });
     expect(status.signingSecretRef).to.deep.equal({ name: 'export-completed-webhook', key: 'signing-secret' });
-    expect(status.rotation).to.deep.equal({ lastRotated: '2026-01-01T00:00:00.000Z', nextRotation: '2026-01-01T01:00:00.000Z' });
+    expect(status.rotation).to.deep.equal({ lastRotationTime: '2026-01-01T00:00:00.000Z', nextRotationTime: '2026-01-01T01:00:00.000Z' });
     const text = JSON.stringify(status);
     expect(text).not.to.include('/hooks/');
     expect(text).not.to.include(SECRET.signingSecret);
