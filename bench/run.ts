@@ -797,7 +797,7 @@ type PeerBuilds = Parameters<typeof startPeers>[1];
  * load. Ours is the receiver-only replica (no controller writes meanwhile; the peers run no
  * controller either), on the github trigger hook-gh.
  */
-async function phasePeers(ctx: Context, builds: PeerBuilds, cleanup: (() => Promise<void>)[]): Promise<void> {
+async function phasePeers(ctx: Context, builds: PeerBuilds, meters: Record<string, number>, cleanup: (() => Promise<void>)[]): Promise<void> {
   log('figure 6: ours against Tekton Triggers and Flux, the same GitHub-signed 1 KiB deliveries');
   const receiver = await startOperator(ctx, 'receiver', 'receiver-peers');
   cleanup.unshift(() => receiver.stop());
@@ -824,7 +824,7 @@ async function phasePeers(ctx: Context, builds: PeerBuilds, cleanup: (() => Prom
   await new Promise((r) => setTimeout(r, 2_000));
   const idle: Record<string, number> = {};
   for (const t of [ours, ...targets]) idle[t.id] = t.pids().reduce((s, pid) => s + processMemory(pid).rssMiB, 0);
-  const comparison = await comparePeers([ours, ...targets], failures, idle, CONFIG.peers, ctx.hookGh.secret, log);
+  const comparison = await comparePeers([ours, ...targets], failures, idle, CONFIG.peers, ctx.hookGh.secret, log, meters);
   for (const t of targets) await t.stop().catch(() => {});
   await stopOperator(ctx, receiver);
   ctx.details.peers = comparison;
@@ -1010,7 +1010,7 @@ async function main(): Promise<void> {
       if (PHASES.has('e2e')) e2eBase = await phaseE2EBaseline(ctx);
       await stopOperator(ctx, receiver);
       // A fresh replica of its own, as the peers are fresh, and no other of ours watching the runs.
-      if (PHASES.has('peers')) await phasePeers(ctx, peerBuilds!, cleanup);
+      if (PHASES.has('peers')) await phasePeers(ctx, peerBuilds!, meters, cleanup);
       // Its own receivers, one per scheme: no other process of ours may watch the runs meanwhile.
       if (PHASES.has('longaccept')) await phaseLongAccept(ctx, meters);
       op = await startOperator(ctx, 'all', 'operator-2');

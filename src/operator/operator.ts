@@ -33,6 +33,11 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** Names this replica in its Lease and in Events; defaults to the host name. */
   identity?: string;
+  /**
+   * The clock rotation schedules and signature tolerances are read against; the wall clock unless a
+   * test drives it (timers still wait in real time: a test moves the clock, then wakes the controller).
+   */
+  now?: () => Date;
 }
 
 export interface RunningOperator {
@@ -104,6 +109,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       runs,
       lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
+      ...(opts.now ? { now: opts.now } : {}),
       events,
       logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
@@ -164,6 +170,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
+      ...(opts.now ? { now: () => opts.now!().getTime() } : {}),
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {

@@ -6,12 +6,12 @@
 import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
+import { freePort } from '../../harness/envtest-assets.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { pipelineObject, triggerObject } from '../webhook-trigger/trigger-fixtures.ts';
@@ -22,17 +22,6 @@ interface ImageConfig {
   Entrypoint: string[];
   Cmd: string[];
   WorkingDir: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('the operator image (make image), run against the control plane', function () {

@@ -82,9 +82,10 @@ describe('receiver: every answer of the HTTP contract', function () {
     const deliveryId = `evt_${randomUUID()}`;
     const first = await deliver(trigger, { export_id: 'first' }, { deliveryId });
     expect(first.status, first.text).to.equal(202);
-    // The sender retries later: a new signature (new timestamp), even a different body, same ID.
-    await new Promise((r) => setTimeout(r, 1100));
-    const retry = await deliver(trigger, { export_id: 'second' }, { deliveryId });
+    // The sender retries later: a new signature (a later timestamp), even a different body, same ID.
+    const later = Buffer.from(JSON.stringify({ export_id: 'second' }));
+    const headers = planasonixHeaders(trigger.secret, later, { t: Math.floor(Date.now() / 1000) + 1, deliveryId });
+    const retry = await deliver(trigger, { export_id: 'second' }, { deliveryId, headers });
     expect(retry.status, retry.text).to.equal(200);
     const original = first.json() as { pipelineRun: { namespace: string; name: string } };
     expect(retry.json()).to.deep.equal({ ...original, duplicate: true, pipelineRuns: [{ ...original.pipelineRun, duplicate: true }] });
