@@ -480,16 +480,18 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   Making the receiver's run cache hold only what the replay look-up needs (or watch metadata only)
   would save the memory and part of that CPU; it is left to the replay record of issue 13, which
   replaces the look-up (\`src/receiver/replayed-runs.ts\`) with a record of its own.
-- **Figure 6 (the peers).** In short runs on the loaded machine (one round each, load average 9–19,
-  five runs), what held in every run: ours answered the reject path 3.3–7× Flux and 5–22× Tekton (whose
-  sink answers 202 to a wrongly signed request: it answers before it verifies); stored 1.9–4.3× the
-  objects per second of Flux and 19–74× Tekton with its defaults (client-go's 5 requests/s: 96–97% of
-  its 2xx answers never became a PipelineRun); CPU per stored object 0.7–1.3 ms, as Flux's (0.9–1.3)
-  and under Tekton's with 1000 QPS (2.1–3.0). Against Tekton with its API limit raised to 1000 the
-  stored rate went both ways (0.48× and 0.75× in two runs, 2.0–2.1× in two): that Tekton is not held
-  to the sender's 16 connections, since it answers first and then creates from as many goroutines as
-  deliveries are pending, while ours, like the bare client of figure 3, has at most 16 creates in
-  flight; it paid with 0–23% of its 2xx answers never stored. Memory is where ours loses: idle RSS
-  114–139 MiB against 66–69 MiB for Flux and 92–94 MiB for Tekton's two processes (under load 146–307
-  MiB: its backlog is held in memory). Where our MiB go (a heap snapshot by type) is not measured yet.
+- **Figure 6 (the peers).** Over ten runs on the loaded machine (nine of one round, one of three;
+  load average 9–19), what held in every run: ours answered the reject path 1.9–8.6× Flux and 3.9–22×
+  Tekton (whose sink answers 202 to a wrongly signed request: it answers before it verifies); stored
+  1.9–5.6× the objects per second of Flux and 18–74× Tekton with its defaults (client-go's 5
+  requests/s: 93–98% of its 2xx answers never became a PipelineRun); its receiver CPU per stored
+  object was 0.7–1.3 ms, as Flux's (0.9–1.5) and under Tekton's with 1000 QPS (2.1–3.3); and the API
+  server and etcd spent 2.3–2.5 ms of CPU per object it stored, against 2.6–3.4 for Tekton's create and
+  9–13 for Flux's annotation patch. Against Tekton with its API limit raised to 1000 the stored rate went
+  both ways (0.48–2.8×, below 1 in three runs of eight): that Tekton is not held to the sender's 16
+  connections, since it answers first and then creates from as many goroutines as deliveries are
+  pending, while ours, like the bare client of figure 3, has at most 16 creates in flight; it paid with
+  0–23% of its 2xx answers never stored. Memory is where ours loses: idle RSS 114–139 MiB against 66–69
+  MiB for Flux and 91–94 MiB for Tekton's two processes (under load Tekton's rose to 131–476 MiB: its
+  backlog is held in memory). Where our MiB go (a heap snapshot by type) is not measured yet.
 `;

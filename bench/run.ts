@@ -17,6 +17,10 @@
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000)
 //   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/receiver-deployment.yaml's
 //   BENCH_KEEP_LOGS=1    keep the operator processes' logs (their directory is printed at the end)
+//   PLANASONIX_TEST_NODE  off by default here: the control plane runs without its node (kubelet,
+//                        containerd), as every figure measures writes to the API server; with a node
+//                        the bench's thousands of Jobs would get Pods competing for the same cores.
+//                        Set it to anything else to measure with the node running.
 //   BENCH_WRITE_DOCS=1   write docs/ even when BENCH_PHASES chose some phases only (by default only a
 //                        run of every phase does)
 import { execFile } from 'node:child_process';
@@ -965,6 +969,7 @@ async function main(): Promise<void> {
   if (PHASES.has('filter')) await phaseFilter(partial as Context);
 
   log('starting the control plane');
+  process.env.PLANASONIX_TEST_NODE ??= 'off';
   const plane = await startControlPlane();
   const cleanup: (() => Promise<void>)[] = [() => plane.stop()];
   interrupted = async () => {
