@@ -70,6 +70,8 @@ export const TRIGGER_REASONS = {
   secretConflict: 'SecretConflict',
   /** The generated Secret's path is already served by an earlier trigger (a Secret edited by hand). */
   pathConflict: 'PathConflict',
+  /** payload.maxBytes is above the operator's --max-body-bytes. */
+  payloadLimitTooHigh: 'PayloadLimitTooHigh',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',

@@ -17,6 +17,7 @@ import { addTriggerIndexes, createTriggerController } from '../controllers/webho
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
+import { RequestBudget } from '../receiver/request-budget.ts';
 import { replayedRunFinder } from '../receiver/replayed-runs.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
 import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
@@ -103,6 +104,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       pipelines,
       secrets,
       externalUrl: config.externalUrl,
+      maxBodyBytes: config.maxBodyBytes,
       events,
       logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
@@ -136,6 +138,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       },
       {
         defaultMaxBytes: config.defaultMaxBodyBytes,
+        maxBodyBytes: config.maxBodyBytes,
         onCompileError: (key, e) => logger.warn({ component: 'receiver', trigger: key, ...describeError(e) }, 'trigger cannot be served'),
       },
     );
@@ -162,6 +165,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       trustedProxies: compileTrustedProxies(config.trustedProxies),
       findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
+      budget: new RequestBudget({ maxRequests: config.maxInflightRequests, maxBodyBytes: config.maxInflightBodyBytes }),
+      maxParamsBytes: config.maxParamsBytes,
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
     });
     receiver = await listen(app, {

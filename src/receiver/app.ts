@@ -12,6 +12,8 @@ import { checkAvailability } from './middleware/check-availability.ts';
 import { checkSourceAddress } from './middleware/check-source-address.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { readBody } from './middleware/read-body.ts';
+import { admitRequest } from './middleware/admit-request.ts';
+import { RequestBudget } from './request-budget.ts';
 import { verifySignature } from './middleware/verify-signature.ts';
 import { parsePayload } from './middleware/parse-payload.ts';
 import { createPipelineRun } from './middleware/create-pipeline-run.ts';
@@ -24,6 +26,10 @@ export interface ReceiverOptions {
   findReplayedRun: FindReplayedRun;
   /** Budget for storing one PipelineRun before answering 503. */
   createTimeoutMs: number;
+  /** Requests and body bytes held at once; unbounded when omitted (unit tests only). */
+  budget?: RequestBudget;
+  /** Largest sum of a delivery's mapped param values, in UTF-8 bytes. */
+  maxParamsBytes?: number;
   observe: (report: RequestReport) => void;
   now?: () => number;
 }
@@ -39,9 +45,10 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(checkSourceAddress(opts.trustedProxies)); // 403
   app.use(checkAvailability); //               503 suspended or not Ready
   app.use(rateLimit(opts.routes)); //          429
+  app.use(admitRequest(opts.budget ?? new RequestBudget({ maxRequests: Infinity, maxBodyBytes: Infinity }))); // 503 busy
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401
   app.use(parsePayload); //                    415, 400
-  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun })); // 202, 200 duplicate, 400 strict, 503
+  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun, maxParamsBytes: opts.maxParamsBytes ?? Infinity })); // 202, 200 duplicate, 400 strict, 503
   return app;
 }

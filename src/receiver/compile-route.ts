@@ -45,6 +45,11 @@ export interface RouteInputs {
    */
   webhookSecret: V1Secret | undefined;
   defaultMaxBytes: number;
+  /**
+   * The operator-wide ceiling (--max-body-bytes). The controller marks a trigger asking more not
+   * Ready; the receiver never reads more than the ceiling whatever the trigger says.
+   */
+  maxBodyBytes?: number;
 }
 
 /** Returns undefined while the trigger has no URL yet (its generated Secret does not exist). */
@@ -93,7 +98,7 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
     allowsAddress: spec.allowedSourceRanges?.length ? compileSourceRanges(spec.allowedSourceRanges) : undefined,
     params,
     strict,
-    maxBytes: spec.payload?.maxBytes !== undefined ? parseByteQuantity(spec.payload.maxBytes) : inputs.defaultMaxBytes,
+    maxBytes: Math.min(spec.payload?.maxBytes !== undefined ? parseByteQuantity(spec.payload.maxBytes) : inputs.defaultMaxBytes, inputs.maxBodyBytes ?? Infinity),
     schema,
     needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body'),
     idempotency,

@@ -33,11 +33,13 @@ export class RoutingTable {
   private readonly compiledFrom = new Map<string, string>();
   private readonly sources: RoutingSources;
   private readonly defaultMaxBytes: number;
+  private readonly maxBodyBytes: number;
   private readonly onCompileError: (key: string, error: unknown) => void;
 
-  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; onCompileError?: (key: string, error: unknown) => void }) {
+  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; maxBodyBytes?: number; onCompileError?: (key: string, error: unknown) => void }) {
     this.sources = sources;
     this.defaultMaxBytes = opts.defaultMaxBytes;
+    this.maxBodyBytes = opts.maxBodyBytes ?? Infinity;
     this.onCompileError = opts.onCompileError ?? (() => {});
   }
 
@@ -81,7 +83,7 @@ export class RoutingTable {
       if (inputs === this.compiledFrom.get(key)) return;
       this.compiledFrom.set(key, inputs);
       try {
-        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes });
+        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);

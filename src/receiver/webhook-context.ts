@@ -2,10 +2,13 @@
 import type { ParameterizedContext } from 'koa';
 import type { Route } from './compile-route.ts';
 import type { RequestOutcome } from './errors.ts';
+import type { BudgetTicket } from './request-budget.ts';
 
 export interface WebhookState {
   receivedAt: Date;
   route?: Route;
+  /** This request's hold on the receiver's request budget, and the body length it declared. */
+  budget?: { ticket: BudgetTicket; declared: number };
   rawBody?: Buffer;
   /** From the verified request: the sender's delivery ID and a fingerprint of the signed content. */
   deliveryId?: string;

@@ -35,6 +35,8 @@ export interface TriggerControllerOptions {
   triggers: SharedInformer<WebhookTrigger>;
   pipelines: SharedInformer<Pipeline>;
   secrets: SharedInformer<V1Secret>;
+  /** The largest payload.maxBytes a trigger may ask for (--max-body-bytes); unbounded when omitted. */
+  maxBodyBytes?: number;
   /** Base URL callers reach the receiver at; the capability path is appended. */
   externalUrl: string;
   events: EventRecorder;
@@ -168,6 +170,7 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
     userSecret,
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
   });
 
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));

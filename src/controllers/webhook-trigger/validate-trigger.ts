@@ -7,6 +7,7 @@ import { DEFAULT_SECRET_KEY, TRIGGER_REASONS } from '../../api/constants.ts';
 import { validateSigningSecret } from '../../signing/secret-format.ts';
 import { compilePayloadSchema } from '../../receiver/payload/payload-schema.ts';
 import { parseDuration } from '../../util/duration.ts';
+import { parseByteQuantity } from '../../util/quantity.ts';
 import { MIN_ROTATION_INTERVAL_MS } from './rotation.ts';
 
 export type TriggerValidation =
@@ -17,6 +18,8 @@ export interface TriggerReferences {
   pipeline: Pipeline | undefined;
   /** The user's Secret named by spec.auth.secretRef, when there is one. */
   userSecret: V1Secret | undefined;
+  /** The operator's ceiling on payload.maxBytes (--max-body-bytes). */
+  maxBodyBytes?: number;
 }
 
 
@@ -83,6 +86,16 @@ export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences
     return invalid(TRIGGER_REASONS.paramsMismatch, `required params of Pipeline "${ref.name}" not mapped: ${unmapped.join(', ')}`);
   }
 
+  if (spec.payload?.maxBytes !== undefined && refs.maxBodyBytes !== undefined) {
+    const asked = parseByteQuantity(spec.payload.maxBytes);
+    if (asked > refs.maxBodyBytes) {
+      return invalid(
+        TRIGGER_REASONS.payloadLimitTooHigh,
+        `spec.payload.maxBytes ${spec.payload.maxBytes} is more than this operator accepts (${formatBytes(refs.maxBodyBytes)}, --max-body-bytes): lower it, or ask the operator's administrator`,
+      );
+    }
+  }
+
   if (spec.payload?.schema) {
     const problem = compilePayloadSchema(spec.payload.schema).error;
     if (problem) return invalid(TRIGGER_REASONS.invalidSpec, `spec.payload.schema: ${problem}`);
@@ -118,6 +131,13 @@ function rotationProblem(rotation: RotationSpec): string | undefined {
     if (!next) return `spec.auth.rotation.schedule "${rotation.schedule}" never fires`;
   }
   return undefined;
+}
+
+/** Bytes as the flag would say them: 4Mi, 512Ki, or plain bytes. */
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}Mi`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}Ki`;
+  return `${bytes} bytes`;
 }
 
 function invalid(reason: string, message: string): TriggerValidation {

@@ -26,10 +26,10 @@ const MAX_DELIVERY_KEY = 256;
  */
 const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
 
-export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
+export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun; maxParamsBytes: number }): WebhookMiddleware {
   return async (ctx) => {
     const route = ctx.state.route!;
-    const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) });
+    const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) }, { maxTotalBytes: opts.maxParamsBytes });
     if (route.strict && mapped.errors.length > 0) {
       throw badRequest(
         'invalid_params',
