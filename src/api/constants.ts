@@ -8,6 +8,7 @@ export const KINDS = {
   webhookTrigger: { kind: 'WebhookTrigger', plural: 'webhooktriggers' },
   pipeline: { kind: 'Pipeline', plural: 'pipelines' },
   pipelineRun: { kind: 'PipelineRun', plural: 'pipelineruns' },
+  deliveryRecord: { kind: 'DeliveryRecord', plural: 'deliveryrecords' },
 } as const;
 
 export const FIELD_MANAGER = 'planasonix-webhook-operator';
@@ -36,6 +37,11 @@ export const ANNOTATIONS = {
   receivedAt: `${GROUP}/received-at`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
+  /**
+   * On a PipelineRun: until when its delivery key must keep deduplicating, so history pruning keeps
+   * it that long (the trigger's replay window from the moment it was received).
+   */
+  keepUntil: `${GROUP}/keep-until`,
   /** On the generated Secret: the rotate-requested-at value last acted on. */
   rotateHandled: `${GROUP}/rotate-handled`,
 } as const;

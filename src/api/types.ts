@@ -217,3 +217,20 @@ export interface PipelineRunStatus {
 }
 
 export type PipelineRun = Resource<PipelineRunSpec, PipelineRunStatus>;
+
+// ---------------------------------------------------------------- DeliveryRecord
+
+/** A replay key's claim: which run its first delivery started, and until when it counts. */
+export interface DeliveryRecordSpec {
+  key: string;
+  pipelineRun: string;
+  correlationId: string;
+  expiresAt: string;
+}
+
+export interface DeliveryRecord {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: DeliveryRecordSpec;
+}

@@ -42,6 +42,8 @@ export interface Config {
   maxInflightBodyBytes: number;
   /** Largest sum of one delivery's mapped param values. */
   maxParamsBytes: number;
+  /** How long a delivery key deduplicates for schemes that sign no timestamp. */
+  replayWindowMs: number;
   requestTimeoutMs: number;
   headerTimeoutMs: number;
   components: Component;
@@ -311,6 +313,13 @@ const OPTIONS: { [K in keyof Config]: OptionSpec<Config[K]> } = {
     default: '512Ki',
     description: 'Largest sum of one delivery\'s mapped param values (UTF-8 bytes), well under the API server\'s object size limit; beyond it the params are refused (400 in strict mode, a Failed run otherwise).',
     parse: parsePositiveBytes,
+  }),
+  replayWindowMs: option({
+    flag: 'replay-window',
+    default: '24h',
+    description:
+      'How long a delivery key (delivery ID, idempotency key, signed-request fingerprint) starts no second run for schemes that sign no timestamp (`github`, `bearer`, `none`); signed-timestamp schemes use twice their `tolerance`. History keeps runs at least this long.',
+    parse: parsePositiveDuration,
   }),
   requestTimeoutMs: option({ flag: 'request-timeout', default: '30s', description: 'Time budget for one webhook request, from first byte to answer.', parse: parsePositiveDuration }),
   headerTimeoutMs: option({

@@ -4,7 +4,6 @@
 import Koa from 'koa';
 import type { KubeClient } from '../kube/client.ts';
 import type { RoutingTable } from './routing-table.ts';
-import type { FindReplayedRun } from './replayed-runs.ts';
 import type { WebhookState } from './webhook-context.ts';
 import { respondWithErrors, type RequestReport } from './middleware/respond-with-errors.ts';
 import { findRoute } from './middleware/find-route.ts';
@@ -22,8 +21,6 @@ export interface ReceiverOptions {
   routes: RoutingTable;
   client: KubeClient;
   trustedProxies: (ip: string) => boolean;
-  /** The run an earlier delivery of the same signed content created (replayed-runs.ts). */
-  findReplayedRun: FindReplayedRun;
   /** Budget for storing one PipelineRun before answering 503. */
   createTimeoutMs: number;
   /** Requests and body bytes held at once; unbounded when omitted (unit tests only). */
@@ -49,6 +46,6 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401
   app.use(parsePayload); //                    415, 400
-  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun, maxParamsBytes: opts.maxParamsBytes ?? Infinity })); // 202, 200 duplicate, 400 strict, 503
+  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, maxParamsBytes: opts.maxParamsBytes ?? Infinity })); // 202, 200 duplicate, 400 strict, 503
   return app;
 }

@@ -2,7 +2,7 @@
 // trace it. Never the raw body: the seed asks for pointers, not blobs.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
-import { API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
+import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
 import { controllerReferenceTo } from '../api/owner-reference.ts';
 
@@ -21,6 +21,8 @@ export interface DeliveryRecord {
   deliveryKey: string;
   /** Fingerprint of the signed content, when a signature binds the body. */
   replayKey?: string;
+  /** Until when history must keep the run, so that its delivery key keeps deduplicating. */
+  keepUntil?: Date;
   correlationId: string;
   receivedAt: Date;
   params: Record<string, string>;
@@ -43,6 +45,7 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
         [LABELS.managedBy]: MANAGED_BY,
         ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
       },
+      ...(d.keepUntil ? { annotations: { [ANNOTATIONS.keepUntil]: d.keepUntil.toISOString() } } : {}),
     },
     spec: {
       pipelineRef: { name: route.pipelineName, ...(route.pipelineVersion ? { version: route.pipelineVersion } : {}) },

@@ -14,6 +14,10 @@ import { readWebhookSecret } from '../api/webhook-secret.ts';
 
 export type RouteState = 'serving' | 'suspended' | 'not-ready';
 
+/** Schemes whose signature covers a timestamp, refused outside the tolerance. */
+const TIMESTAMPED_SCHEMES: ReadonlySet<AuthScheme> = new Set(['planasonix', 'standard-webhooks']);
+const DEFAULT_REPLAY_WINDOW_MS = 24 * 3600 * 1000;
+
 export interface Route {
   namespace: string;
   name: string;
@@ -34,6 +38,12 @@ export interface Route {
   /** The body must parse as JSON: body params, a body delivery key, a schema or strict mode need it. */
   needsJsonBody: boolean;
   idempotency: IdempotencySpec;
+  /**
+   * How long a delivery key keeps deduplicating: twice the tolerance for schemes that sign a
+   * timestamp (a request is accepted from tolerance before its timestamp to tolerance after), the
+   * operator's --replay-window for those that do not (GitHub's signature never expires).
+   */
+  replayWindowMs: number;
   rateLimit: { requestsPerMinute: number; burst: number } | undefined;
 }
 
@@ -50,6 +60,8 @@ export interface RouteInputs {
    * Ready; the receiver never reads more than the ceiling whatever the trigger says.
    */
   maxBodyBytes?: number;
+  /** --replay-window: for schemes without a signed timestamp. */
+  replayWindowMs?: number;
 }
 
 /** Returns undefined while the trigger has no URL yet (its generated Secret does not exist). */
@@ -102,6 +114,7 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
     schema,
     needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body'),
     idempotency,
+    replayWindowMs: TIMESTAMPED_SCHEMES.has(scheme) ? 2 * toleranceSeconds * 1000 : (inputs.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS),
     rateLimit: spec.rateLimit
       ? { requestsPerMinute: spec.rateLimit.requestsPerMinute, burst: spec.rateLimit.burst ?? spec.rateLimit.requestsPerMinute }
       : undefined,

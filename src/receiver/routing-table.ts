@@ -34,12 +34,14 @@ export class RoutingTable {
   private readonly sources: RoutingSources;
   private readonly defaultMaxBytes: number;
   private readonly maxBodyBytes: number;
+  private readonly replayWindowMs: number | undefined;
   private readonly onCompileError: (key: string, error: unknown) => void;
 
-  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; maxBodyBytes?: number; onCompileError?: (key: string, error: unknown) => void }) {
+  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; maxBodyBytes?: number; replayWindowMs?: number; onCompileError?: (key: string, error: unknown) => void }) {
     this.sources = sources;
     this.defaultMaxBytes = opts.defaultMaxBytes;
     this.maxBodyBytes = opts.maxBodyBytes ?? Infinity;
+    this.replayWindowMs = opts.replayWindowMs;
     this.onCompileError = opts.onCompileError ?? (() => {});
   }
 
@@ -83,7 +85,7 @@ export class RoutingTable {
       if (inputs === this.compiledFrom.get(key)) return;
       this.compiledFrom.set(key, inputs);
       try {
-        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes });
+        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);

@@ -4,7 +4,7 @@
 // when it never will (the run is invalid, too large, or its namespace is going away), so the caller
 // stops retrying. In lenient mode a refused run is recorded instead as a Failed run without params.
 import { v7 as uuidv7 } from 'uuid';
-import type { AuthScheme, PipelineRun } from '../../api/types.ts';
+import type { AuthScheme, DeliveryRecord, PipelineRun } from '../../api/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
@@ -12,7 +12,7 @@ import { mapParams } from '../payload/map-params.ts';
 import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
-import type { FindReplayedRun } from '../replayed-runs.ts';
+import { claimReplayKey, ClaimUnsettled, type ReplayClaim } from '../delivery-records.ts';
 import { paramsSecretName } from '../../api/constants.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
@@ -21,12 +21,15 @@ import type { Route } from '../compile-route.ts';
 const MAX_DELIVERY_KEY = 256;
 
 /**
- * Schemes whose delivery-ID header is outside the signature: a captured request can be replayed
- * with a new ID, so the replay key must be checked as well as the ID.
+ * Standard Webhooks signs its delivery ID (webhook-id): a replay under another ID fails the
+ * signature, so when the run is keyed by that ID, the run's name is the replay check. Every other
+ * signed scheme, and any signed delivery keyed by an idempotency header or body field, can be
+ * replayed under a new key: its replay key is claimed with a DeliveryRecord first.
  */
-const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
+const SIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['standard-webhooks']);
 
-export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun; maxParamsBytes: number }): WebhookMiddleware {
+export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; maxParamsBytes: number; now?: () => number }): WebhookMiddleware {
+  const now = opts.now ?? Date.now;
   return async (ctx) => {
     const route = ctx.state.route!;
     const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) }, { maxTotalBytes: opts.maxParamsBytes });
@@ -41,20 +44,33 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     const replayKey = ctx.state.replayKey;
 
     const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
-    if (replayKey && ctx.state.deliveryId && keyedByScheme && UNSIGNED_DELIVERY_ID.has(route.scheme)) {
-      const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
-      if (earlier && earlier.spec.trigger?.deliveryId !== deliveryKey) {
-        if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, earlier, mapped.sensitive, opts.timeoutMs);
-        return answer(ctx, earlier, true);
+    const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
+    const correlationId = uuidv7();
+    const nowMs = now();
+    let release = async (): Promise<void> => {};
+    if (replayKey && deliveryKey !== `replay:${replayKey}` && !(keyedByScheme && SIGNED_DELIVERY_ID.has(route.scheme))) {
+      let claim: ReplayClaim;
+      try {
+        claim = await claimReplayKey(client, route, { replayKey, runName, correlationId, nowMs, timeoutMs: opts.timeoutMs });
+      } catch (e) {
+        throw apiUnavailable(e instanceof ClaimUnsettled ? e.cause : e);
       }
+      if (claim.outcome === 'replay') {
+        if (!claim.run) return answerFromRecord(ctx, claim.record);
+        if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, claim.run, mapped.sensitive, opts.timeoutMs);
+        return answer(ctx, claim.run, true);
+      }
+      release = claim.release;
     }
 
-    const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
     const run = buildPipelineRun(route, {
       runName,
       deliveryKey,
       ...(replayKey ? { replayKey } : {}),
-      correlationId: uuidv7(),
+      // History keeps the run while its key must deduplicate: a retry of this delivery after the
+      // run was pruned would otherwise start a second one.
+      ...(deliveryKey.startsWith('generated:') ? {} : { keepUntil: new Date(nowMs + route.replayWindowMs) }),
+      correlationId,
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
       sensitive: mapped.sensitive,
@@ -66,6 +82,9 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     try {
       stored = await client.create(RESOURCES.pipelineRuns, run, { timeoutMs: opts.timeoutMs });
     } catch (e) {
+      // A run that cannot be stored gives its replay key back, so that a later delivery of the same
+      // content is not answered for a run that never existed. (Not on a timeout: the run may exist.)
+      if (isKubeError(e) && !e.alreadyExists && e.status !== 0 && (route.strict || !isPermanentRefusal(e))) await release();
       if (isPermanentRefusal(e) && !route.strict && !isNamespaceTerminating(e)) {
         // Lenient mode records what it could not run, as it does for a payload that misses params:
         // a run without params that the run controller marks Failed (InvalidPayload).
@@ -86,6 +105,11 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, opts.timeoutMs);
     answer(ctx, stored, duplicate);
   };
+}
+
+/** A replay whose original run was deleted since: the record still says which run it was. */
+function answerFromRecord(ctx: WebhookContext, record: DeliveryRecord): void {
+  answer(ctx, { metadata: { namespace: record.metadata.namespace!, name: record.spec.pipelineRun }, spec: { correlationId: record.spec.correlationId } } as PipelineRun, true);
 }
 
 function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void {

@@ -10,6 +10,7 @@ import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import { ANNOTATIONS, WEBHOOK_SECRET_SELECTOR } from '../../../src/api/constants.ts';
 import { KubeClient, type KubeObject, type ListOptions, type ObjectList, type WatchEventType, type WatchOptions } from '../../../src/kube/client.ts';
 import { isKubeError } from '../../../src/kube/errors.ts';
+import { signRequest } from '../../../src/signing/sign-request.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
@@ -36,6 +37,9 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:pipelineruns:delete': 'prune history (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/status:patch': 'run status (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on Jobs (build-job.ts)',
+  'planasonix.io:deliveryrecords:list': 'informer (operator.ts)',
+  'planasonix.io:deliveryrecords:watch': 'informer (operator.ts)',
+  'planasonix.io:deliveryrecords:delete': 'expired replay records (record-expiry-controller.ts)',
   ':secrets:list': 'informer (operator.ts)',
   ':secrets:watch': 'informer (operator.ts)',
   ':secrets:create': 'webhook Secret (trigger-controller.ts)',
@@ -58,9 +62,10 @@ const RECEIVER_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers:get': 're-read after a Conflict on the delivery-count write (delivery-status-recorder.ts)',
   'planasonix.io:webhooktriggers/status:patch': 'delivery counts (delivery-status-recorder.ts)',
   'planasonix.io:pipelineruns:create': 'one run per delivery (create-pipeline-run.ts)',
-  'planasonix.io:pipelineruns:get': 'read back on a duplicate delivery (create-pipeline-run.ts)',
-  'planasonix.io:pipelineruns:list': 'informer for replay look-ups (operator.ts)',
-  'planasonix.io:pipelineruns:watch': 'informer for replay look-ups (operator.ts)',
+  'planasonix.io:pipelineruns:get': 'read back on a duplicate delivery or a replay (create-pipeline-run.ts, delivery-records.ts)',
+  'planasonix.io:deliveryrecords:create': 'claim a replay key (delivery-records.ts)',
+  'planasonix.io:deliveryrecords:get': 'read a claimed replay key (delivery-records.ts)',
+  'planasonix.io:deliveryrecords:update': 'take over an expired or orphaned replay key (delivery-records.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on sensitive-param Secrets (build-pipeline-run.ts)',
   ':secrets:list': 'label-selected informer of generated webhook Secrets (operator.ts)',
   ':secrets:watch': 'label-selected informer of generated webhook Secrets (operator.ts)',
@@ -73,8 +78,18 @@ const RECEIVER_NEEDED: Record<Permission, string> = {
  * default kube-apiserver) does not enable; the trigger get needs two replicas racing on a status
  * write.
  */
-const OPERATOR_NOT_REACHED: Permission[] = ['planasonix.io:webhooktriggers/finalizers:update', 'planasonix.io:pipelineruns/finalizers:update'];
-const RECEIVER_NOT_REACHED: Permission[] = ['planasonix.io:pipelineruns/finalizers:update', 'planasonix.io:webhooktriggers:get'];
+const OPERATOR_NOT_REACHED: Permission[] = [
+  'planasonix.io:webhooktriggers/finalizers:update',
+  'planasonix.io:pipelineruns/finalizers:update',
+  // Records expire after twice the tolerance (10 minutes here): test/integration/receiver/replay-window.test.ts deletes them.
+  'planasonix.io:deliveryrecords:delete',
+];
+const RECEIVER_NOT_REACHED: Permission[] = [
+  'planasonix.io:pipelineruns/finalizers:update',
+  'planasonix.io:webhooktriggers:get',
+  // A takeover needs an expired or orphaned record: test/integration/receiver/replay-window.test.ts.
+  'planasonix.io:deliveryrecords:update',
+];
 
 interface Call {
   permission: Permission;
@@ -215,6 +230,17 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     const again = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body);
     expect(again.status).to.equal(200);
     expect(again.body.duplicate).to.equal(true);
+
+    // One signed request under two delivery IDs: the second is a replay, caught by the first's
+    // DeliveryRecord (deliveryrecords create, then get, and the run's get).
+    const raw = Buffer.from(JSON.stringify({ ...body, export_id: 'exp_rbac_replay' }));
+    const signature = signRequest('planasonix', { secret: signingSecret, body: raw });
+    const post = (deliveryId: string) =>
+      fetch(receiver!.receiverUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...signature, 'x-planasonix-delivery': deliveryId }, body: raw });
+    expect((await post('rbac-replay-1')).status).to.equal(202);
+    const replay = await post('rbac-replay-2');
+    expect(replay.status).to.equal(200);
+    expect(((await replay.json()) as { duplicate: boolean }).duplicate).to.equal(true);
 
     await eventually(() => adminClient().get(RESOURCES.jobs, ns(), runName), 20_000);
     const run = await eventually(async () => {

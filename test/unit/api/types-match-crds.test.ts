@@ -14,6 +14,8 @@ import type {
   ConcurrencyPolicy,
   Condition,
   DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryRecordSpec,
   IdempotencySource,
   ParamSource,
   ParamType,
@@ -303,6 +305,20 @@ function validateAgainstSchema(obj: unknown, schema: SchemaNode): string | undef
 
 // ---------------------------------------------------------------- the kinds
 
+const recordSpec: Full<DeliveryRecordSpec> = {
+  key: 'replay:3f1c9a',
+  pipelineRun: 'export-completed-5f2c9a01b7',
+  correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
+  expiresAt: '2026-01-01T00:05:00Z',
+};
+
+const fullRecord: DeliveryRecord = {
+  apiVersion: API_VERSION,
+  kind: KINDS.deliveryRecord.kind,
+  metadata: { name: 'export-completed-9a8b7c6d5e4f3a2b', namespace: 'data' },
+  spec: recordSpec,
+};
+
 const cases = [
   {
     kind: 'WebhookTrigger',
@@ -335,6 +351,12 @@ const cases = [
       'status.phase': RUN_PHASES,
       'status.conditions[].status': CONDITION_STATUSES,
     } as Record<string, readonly string[]>,
+  },
+  {
+    kind: 'DeliveryRecord',
+    file: 'planasonix.io_deliveryrecords.yaml',
+    fixture: fullRecord,
+    enums: {} as Record<string, readonly string[]>,
   },
 ];
 
