@@ -134,8 +134,9 @@ const METHOD = `
   measured; the baseline is a bare client (undici, one keep-alive pool, its own process) creating the
   very PipelineRuns the receiver would create, 16 at a time. The namespace's PipelineRuns are deleted
   (deletecollection) and waited for between rounds. 3e repeats the load on a standard-webhooks
-  trigger, whose delivery ID is signed, so the receiver skips the replay look-up it makes for
-  planasonix deliveries. 3d repeats it against the full operator, whose run controller creates a Job,
+  trigger, whose delivery ID is signed, so the receiver claims no replay key; planasonix deliveries
+  first create a DeliveryRecord for theirs (one more create per delivery), and 3f sets the two side
+  by side: the accept path's cost of replay protection. 3d repeats it against the full operator, whose run controller creates a Job,
   an Event and a status write per run meanwhile.
 - **4 — Scale.** Triggers (the deploy/examples trigger) are created through a KubeClient, 32 at a time,
   into a fresh namespace; a list+watch started before the first create records when all are Ready. The

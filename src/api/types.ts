@@ -108,6 +108,8 @@ export interface AuthSpec {
   scheme?: AuthScheme;
   secretRef?: SecretKeyRef;
   publicKey?: string;
+  /** Refuse params from headers and query values, which no signature covers. */
+  signedParamsOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;
 }

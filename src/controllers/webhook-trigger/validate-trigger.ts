@@ -73,6 +73,16 @@ export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences
     }
   }
 
+  if (auth.signedParamsOnly) {
+    const unsigned = (spec.params ?? []).filter((p) => p.from === 'header' || p.from === 'query').map((p) => p.name);
+    if (unsigned.length > 0) {
+      return invalid(
+        TRIGGER_REASONS.invalidSpec,
+        `spec.auth.signedParamsOnly: params ${unsigned.join(', ')} come from headers or query values, which no signature covers; map them from the body or drop signedParamsOnly`,
+      );
+    }
+  }
+
   const declared = new Map((refs.pipeline.spec.params ?? []).map((p) => [p.name, p]));
   const mapped = new Map((spec.params ?? []).map((p) => [p.name, p]));
   const undeclared = [...mapped.keys()].filter((n) => !declared.has(n));

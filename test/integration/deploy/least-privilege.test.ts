@@ -223,11 +223,13 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     const { path, signingSecret } = await webhookEndpoint(ns(), 'export-completed');
     await eventually(async () => receiver!.routes?.lookup(path)?.state === 'serving', 10_000);
     const body = { event: 'export.completed', export_id: 'exp_rbac1', location: 's3://exports/exp_rbac1/', record_count: 10 };
-    const first = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body);
+    // One delivery ID for both attempts, as a sender's retry keeps it (each is signed anew).
+    const delivery = { 'x-planasonix-delivery': 'exp_rbac1-completed' };
+    const first = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body, delivery);
     expect(first.status, JSON.stringify(first.body)).to.equal(202);
     const runName = (first.body.pipelineRun as { name: string }).name;
     // The same delivery again: the receiver reads the existing run back (pipelineruns get).
-    const again = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body);
+    const again = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body, delivery);
     expect(again.status).to.equal(200);
     expect(again.body.duplicate).to.equal(true);
 
@@ -240,7 +242,11 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     expect((await post('rbac-replay-1')).status).to.equal(202);
     const replay = await post('rbac-replay-2');
     expect(replay.status).to.equal(200);
-    expect(((await replay.json()) as { duplicate: boolean }).duplicate).to.equal(true);
+    const replayed = (await replay.json()) as { duplicate: boolean; pipelineRun: { name: string } };
+    expect(replayed.duplicate).to.equal(true);
+    // Out of the way of the Pipeline's Queue policy, which would hold later runs behind it.
+    await kubectl(['patch', '-n', ns(), 'pipelinerun.planasonix.io', replayed.pipelineRun.name, '--type=merge', '-p', '{"spec":{"cancelled":true}}']);
+    await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), replayed.pipelineRun.name)).status?.phase === 'Cancelled', 20_000);
 
     await eventually(() => adminClient().get(RESOURCES.jobs, ns(), runName), 20_000);
     const run = await eventually(async () => {
@@ -252,7 +258,7 @@ describe('least privilege: the operator and the receiver, each under its own RBA
 
   it('cancels a run: its Job is deleted and the run ends Cancelled', async () => {
     const runs = await adminClient().list<PipelineRun>(RESOURCES.pipelineRuns, ns(), { labelSelector: 'planasonix.io/trigger=export-completed' });
-    const run = runs.items[0]!;
+    const run = runs.items.find((r) => r.spec.params?.export_id === 'exp_rbac1')!;
     const res = await kubectl(['patch', '-n', ns(), 'pipelinerun', run.metadata.name!, '--type=merge', '-p', '{"spec":{"cancelled":true}}']);
     expect(res.code, res.stderr).to.equal(0);
     await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), run.metadata.name!)).status?.phase === 'Cancelled', 20_000);
@@ -320,7 +326,9 @@ describe('least privilege: the operator and the receiver, each under its own RBA
         kind: 'List',
         items: [
           pipeline('nightly-reload', { concurrencyPolicy: 'Replace', history: { succeeded: 0, failed: 0 } }),
-          { apiVersion: 'planasonix.io/v1alpha1', kind: 'WebhookTrigger', metadata: { name: 'nightly-reload' }, spec: { pipelineRef: { name: 'nightly-reload' }, auth: { scheme: 'planasonix' } } },
+          // A 2s tolerance: history keeps a run through its replay window (twice the tolerance), so
+          // the replaced run is pruned 4s after it was received, not 10 minutes.
+          { apiVersion: 'planasonix.io/v1alpha1', kind: 'WebhookTrigger', metadata: { name: 'nightly-reload' }, spec: { pipelineRef: { name: 'nightly-reload' }, auth: { scheme: 'planasonix', tolerance: '2s' } } },
         ],
       }),
     );
@@ -498,5 +506,56 @@ describe('least privilege: the operator and the receiver, each under its own RBA
         expect(await canI(...args.map((a) => (a === 'NS' ? ns() : a)))).to.equal('no');
       });
     }
+  });
+
+  describe("tenants: deploy/tenant-roles.yaml, aggregated into the cluster's view and edit", () => {
+    const canI = async (user: string, ...args: string[]) => (await kubectl(['auth', 'can-i', `--as=${user}`, ...args])).stdout.trim();
+    before(async () => {
+      const bind = (name: string, role: string, user: string) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace: ns() },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      });
+      const applied = await kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [bind('viewer', 'planasonix-view', 'tenant-viewer'), bind('editor', 'planasonix-edit', 'tenant-editor'), bind('author', 'planasonix-pipeline-author', 'tenant-author')],
+        }),
+      );
+      expect(applied.code, applied.stderr).to.equal(0);
+    });
+
+    it('labels view for view, edit and admin, edit for edit and admin, and the Pipeline author role for nothing', () => {
+      const labels = (name: string) => findObject(installation.objects, 'ClusterRole', name).metadata.labels ?? {};
+      const aggregated = (name: string) => ['view', 'edit', 'admin'].filter((r) => labels(name)[`rbac.authorization.k8s.io/aggregate-to-${r}`] === 'true');
+      expect(aggregated('planasonix-view')).to.deep.equal(['view', 'edit', 'admin']);
+      expect(aggregated('planasonix-edit')).to.deep.equal(['edit', 'admin']);
+      expect(aggregated('planasonix-pipeline-author')).to.deep.equal([]);
+    });
+
+    it('view reads triggers, Pipelines and runs, and writes nothing', async () => {
+      expect(await canI('tenant-viewer', 'list', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-viewer', 'get', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-viewer', 'create', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-viewer', 'patch', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('no');
+    });
+
+    it('edit writes triggers and cancels runs, but writes no Pipeline, no run status and no DeliveryRecord', async () => {
+      expect(await canI('tenant-editor', 'create', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-editor', 'patch', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-editor', 'create', 'pipelines.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'create', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'patch', 'webhooktriggers.planasonix.io', '--subresource=status', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'delete', 'deliveryrecords.planasonix.io', '-n', ns())).to.equal('no');
+    });
+
+    it('writing Pipelines is granted deliberately, by binding planasonix-pipeline-author', async () => {
+      expect(await canI('tenant-author', 'create', 'pipelines.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-author', 'create', 'pipelines.planasonix.io', '-n', 'default')).to.equal('no');
+    });
   });
 });

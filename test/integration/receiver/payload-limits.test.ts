@@ -2,6 +2,7 @@
 // the trigger not Ready (PayloadLimitTooHigh) instead of letting any author have the receiver hold
 // 64 MiB per request; and the params one delivery maps are capped in total (--max-params-bytes), so
 // that a run is never larger than the API server stores: 400 in strict mode, a Failed run otherwise.
+// And a trigger may refuse params that no signature covers (spec.auth.signedParamsOnly).
 import { expect } from 'chai';
 import type { Pipeline, PipelineRun } from '../../../src/api/types.ts';
 import { API_VERSION } from '../../../src/api/constants.ts';
@@ -82,4 +83,18 @@ describe('receiver: operator-wide payload and param limits (real API server)', f
       expect(small.status, small.text).to.equal(202);
     });
   }
+
+  it('spec.auth.signedParamsOnly refuses params from headers or query values, which no signature covers', async () => {
+    // DEFAULT_PARAMS maps requested_by from the X-Requested-By header.
+    await createTrigger(operator, ns(), 'signed-only', { auth: { scheme: 'planasonix', signedParamsOnly: true } }, { state: 'not-ready' });
+    const ready = await eventually(async () => {
+      const c = (await getTrigger(ns(), 'signed-only')).status?.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === 'False' && c.reason === 'InvalidSpec' ? c : undefined;
+    });
+    expect(ready.message).to.include('requested_by').and.include('signedParamsOnly');
+    await createTrigger(operator, ns(), 'signed-only-body', {
+      auth: { scheme: 'planasonix', signedParamsOnly: true },
+      params: [{ name: 'export_id', from: 'body', path: '/export_id', required: true }],
+    });
+  });
 });
