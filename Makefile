@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane gitops-tools image test-tools typecheck test test-unit dev bench clean docs
+.PHONY: deps controlplane gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -27,6 +27,10 @@ gitops-tools:
 image: deps
 	./tools/image/build.sh >/dev/null
 
+# dist/install.yaml (kubectl kustomize deploy) and the Helm chart's package (tools/release.sh).
+release: deps controlplane gitops-tools
+	./tools/release.sh
+
 # Programs the tests drive as a user would: promtool and prometheus (metrics, alert rules, a real
 # scrape), curl and openssl (the README's signing example). Installed from Debian when missing.
 test-tools:
@@ -45,7 +49,7 @@ docs: deps
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
-test: deps controlplane test-tools typecheck
+test: deps controlplane gitops-tools test-tools typecheck
 	npx mocha 'test/**/*.test.ts'
 
 test-unit: deps

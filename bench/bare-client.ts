@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Route } from '../src/receiver/compile-route.ts';
 import { buildPipelineRun } from '../src/receiver/build-pipeline-run.ts';
 import { pipelineRunNameFor } from '../src/receiver/delivery-key.ts';
-import { replayKeyOf } from '../src/receiver/signature-verifiers/signature-checks.ts';
+import { replayKeyOf } from '../src/triggers/signature-verifiers/signature-checks.ts';
 import { RESOURCES, resourcePath } from '../src/kube/resources.ts';
 import { FIELD_MANAGER } from '../src/api/constants.ts';
 import { createRawApi } from './kube.ts';
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       deliveryKey,
       replayKey: replayKeyOf('planasonix', `${Math.floor(Date.now() / 1000)}.`, Buffer.from(body)),
       correlationId: randomUUID(),
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // as the receiver stores one per run
       receivedAt: new Date(),
       params: { export_id: `exp_${id}`, location: `s3://exports-bucket/exp_${id}/`, record_count: '482910' },
       sensitive: {},

@@ -120,6 +120,7 @@ export async function measureE2EBaseline(opts: {
       runName: pipelineRunNameFor(route.name, route.uid, deliveryKey),
       deliveryKey,
       correlationId: crypto.randomUUID(),
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // as the receiver stores one per run
       receivedAt: new Date(),
       params: { export_id: `exp_${prefix}_${i}`, location: `s3://exports-bucket/${i}/`, record_count: String(i) },
       sensitive: {},

@@ -61,6 +61,47 @@ export async function runJsonChild<T>(script: string, arg: unknown, timeoutMs: n
   return JSON.parse(last) as T;
 }
 
+/** Resident set size and its peak (VmHWM), in MiB, from /proc/<pid>/status; NaN once the process is gone. */
+export function processMemory(pid: number): { rssMiB: number; peakMiB: number } {
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // gone
+  }
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the full line, 12 and 13 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export interface NativeProcess {
+  pid: number;
+  logFile: string;
+  /** Whether it has exited (a peer that dies mid-run is reported, not waited for). */
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts a program (a peer's Go binary) with its output in logFile; stopped with SIGTERM, then SIGKILL. */
+export function startNativeProcess(opts: { binary: string; args: string[]; env: Record<string, string>; logFile: string }): NativeProcess {
+  const log = openSync(opts.logFile, 'a');
+  const child = track(spawn(opts.binary, opts.args, { cwd: path.dirname(opts.logFile), env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env }, stdio: ['ignore', log, log] }));
+  closeSync(log);
+  return {
+    pid: child.pid!,
+    logFile: opts.logFile,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    stop: () => stopChild(child, 10_000),
+  };
+}
+
 export interface ServerProcess {
   pid: number;
   url: string;
@@ -153,17 +194,8 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     healthUrl,
     logFile: opts.logFile,
-    memory: () => {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-      return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
-    },
-    cpuSeconds: () => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime are fields 14 and 15 of the full line, 12 and 13 after "pid (comm) ".
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    },
+    memory: () => processMemory(pid),
+    cpuSeconds: () => processCpuSeconds(pid),
     heap: async () => {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;

@@ -5,7 +5,7 @@
 // Prints one JSON line on stdout.
 import { Webhook } from 'standardwebhooks';
 import type { AuthScheme } from '../src/api/types.ts';
-import { verifiers } from '../src/receiver/signature-verifiers/index.ts';
+import { verifiers } from '../src/triggers/signature-verifiers/index.ts';
 import { generateSigningSecret } from '../src/signing/secret-format.ts';
 import { signRequest } from '../src/signing/sign-request.ts';
 import { median } from './stats.ts';

@@ -1,5 +1,5 @@
 -- Argo CD health of planasonix.io's WebhookTrigger, Pipeline and PipelineRun: one script for the
--- three kinds (argocd-cm.yaml installs it under each kind's key). It reads the status the way Flux's
+-- three kinds (kustomization.yaml installs it under each kind's key of argocd-cm). It reads the status the way Flux's
 -- kstatus does, so that Argo CD and Flux agree:
 --   the controller has not seen the latest spec (observedGeneration behind)  Progressing
 --   spec.suspend (a WebhookTrigger)                                          Suspended

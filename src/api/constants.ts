@@ -35,6 +35,10 @@ export const ANNOTATIONS = {
   rotateRequestedAt: `${GROUP}/rotate-requested-at`,
   deliveryId: `${GROUP}/delivery-id`,
   receivedAt: `${GROUP}/received-at`,
+  /** On a run (and its Job and pods): the W3C traceparent of the delivery, the sender's or a new one. */
+  traceparent: `${GROUP}/traceparent`,
+  /** On a run: the sender's W3C tracestate, when it sent a valid one with its traceparent. */
+  tracestate: `${GROUP}/tracestate`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
   /**
@@ -63,6 +67,16 @@ export const DEFAULT_SECRET_KEY = 'signing-secret';
 export const CONDITION_TYPES = {
   ready: 'Ready',
   succeeded: 'Succeeded',
+  // kstatus's abnormal-true conditions (Flux's health checks read them), present only while True:
+  // the controller is still converging, or it cannot converge until the spec changes.
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
+} as const;
+
+export const PIPELINE_REASONS = {
+  valid: 'Valid',
+  invalidParams: 'InvalidParams',
+  invalidTemplate: 'InvalidTemplate',
 } as const;
 
 export const TRIGGER_REASONS = {
@@ -81,6 +95,7 @@ export const TRIGGER_REASONS = {
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',
+  invalidFilter: 'InvalidFilter',
   reconcileError: 'ReconcileError',
 } as const;
 
@@ -105,7 +120,9 @@ export const RUN_REASONS = {
 export const EVENT_REASONS = {
   secretCreated: 'SecretCreated',
   secretRotated: 'SecretRotated',
-  invalid: 'Invalid',
+  // A trigger that is not Ready is reported with its condition's reason (TRIGGER_REASONS); a
+  // suspended one with this Normal Event.
+  suspended: 'Suspended',
   ready: 'Ready',
   runStarted: 'RunStarted',
   runSucceeded: 'RunSucceeded',
@@ -117,3 +134,22 @@ export const EVENT_REASONS = {
 export function paramsSecretName(runName: string): string {
   return `${runName}-params`;
 }
+
+/** Every answer the receiver gives, as the metrics label it and the logs name it: one list. */
+export const WEBHOOK_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'filtered',
+  'unauthorized',
+  'stale',
+  'forbidden',
+  'bad_request',
+  'too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'not_found',
+  'method_not_allowed',
+  'unavailable',
+  'error',
+] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];

@@ -82,6 +82,8 @@ export interface PipelineSpec {
 export interface PipelineStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** How many WebhookTriggers in the namespace name this Pipeline in spec.pipelineRef. */
+  triggers?: number;
 }
 
 export type Pipeline = Resource<PipelineSpec, PipelineStatus>;
@@ -114,7 +116,7 @@ export interface AuthSpec {
   rotation?: RotationSpec;
 }
 
-export type ParamSource = 'body' | 'header' | 'query';
+export type ParamSource = 'body' | 'header' | 'query' | 'cloudevent';
 
 export interface ParamMapping {
   name: string;
@@ -125,6 +127,8 @@ export interface ParamMapping {
   header?: string;
   /** Query parameter name, with from: query. */
   query?: string;
+  /** CloudEvents attribute name (type, source, subject, id, time or an extension), with from: cloudevent. */
+  attribute?: string;
   type?: ParamType;
   required?: boolean;
   default?: string;
@@ -158,6 +162,8 @@ export interface WebhookTriggerSpec {
   payload?: PayloadSpec;
   idempotency?: IdempotencySpec;
   rateLimit?: RateLimitSpec;
+  /** A CEL expression over body, headers, query and trigger; a delivery it does not match starts nothing. */
+  filter?: string;
   suspend?: boolean;
 }
 
@@ -166,26 +172,14 @@ export interface SecretKeyReference {
   key: string;
 }
 
-export type DeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'unauthorized'
-  | 'stale'
-  | 'forbidden'
-  | 'bad_request'
-  | 'too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable';
-
 export interface WebhookTriggerStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   urlSecretRef?: SecretKeyReference;
   signingSecretRef?: SecretKeyReference;
-  rotation?: { lastRotated?: string; nextRotation?: string; lastHandledRequest?: string };
-  lastDelivery?: { time: string; outcome: DeliveryOutcome; correlationId?: string };
-  deliveries?: { accepted: number; rejected: number };
+  rotation?: { lastRotationTime?: string; nextRotationTime?: string; lastHandledRequest?: string };
+  /** The newest delivery that started a run (written by the leader, at most once per interval). */
+  lastDelivery?: { time: string; correlationId: string; pipelineRun: string };
 }
 
 export type WebhookTrigger = Resource<WebhookTriggerSpec, WebhookTriggerStatus>;
@@ -201,7 +195,7 @@ export interface PipelineRunSpec {
   sensitiveParams?: string[];
   /** Problems found while mapping the payload in lenient mode: the run fails with reason InvalidPayload. */
   payloadErrors?: { param: string; message: string }[];
-  trigger?: { name: string; deliveryId: string; receivedAt: string };
+  trigger?: { name: string; deliveryId: string; receivedTime: string };
   correlationId: string;
   cancelled?: boolean;
 }

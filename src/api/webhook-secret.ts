@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from './types.ts';
 import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
-import { controllerReferenceTo } from './owner-reference.ts';
+import { buildOwnedSecret } from './owner-reference.ts';
 
 export interface WebhookSecretState {
   path: string;
@@ -20,8 +20,15 @@ export interface WebhookSecretState {
   handledRotateRequest?: string;
 }
 
+const WEBHOOK_SECRET_SUFFIX = '-webhook';
+
 export function webhookSecretName(triggerName: string): string {
-  return `${triggerName}-webhook`;
+  return triggerName + WEBHOOK_SECRET_SUFFIX;
+}
+
+/** The trigger a Secret of that name would be generated for (the inverse of webhookSecretName), if any. */
+export function triggerNameOfWebhookSecret(secretName: string): string | undefined {
+  return secretName.endsWith(WEBHOOK_SECRET_SUFFIX) && secretName.length > WEBHOOK_SECRET_SUFFIX.length ? secretName.slice(0, -WEBHOOK_SECRET_SUFFIX.length) : undefined;
 }
 
 /** 32 random bytes (256 bits), base64url: unguessable, and safe in a URL path. */
@@ -67,20 +74,17 @@ export function buildWebhookSecret(trigger: WebhookTrigger, state: WebhookSecret
   const annotations: Record<string, string> = {};
   if (state.currentSince) annotations[ANNOTATIONS.secretCreatedAt] = state.currentSince.toISOString();
   if (state.handledRotateRequest) annotations[ANNOTATIONS.rotateHandled] = state.handledRotateRequest;
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: webhookSecretName(trigger.metadata.name!),
-      namespace: trigger.metadata.namespace!,
-      ...(resourceVersion ? { resourceVersion } : {}),
-      labels: { [LABELS.trigger]: trigger.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
+      owner: { kind: KINDS.webhookTrigger, name: trigger.metadata.name!, namespace: trigger.metadata.namespace!, uid: trigger.metadata.uid! },
+      labels: { [LABELS.trigger]: trigger.metadata.name! },
       annotations,
-      ownerReferences: [controllerReferenceTo(KINDS.webhookTrigger, { name: trigger.metadata.name!, uid: trigger.metadata.uid! })],
+      ...(resourceVersion ? { resourceVersion } : {}),
     },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
-  };
+    data,
+  );
+
 }
 
 export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSecretState): boolean {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { KubeClient } from '../kube/client.ts';
 import { isKubeError } from '../kube/errors.ts';
+import { closestFlag } from '../util/closest-flag.ts';
 
 /** The command line was wrong: exit code 2, and a pointer to --help. */
 export class UsageError extends Error {
@@ -49,7 +50,7 @@ export function parseFlags(argv: readonly string[], options: Record<string, Flag
     const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
     switch (err.code) {
       case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-        const suggestion = suggest(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
+        const suggestion = closestFlag(quoted.replace(/^-+/, '').split('=')[0] ?? '', Object.keys(options));
         throw new UsageError(`unknown flag ${quoted}${suggestion ? `; did you mean --${suggestion}?` : ''}`);
       }
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
@@ -120,29 +121,4 @@ export async function runCli(name: string, body: () => Promise<number>): Promise
     process.stderr.write(`planasonix ${name}: ${message}\n`);
     return 1;
   }
-}
-
-function suggest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const flag of known) {
-    const distance = name.length >= 3 && flag.startsWith(name) ? 1 : editDistance(name, flag);
-    if (distance < bestDistance) {
-      best = flag;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= 2 ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

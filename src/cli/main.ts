@@ -1,9 +1,5 @@
 #!/usr/bin/env node
 // The one entry point: `planasonix <command>`. Each command lives in its own module.
-import { loadCredentialsOnly } from '../kube/credentials-only.ts';
-
-// Before any command module imports the Kubernetes client: see credentials-only.ts.
-loadCredentialsOnly();
 
 const USAGE = `planasonix — start data pipelines from signed webhooks
 

@@ -87,14 +87,12 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const signing = status.signingSecretRef;
   rows.push(['Signing secret', signing ? `in Secret ${signing.name}, key ${signing.key}` : 'none']);
   const rotation = status.rotation;
-  if (rotation?.lastRotated || rotation?.nextRotation) {
-    rows.push(['Last rotated', timeWithAge(rotation.lastRotated)]);
-    rows.push(['Next rotation', rotation.nextRotation ? timeWithAge(rotation.nextRotation) : 'not scheduled (no spec.auth.rotation)']);
+  if (rotation?.lastRotationTime || rotation?.nextRotationTime) {
+    rows.push(['Last rotated', timeWithAge(rotation.lastRotationTime)]);
+    rows.push(['Next rotation', rotation.nextRotationTime ? timeWithAge(rotation.nextRotationTime) : 'not scheduled (no spec.auth.rotation)']);
   }
   const last = status.lastDelivery;
-  rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, ${last.outcome}${last.correlationId ? ` (correlation ID ${last.correlationId})` : ''}` : 'none yet']);
-  const counts = status.deliveries;
-  rows.push(['Deliveries', `${counts?.accepted ?? 0} accepted, ${counts?.rejected ?? 0} rejected`]);
+  rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, PipelineRun ${last.pipelineRun} (correlation ID ${last.correlationId})` : 'none yet']);
   if (trigger.spec.suspend) rows.push(['Suspended', 'yes: deliveries are answered 503']);
   process.stdout.write(`WebhookTrigger ${namespace}/${name}\n${formatRows(rows)}`);
   return 0;
@@ -123,7 +121,7 @@ async function showRun(values: FlagValues, correlationId: string): Promise<numbe
       ['Correlation ID', run.spec.correlationId],
       ['Pipeline', `${run.spec.pipelineRef.name}${run.spec.pipelineRef.version ? ` (version ${run.spec.pipelineRef.version})` : ''}`],
       ['Trigger', run.spec.trigger?.name ?? run.metadata.labels?.[LABELS.trigger] ?? '-'],
-      ['Received', timeWithAge(run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp)],
+      ['Received', timeWithAge(run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp)],
       ['Phase', s.phase ?? 'Pending (not picked up by the operator yet)'],
       ['Reason', s.reason ?? '-'],
       ['Message', s.message ?? '-'],

@@ -5,7 +5,9 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
 import { parseDuration } from '../util/duration.ts';
-import { parseByteQuantity } from '../util/quantity.ts';
+import { closestFlag } from '../util/closest-flag.ts';
+import { normalizeCidr } from '../util/source-ranges.ts';
+import { parseByteQuantity } from '../kube/byte-quantity.ts';
 
 export const COMPONENTS = ['all', 'controllers', 'receiver'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -129,13 +131,10 @@ function parseCidrs(text: string): string[] {
   const cidrs: string[] = [];
   const bad: string[] = [];
   for (const item of parseList(text)) {
-    const [address = '', bits, ...rest] = item.split('/');
-    const family = isIP(address);
-    const max = family === 6 ? 128 : 32;
-    if (family === 0 || rest.length > 0 || (bits !== undefined && !(/^[0-9]{1,3}$/.test(bits) && Number(bits) <= max))) {
+    try {
+      cidrs.push(normalizeCidr(item));
+    } catch {
       bad.push(item);
-    } else {
-      cidrs.push(bits === undefined ? `${address}/${max}` : `${address}/${Number(bits)}`);
     }
   }
   if (bad.length) throw new Error(`${bad.map(quote).join(', ')}: not a CIDR (for example 10.0.0.0/8 or 2001:db8::/32)`);
@@ -338,7 +337,7 @@ const OPTIONS: { [K in keyof Config]: OptionSpec<Config[K]> } = {
   statusFlushIntervalMs: option({
     flag: 'status-flush-interval',
     default: '5s',
-    description: 'How often delivery counts are written to trigger status.',
+    description: 'How often, at most, the leader writes a busy trigger\'s `status.lastDelivery`.',
     parse: parsePositiveDuration,
   }),
 };
@@ -549,35 +548,8 @@ function checkCombinations(config: Partial<Config>, ctx: CheckContext, problems:
 
 // parseArgs strips "no-" from the name of a negated flag, so suggest on the bare name and put it back.
 function describeUnknownFlag(rawName: string, name: string, negated: boolean): string {
-  const suggestion = suggestFlag(name);
+  const suggestion = closestFlag(name, KEY_BY_FLAG.keys());
   const key = suggestion === undefined ? undefined : KEY_BY_FLAG.get(suggestion);
   const spelled = key === undefined ? undefined : negated && OPTIONS[key].boolean ? `--no-${suggestion}` : `--${suggestion}`;
   return `unknown flag ${rawName}${spelled ? `; did you mean ${spelled}?` : ''}`;
-}
-
-function suggestFlag(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const flag of KEY_BY_FLAG.keys()) {
-    // A prefix ("--leader") is as good a hint as a one-letter typo.
-    const distance = name.length >= 3 && flag.startsWith(name) ? 1 : editDistance(name, flag);
-    if (distance < bestDistance) {
-      best = flag;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -58,3 +58,26 @@ export function conditionsEqual(a: readonly Condition[] | undefined, b: readonly
     );
   });
 }
+
+/** Reconciling or Stalled, with why: what a controller says besides Ready while an object is not Ready. */
+export interface Progress {
+  type: 'Reconciling' | 'Stalled';
+  reason: string;
+  message: string;
+}
+
+/**
+ * Sets Ready, and Reconciling or Stalled as kstatus (Flux's health checks, `kstatus`) reads them:
+ * each only while True, removed otherwise. Reconciling: still converging, wait. Stalled: it cannot
+ * converge until someone changes a spec, so a GitOps tool should report a failure now.
+ */
+export function setKstatusConditions(conditions: readonly Condition[] | undefined, ready: ConditionInput, progress: Progress | undefined, now: Date): Condition[] {
+  let list = setCondition(conditions, ready, now);
+  for (const type of ['Reconciling', 'Stalled'] as const) {
+    list =
+      progress?.type === type
+        ? setCondition(list, { type, status: 'True', reason: progress.reason, message: progress.message, ...(ready.observedGeneration !== undefined ? { observedGeneration: ready.observedGeneration } : {}) }, now)
+        : removeCondition(list, type);
+  }
+  return list;
+}

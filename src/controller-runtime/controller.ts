@@ -1,19 +1,23 @@
 // Runs a reconciler over a work queue with N workers, as controller-runtime does: success forgets
 // the key's backoff, a requested requeue waits the asked delay, a TerminalError is logged and
-// dropped, and any other error retries the key with exponential backoff.
+// dropped, a Conflict (a decision from a stale cache) requeues the key quietly, and any other
+// error retries the key with exponential backoff.
 import { KubeError } from '../kube/errors.ts';
-import { describeError, silentLogger, type Logger } from './logger.ts';
+import { describeError, silentLogger, type Logger } from '../observability/logger.ts';
+import type { ReconcileOutcome } from '../observability/metrics.ts';
+import { CacheBehindError } from './status-writer.ts';
 import { isTerminalError, type ReconcileResult, type Reconciler } from './reconciler.ts';
 import { WorkQueue, type WorkQueueOptions, type WorkQueueStats } from './work-queue.ts';
 
-export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'terminal' | 'cancelled';
+/** A cancelled reconcile (the controller stopping) is reported too, and counted nowhere. */
+export type ReconcileEventOutcome = ReconcileOutcome | 'cancelled';
 
 /** One finished reconcile, for metrics. */
 export interface ReconcileEvent {
   controller: string;
   key: string;
   durationMs: number;
-  outcome: ReconcileOutcome;
+  outcome: ReconcileEventOutcome;
 }
 
 export interface ControllerStats {
@@ -119,7 +123,7 @@ export class Controller {
 
   private async reconcileKey(queue: WorkQueue, key: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    let outcome: ReconcileOutcome;
+    let outcome: ReconcileEventOutcome;
     try {
       const result: ReconcileResult | void = await this.reconcile(key, signal);
       queue.forget(key);
@@ -137,7 +141,7 @@ export class Controller {
     this.report({ controller: this.name, key, durationMs: performance.now() - started, outcome });
   }
 
-  private handleError(queue: WorkQueue, key: string, e: unknown, signal: AbortSignal): ReconcileOutcome {
+  private handleError(queue: WorkQueue, key: string, e: unknown, signal: AbortSignal): ReconcileEventOutcome {
     if (signal.aborted) {
       // The controller is stopping; the error is most likely the abort itself.
       this.log.debug({ controller: this.name, key, ...describeError(e) }, 'reconcile cancelled');
@@ -155,6 +159,13 @@ export class Controller {
       queue.forget(key);
       this.log.error({ controller: this.name, key, ...describeError(e) }, 'reconcile failed; not retrying');
       return 'terminal';
+    }
+    if ((e instanceof KubeError && e.conflict) || e instanceof CacheBehindError) {
+      // Decided from a cache behind the API server (usually our own previous write, not yet seen):
+      // decide again once it caught up. Expected, so neither an error nor a warning.
+      queue.addRateLimited(key, 0);
+      this.log.debug({ controller: this.name, key }, 'the cache was behind; requeued');
+      return 'requeue';
     }
     this.stats.errors++;
     const retryAfterMs = e instanceof KubeError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0;

@@ -6,9 +6,9 @@ import type { KubeClient, KubeObject, WatchEventType } from '../kube/client.ts';
 import { toKubeError } from '../kube/errors.ts';
 import { apiVersionOf, type ResourceType } from '../kube/resources.ts';
 import { objectKey } from './keys.ts';
-import { describeError, silentLogger, type Logger } from './logger.ts';
+import { describeError, silentLogger, type Logger } from '../observability/logger.ts';
 import { jitter, jitteredBackoff, sleep, untilAborted } from './timing.ts';
-import type { SharedInformer } from './shared-informer.ts';
+import type { IndexFunc, InformerStats, SharedInformer } from './shared-informer.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -16,7 +16,6 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export type InformerClient = Pick<KubeClient, 'listAll' | 'watch'>;
 
 /** Maps an object to the index values it is found under (for example the Secrets it references). */
-export type IndexFunc<T> = (obj: T) => string[];
 
 export interface InformerOptions {
   /** Watch one namespace; all namespaces when omitted. */
@@ -36,20 +35,6 @@ export interface InformerOptions {
   name?: string;
 }
 
-export interface InformerStats {
-  /** Full lists that completed. */
-  lists: number;
-  /** Watch requests opened. */
-  connects: number;
-  /** Watches reopened after an error, a 410 or silence. */
-  restarts: number;
-  /** Failed lists and watches. */
-  errors: number;
-  /** 410 Gone answers that forced a relist. */
-  expired: number;
-  /** Exceptions thrown by event handlers or index functions (and swallowed). */
-  handlerErrors: number;
-}
 
 export const INFORMER_DEFAULTS = {
   relistIntervalMs: 10 * 60_000,

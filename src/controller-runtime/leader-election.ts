@@ -5,7 +5,7 @@
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isAlreadyExists, isNotFound, toKubeError } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
-import { describeError, silentLogger, type Logger } from './logger.ts';
+import { describeError, silentLogger, type Logger } from '../observability/logger.ts';
 import { jitter, sleep, untilAborted } from './timing.ts';
 
 export interface LeaseSpec {

@@ -9,7 +9,7 @@ import { Informer, type InformerClient, type InformerOptions } from './informer.
 import { MultiNamespaceInformer } from './multi-namespace-informer.ts';
 import type { SharedInformer } from './shared-informer.ts';
 import { LeaderElector, type LeaderElectionOptions, type LeaseClient } from './leader-election.ts';
-import { describeError, silentLogger, type Logger } from './logger.ts';
+import { describeError, silentLogger, type Logger } from '../observability/logger.ts';
 
 export type ManagerClient = InformerClient & LeaseClient;
 

@@ -4,14 +4,9 @@
 // members are independent, and only their reads, indexes and handlers are merged.
 import type { KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resources.ts';
-import { Informer, type IndexFunc, type InformerClient, type InformerOptions, type InformerStats } from './informer.ts';
+import type { Informer } from './informer.ts';
 import { splitKey } from './keys.ts';
-import type { SharedInformer } from './shared-informer.ts';
-
-export interface MultiNamespaceInformerOptions extends Omit<InformerOptions, 'namespace'> {
-  /** Exactly the namespaces to watch (duplicates are dropped); at least one. */
-  namespaces: readonly string[];
-}
+import type { IndexFunc, InformerStats, SharedInformer } from './shared-informer.ts';
 
 export class MultiNamespaceInformer<T extends KubeObject = KubeObject> implements SharedInformer<T> {
   readonly resource: ResourceType;
@@ -36,14 +31,6 @@ export class MultiNamespaceInformer<T extends KubeObject = KubeObject> implement
     this.resource = resource;
     this.name = opts.name ?? resource.plural;
     this.members = byNamespace;
-  }
-
-  /** Creates one informer per namespace (named `<name>/<namespace>` in logs) with the same options. */
-  static create<T extends KubeObject>(client: InformerClient, resource: ResourceType, opts: MultiNamespaceInformerOptions): MultiNamespaceInformer<T> {
-    const { namespaces, ...rest } = opts;
-    const name = opts.name ?? resource.plural;
-    const members = [...new Set(namespaces)].map((namespace) => new Informer<T>(client, resource, { ...rest, namespace, name: `${name}/${namespace}` }));
-    return new MultiNamespaceInformer(resource, members, { name });
   }
 
   /** The watched namespaces, in the order given. */

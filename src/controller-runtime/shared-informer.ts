@@ -4,7 +4,24 @@
 // never need to know how many namespaces are watched.
 import type { KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resources.ts';
-import type { IndexFunc, InformerStats } from './informer.ts';
+
+/** The values an object is indexed under. */
+export type IndexFunc<T> = (obj: T) => string[];
+
+export interface InformerStats {
+  /** Full lists that completed. */
+  lists: number;
+  /** Watch requests opened. */
+  connects: number;
+  /** Watches reopened after an error, a 410 or silence. */
+  restarts: number;
+  /** Failed lists and watches. */
+  errors: number;
+  /** 410 Gone answers that forced a relist. */
+  expired: number;
+  /** Exceptions thrown by event handlers or index functions (and swallowed). */
+  handlerErrors: number;
+}
 
 export interface SharedInformer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceType;

@@ -2,28 +2,22 @@
 // @kubernetes/client-node directly: it loads credentials (kubeconfig, in-cluster, exec plugins) from
 // the client library and sends plain REST requests, so every call states its patch content type and
 // every failure arrives as one KubeError.
-// Deep imports, so that the CLI's credentials-only hook can keep the generated API clients unloaded.
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-import { RequestContext, HttpMethod } from '@kubernetes/client-node/dist/gen/http/http.js';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import type { AgentOptions } from 'node:https';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+import { authenticate, KubeConfig, speakHttp1 } from './client-node-seam.ts';
 import { createInterface } from 'node:readline';
 import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
 import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
+import type { ObjectMeta } from '../api/types.ts';
 
+/**
+ * Any object the API server returns: ours (plain JSON) or the library's models, whose timestamps
+ * are Dates; so only the metadata fields both agree on.
+ */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata?: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion' | 'generation' | 'labels' | 'annotations'>;
 }
 
 export interface ObjectList<T> {
@@ -342,9 +336,8 @@ export class KubeClient {
     if (this.auth && Date.now() - this.auth.at < AUTH_MAX_AGE_MS) return Promise.resolve(this.auth);
     this.authPending ??= (async () => {
       try {
-        const ctx = new RequestContext(this.server, HttpMethod.GET);
-        await this.config.applySecurityAuthentication(ctx);
-        this.auth = { headers: ctx.getHeaders(), dispatcher: this.pooled(ctx.getDispatcher() as Dispatcher | undefined), at: Date.now() };
+        const fresh = await authenticate(this.config, this.server);
+        this.auth = { headers: fresh.headers, dispatcher: this.pooled(fresh.dispatcher), at: Date.now() };
         return this.auth;
       } finally {
         this.authPending = undefined;
@@ -367,25 +360,6 @@ export class KubeClient {
     void old?.close().catch(() => {}); // lets its in-flight requests and watches finish
     return fresh;
   }
-}
-
-/**
- * undici 8 negotiates HTTP/2 whenever the server offers it, and its HTTP/2 client is young: under the
- * benchmark's load it crashed the operator with an unhandled "socket idle timeout" error (undici's
- * tracker holds more of that kind, nodejs/undici#5404 for one), and it carries every request and
- * watch over one connection, so one stalled connection stalls them all. Over HTTP/1.1 each watch
- * and each in-flight request has a connection of its own and a failure stays with its request.
- * KubeConfig builds the dispatcher from the kubeconfig's TLS material; only the protocol changes.
- */
-function speakHttp1(config: KubeConfig): void {
-  type CreateDispatcher = (cluster: ReturnType<KubeConfig['getCurrentCluster']>, agentOptions: AgentOptions) => Dispatcher | undefined;
-  const internals = config as unknown as { createDispatcher: CreateDispatcher };
-  if (typeof internals.createDispatcher !== 'function') throw new Error('@kubernetes/client-node no longer has KubeConfig.createDispatcher: revisit speakHttp1');
-  const original = internals.createDispatcher.bind(config);
-  internals.createDispatcher = (cluster, agentOptions) => {
-    const options = config.createDispatcherOptions(cluster, agentOptions);
-    return options.type === 'agent' ? new Agent({ connect: options.connect, allowH2: false }) : original(cluster, agentOptions);
-  };
 }
 
 function retryAfterOf(response: Dispatcher.ResponseData): string | null {

@@ -67,14 +67,3 @@ export function createEventRecorder(client: KubeClient, opts: EventRecorderOptio
     },
   };
 }
-
-/** Collects events in memory, for tests of code that records them. */
-export function createMemoryEventRecorder(): EventRecorder & { events: { reason: string; type: EventType; note: string; name: string }[] } {
-  const events: { reason: string; type: EventType; note: string; name: string }[] = [];
-  return {
-    events,
-    record(regarding, type, reason, _action, note) {
-      events.push({ reason, type, note, name: regarding.metadata?.name ?? '' });
-    },
-  };
-}

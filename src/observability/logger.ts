@@ -2,7 +2,30 @@
 // secret, a signature, a request body or a capability URL cannot reach the logs by being logged as a field.
 import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger as PinoLogger } from 'pino';
 
-export type Logger = PinoLogger;
+/**
+ * The one logger type: the slice of pino every part of the operator logs through, so the controller
+ * machinery can log without owning the process-wide logger and tests can pass a silent one.
+ */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const noop = (): void => {};
+
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => silentLogger };
+
+/**
+ * The error's name and message as plain log fields; never the whole object, which may hold a
+ * response. (Not under `err`: a logger's error serializer expects an Error there.)
+ */
+export function describeError(e: unknown): { errorName: string; errorMessage: string } {
+  if (e instanceof Error) return { errorName: e.name, errorMessage: e.message };
+  return { errorName: typeof e, errorMessage: String(e) };
+}
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -72,8 +95,8 @@ export interface SafeError {
   reason?: string;
 }
 
-/** Creates the process logger (children come from `logger.child({ component })`). */
-export function createLogger(options: LoggerOptions = {}): Logger {
+/** Creates the process logger, a pino logger (children come from `logger.child({ component })`); it is a Logger. */
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const level = options.level ?? 'info';
   if (level !== 'silent' && !LOG_LEVELS.includes(level)) {
     throw new Error(`unknown log level "${String(level)}": use one of ${LOG_LEVELS.join(', ')}`);
@@ -102,9 +125,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // pino gives child bindings no formatter, so they are redacted on the way in. Children inherit this
   // method from the root (pino makes each child with Object.create), grandchildren included.
   const child = logger.child;
-  logger.child = function (this: Logger, bindings: Parameters<Logger['child']>[0], options?: Parameters<Logger['child']>[1]) {
+  logger.child = function (this: PinoLogger, bindings: Parameters<PinoLogger['child']>[0], options?: Parameters<PinoLogger['child']>[1]) {
     return child.call(this, redactSensitive(bindings), options);
-  } as Logger['child'];
+  } as PinoLogger['child'];
   return logger;
 }
 

@@ -4,23 +4,10 @@
 // correlation ID or any other unbounded value cannot become a label by mistake.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunPhase } from '../api/types.ts';
+import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../api/constants.ts';
 
-export const WEBHOOK_OUTCOMES = [
-  'accepted',
-  'duplicate',
-  'unauthorized',
-  'stale',
-  'forbidden',
-  'bad_request',
-  'too_large',
-  'unsupported_media_type',
-  'rate_limited',
-  'not_found',
-  'method_not_allowed',
-  'unavailable',
-  'error',
-] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+// The receiver's answers are the outcome label's values: one list, kept in api/constants.ts.
+export { WEBHOOK_OUTCOMES, type WebhookOutcome };
 
 export const SIGNATURE_FAILURE_REASONS = [
   'missing_signature',
@@ -28,12 +15,12 @@ export const SIGNATURE_FAILURE_REASONS = [
   'missing_timestamp',
   'stale_timestamp',
   'mismatch',
-  'unsupported_version',
 ] as const;
 export type SignatureFailureReason = (typeof SIGNATURE_FAILURE_REASONS)[number];
 
-export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'terminal'] as const;
-export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
+/** How a reconcile ended, as the Controller reports it (a cancelled one is not counted). */
+export const RECONCILE_OUTCOMES = ['success', 'error', 'requeue', 'terminal'] as const;
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 export const ACTIVE_RUN_PHASES = ['Pending', 'Running'] as const satisfies readonly RunPhase[];
 export type ActiveRunPhase = (typeof ACTIVE_RUN_PHASES)[number];
@@ -171,7 +158,7 @@ const SPECS = {
   reconcileTotal: spec(
     'planasonix_reconcile_total',
     'counter',
-    { controller: IDENTIFIER, result: oneOf(RECONCILE_RESULTS) },
+    { controller: IDENTIFIER, result: oneOf(RECONCILE_OUTCOMES) },
     'Reconciles finished, by controller and result.',
     'Throughput of each controller; a high requeue or error share means it is not converging.',
   ),
@@ -274,7 +261,7 @@ export function renderMetricDocs(): string {
   const enumerated = [
     ['outcome', WEBHOOK_OUTCOMES],
     ['reason', SIGNATURE_FAILURE_REASONS],
-    ['result', RECONCILE_RESULTS],
+    ['result', RECONCILE_OUTCOMES],
     ['phase (active runs)', ACTIVE_RUN_PHASES],
     ['phase (finished runs)', FINISHED_RUN_PHASES],
   ] as const;
@@ -334,7 +321,7 @@ export interface Metrics {
   pipelineRunsCreated: CounterOf<{ namespace: string; pipeline: string; trigger: string }>;
   pipelineRunDuration: HistogramOf<{ namespace: string; pipeline: string; phase: FinishedRunPhase }>;
   pipelineRunsActive: GaugeOf<{ namespace: string; pipeline: string; phase: ActiveRunPhase }>;
-  reconcileTotal: CounterOf<{ controller: string; result: ReconcileResult }>;
+  reconcileTotal: CounterOf<{ controller: string; result: ReconcileOutcome }>;
   reconcileErrors: CounterOf<{ controller: string }>;
   reconcileDuration: HistogramOf<{ controller: string }>;
   workQueueDepth: GaugeOf<{ controller: string }>;

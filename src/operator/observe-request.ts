@@ -1,10 +1,10 @@
-// One log line and the metrics for every webhook request: trigger, outcome, status, duration and
-// correlation ID — never the body, the headers that carry secrets, or the URL path (a capability).
+// One log line and the metrics for every webhook request: trigger, outcome, status, duration,
+// correlation ID and traceparent — never the body, the headers that carry secrets, or the URL path
+// (a capability).
 import type { RequestReport } from '../receiver/middleware/respond-with-errors.ts';
-import type { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics, SignatureFailureReason } from '../observability/metrics.ts';
-import type { VerificationFailure } from '../receiver/signature-verifiers/index.ts';
+import type { VerificationFailure } from '../triggers/signature-verifiers/index.ts';
 
 // The verifiers name failures for callers; the metric groups them for alerting (a wrong signature
 // and a wrong token are both a mismatch: the sender holds the wrong secret).
@@ -22,14 +22,13 @@ function metricReasonOf(failure: string | undefined): SignatureFailureReason | u
   return failure !== undefined && Object.hasOwn(METRIC_REASONS, failure) ? METRIC_REASONS[failure as VerificationFailure] : undefined;
 }
 
-export function observeRequest(deps: { metrics: Metrics; logger: Logger; recorder: DeliveryStatusRecorder }) {
+export function observeRequest(deps: { metrics: Metrics; logger: Logger }) {
   return (report: RequestReport): void => {
     const { ctx, status, outcome, durationSeconds } = report;
     const route = ctx.state.route;
     deps.metrics.webhookRequestDuration.observe({ outcome }, durationSeconds);
     if (route && outcome !== 'not_found') {
       deps.metrics.webhookRequests.inc({ namespace: route.namespace, trigger: route.name, outcome });
-      if (outcome !== 'method_not_allowed' && outcome !== 'error') deps.recorder.record(route.namespace, route.name, outcome, ctx.state.correlationId);
       if (outcome === 'accepted') deps.metrics.pipelineRunsCreated.inc({ namespace: route.namespace, pipeline: route.pipelineName, trigger: route.name });
       const reason = metricReasonOf(ctx.state.failureReason);
       if (reason) deps.metrics.signatureFailures.inc({ namespace: route.namespace, trigger: route.name, reason });
@@ -44,6 +43,7 @@ export function observeRequest(deps: { metrics: Metrics; logger: Logger; recorde
       outcome,
       correlationId: ctx.state.correlationId,
       pipelineRun: ctx.state.pipelineRun?.name,
+      traceparent: ctx.state.traceparent,
       durationMs: Math.round(durationSeconds * 1000 * 10) / 10,
       // The logger's own `error` serializer reduces it to name, message, status and reason;
       // serializing here as well made pino see a plain object and log "[object Object]".

@@ -11,18 +11,17 @@ import { WEBHOOK_SECRET_SELECTOR } from '../api/constants.ts';
 import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
-import { describeError } from '../controller-runtime/logger.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
 import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
 import { createRecordExpiryController } from '../controllers/delivery-record/record-expiry-controller.ts';
+import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { RequestBudget } from '../receiver/request-budget.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
-import { DeliveryStatusRecorder } from '../receiver/delivery-status-recorder.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
-import type { Logger } from '../observability/logger.ts';
+import { describeError, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { observeRequest } from './observe-request.ts';
 import { observeControllers, recordReconcile } from './observe-controllers.ts';
@@ -103,8 +102,10 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       triggers,
       pipelines,
       secrets,
+      runs,
+      lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
-      maxBodyBytes: config.maxBodyBytes,
+      limits: { defaultMaxBytes: config.defaultMaxBodyBytes, maxBodyBytes: config.maxBodyBytes, replayWindowMs: config.replayWindowMs },
       events,
       logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
@@ -121,17 +122,24 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const pipelineController = createPipelineController({
+      client,
+      pipelines,
+      triggers,
+      logger, // the Controller names itself in every line
+      onReconciled: recordReconcile(metrics),
+    });
     const recordController = createRecordExpiryController({ client, records, logger, onReconciled: recordReconcile(metrics) });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
+    manager.addController(pipelineController, pipelines);
     manager.addController(recordController, records);
-    controllers.push(triggerController, runController, recordController);
+    controllers.push(triggerController, runController, pipelineController, recordController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 
   let routes: RoutingTable | undefined;
   let receiver: RunningServer | undefined;
-  let recorder: DeliveryStatusRecorder | undefined;
   if (runReceiver) {
     routes = new RoutingTable(
       {
@@ -156,12 +164,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     secrets.onAdd((s) => table.refreshSecret(s));
     secrets.onUpdate((_, s) => table.refreshSecret(s));
     secrets.onDelete((s) => table.refreshSecret(s));
-    recorder = new DeliveryStatusRecorder({
-      client,
-      cachedTrigger: (ns, name) => triggers.get(keyOf(ns, name)),
-      intervalMs: config.statusFlushIntervalMs,
-      onError: (ns, name, e) => logger.warn({ component: 'receiver', namespace: ns, trigger: name, ...describeError(e) }, 'writing delivery status failed; kept for the next flush'),
-    });
     const app = createReceiverApp({
       routes,
       client,
@@ -169,7 +171,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       createTimeoutMs: config.kubeApiTimeoutMs,
       budget: new RequestBudget({ maxRequests: config.maxInflightRequests, maxBodyBytes: config.maxInflightBodyBytes }),
       maxParamsBytes: config.maxParamsBytes,
-      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }), recorder }),
+      observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {
       port: config.webhookPort,
@@ -179,7 +181,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       onError: (e) => logger.error({ component: 'receiver', ...describeError(e) }, 'the webhook server failed'),
       ...(config.tlsCertFile && config.tlsKeyFile ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } } : {}),
     });
-    recorder.start();
   }
 
   const ops = await startOpsServers({
@@ -205,7 +206,6 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     async stop() {
       // New deliveries stop first; in-flight ones finish (or hit their timeout) before the rest goes.
       await receiver?.close(config.requestTimeoutMs);
-      await recorder?.stop();
       await manager.stop();
       await ops.close();
     },

@@ -4,7 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
-import { controllerReferenceTo } from '../api/owner-reference.ts';
+import { buildOwnedSecret, controllerReferenceTo } from '../api/owner-reference.ts';
 
 /**
  * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
@@ -24,6 +24,9 @@ export interface DeliveryRecord {
   /** Until when history must keep the run, so that its delivery key keeps deduplicating. */
   keepUntil?: Date;
   correlationId: string;
+  /** The W3C trace context the run carries to its Job. */
+  traceparent: string;
+  tracestate?: string;
   receivedAt: Date;
   params: Record<string, string>;
   sensitive: Record<string, string>;
@@ -45,14 +48,18 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
         [LABELS.managedBy]: MANAGED_BY,
         ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
       },
-      ...(d.keepUntil ? { annotations: { [ANNOTATIONS.keepUntil]: d.keepUntil.toISOString() } } : {}),
+      annotations: {
+        [ANNOTATIONS.traceparent]: d.traceparent,
+        ...(d.tracestate ? { [ANNOTATIONS.tracestate]: d.tracestate } : {}),
+        ...(d.keepUntil ? { [ANNOTATIONS.keepUntil]: d.keepUntil.toISOString() } : {}),
+      },
     },
     spec: {
       pipelineRef: { name: route.pipelineName, ...(route.pipelineVersion ? { version: route.pipelineVersion } : {}) },
       params: d.params,
       ...(sensitiveNames.length > 0 ? { sensitiveParams: sensitiveNames } : {}),
       ...(d.payloadErrors.length > 0 ? { payloadErrors: d.payloadErrors } : {}),
-      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedAt: d.receivedAt.toISOString() },
+      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString() },
       correlationId: d.correlationId,
     },
   };
@@ -66,16 +73,12 @@ export function labelValueOf(name: string): string {
 
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
+  return buildOwnedSecret(
+    {
       name: paramsSecretName(run.metadata.name!),
-      namespace: run.metadata.namespace!,
-      labels: { [LABELS.pipelineRun]: run.metadata.name!, [LABELS.managedBy]: MANAGED_BY },
-      ownerReferences: [controllerReferenceTo(KINDS.pipelineRun, { name: run.metadata.name!, uid: run.metadata.uid! })],
+      owner: { kind: KINDS.pipelineRun, name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid! },
+      labels: { [LABELS.pipelineRun]: run.metadata.name! },
     },
-    stringData: values,
-  };
+    values,
+  );
 }

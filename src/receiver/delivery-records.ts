@@ -11,7 +11,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { isKubeError } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { pipelineRunNameFor } from './delivery-key.ts';
-import type { Route } from './compile-route.ts';
+import type { Route, ServingRoute } from './compile-route.ts';
 
 export type ReplayClaim =
   /**
@@ -43,7 +43,7 @@ export function deliveryRecordNameFor(route: Pick<Route, 'name' | 'uid'>, replay
   return pipelineRunNameFor(route.name, route.uid, `replay:${replayKey}`);
 }
 
-export async function claimReplayKey(client: KubeClient, route: Route, req: ClaimRequest): Promise<ReplayClaim> {
+export async function claimReplayKey(client: KubeClient, route: ServingRoute, req: ClaimRequest): Promise<ReplayClaim> {
   const record = buildDeliveryRecord(route, req);
   const name = record.metadata.name!;
   let existing: DeliveryRecord;
@@ -91,7 +91,7 @@ function claimed(client: KubeClient, stored: DeliveryRecord): ReplayClaim {
   };
 }
 
-function buildDeliveryRecord(route: Route, req: ClaimRequest): DeliveryRecord {
+function buildDeliveryRecord(route: ServingRoute, req: ClaimRequest): DeliveryRecord {
   return {
     apiVersion: API_VERSION,
     kind: KINDS.deliveryRecord.kind,

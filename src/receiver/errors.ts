@@ -1,8 +1,6 @@
 // Every answer the receiver gives other than success, as a typed error thrown by one middleware and
 // turned into a JSON response in exactly one place (respond-with-errors.ts).
-import type { DeliveryOutcome } from '../api/types.ts';
-
-export type RequestOutcome = DeliveryOutcome | 'not_found' | 'method_not_allowed' | 'error';
+import type { WebhookOutcome } from '../api/constants.ts';
 
 export interface Problem {
   path: string;
@@ -13,11 +11,11 @@ export class WebhookError extends Error {
   readonly status: number;
   /** Machine-readable code callers can switch on. */
   readonly code: string;
-  readonly outcome: RequestOutcome;
+  readonly outcome: WebhookOutcome;
   readonly headers: Record<string, string>;
   readonly problems: Problem[] | undefined;
 
-  constructor(status: number, outcome: RequestOutcome, code: string, message: string, opts: { headers?: Record<string, string>; problems?: Problem[] } = {}) {
+  constructor(status: number, outcome: WebhookOutcome, code: string, message: string, opts: { headers?: Record<string, string>; problems?: Problem[] } = {}) {
     // An answer, not a bug: no stack trace, which was the largest cost of creating one (about 5% of a
     // rejected request's CPU), and which the logs never show.
     const stackTraceLimit = Error.stackTraceLimit;

@@ -3,7 +3,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
-import { compileRoute, type Route } from './compile-route.ts';
+import { compileRoute, type Route, type ServingRoute } from './compile-route.ts';
 import { claimantOf, comparePathClaims, isWebhookSecretOf, webhookSecretName, type PathClaimant } from '../api/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
@@ -54,7 +54,7 @@ export class RoutingTable {
   }
 
   /** The token bucket of a route's trigger, created or reconfigured when the limit changed. */
-  limiterFor(route: Route): TokenBucket | undefined {
+  limiterFor(route: ServingRoute): TokenBucket | undefined {
     const key = `${route.namespace}/${route.name}`;
     if (!route.rateLimit) {
       this.limiters.delete(key);
@@ -85,7 +85,11 @@ export class RoutingTable {
       if (inputs === this.compiledFrom.get(key)) return;
       this.compiledFrom.set(key, inputs);
       try {
-        route = compileRoute({ trigger, webhookSecret, defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) });
+        route = compileRoute({
+          trigger,
+          webhookSecret,
+          limits: { defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) },
+        });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);

@@ -41,7 +41,16 @@ export async function listen(app: Koa<never> | Koa, opts: ListenOptions): Promis
   const server: http.Server = opts.tls
     ? https.createServer({ ...common, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, handler)
     : http.createServer(common, handler);
-  server.on('clientError', answerClientError);
+  // The response each connection is writing, so a client error can tell whether one has begun
+  // (Node keeps that in a private socket field; we keep our own, from public events).
+  const responses = new WeakMap<Duplex, http.ServerResponse>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    responses.set(req.socket, res);
+    res.once('close', () => {
+      if (responses.get(req.socket) === res) responses.delete(req.socket);
+    });
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, responses.get(socket)?.headersSent ?? false));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -82,9 +91,8 @@ const CLIENT_ERRORS: Readonly<Record<string, { status: number; code: string; mes
  * Requests that never reach the app (unparseable, headers too large, too slow) get a JSON answer
  * like every other one, instead of Node's bare status line. Never echoes what was received.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, answering: boolean): void {
   // As Node's default: nothing can be said on a socket that is gone or already answering.
-  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
   if (!socket.writable || answering || error.code === 'ECONNRESET') {
     socket.destroy();
     return;

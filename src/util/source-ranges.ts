@@ -36,6 +36,15 @@ function compileMatcher(cidrs: readonly string[]): (ip: string) => boolean {
   };
 }
 
+/**
+ * One CIDR (or a bare address, meaning that host) in canonical form, "10.0.0.0/8" or "2001:db8::/32";
+ * throws a clear error naming what is wrong. The same reading the matchers use.
+ */
+export function normalizeCidr(cidr: string): string {
+  const [address, prefix] = parseRange(cidr);
+  return `${address.toString()}/${prefix}`;
+}
+
 function parseRange(cidr: string): Range {
   const text = cidr.trim();
   const slash = text.indexOf('/');

@@ -44,7 +44,7 @@ function runManifest(name: string, spec: Fields = {}): Manifest {
     spec: {
       pipelineRef: { name: 'export-loader' },
       params: { export_id: 'exp_8f3c21' },
-      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedAt: '2025-01-02T03:04:05Z' },
+      trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
       correlationId: CORRELATION_ID,
       ...spec,
     },
@@ -524,12 +524,16 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       expect(wide.rows[0]?.['LAST DELIVERY']).to.match(/^(2m|1\d\ds)/);
     });
 
-    it('kubectl get pipelines shows versions and the concurrency policy', async () => {
+    it('kubectl get pipelines shows readiness, the trigger count, versions and the concurrency policy', async () => {
       const [sample] = readYamlObjects('deploy/examples/export-loader-pipeline.yaml') as unknown as Manifest[];
       await createInNamespace(RESOURCES.pipelines, { ...sample!, metadata: { name: 'columns-pipeline' } });
+      await kube().patchStatus(RESOURCES.pipelines, ns(), 'columns-pipeline', {
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Valid', message: 'params and templates are valid; 2 triggers point at it', lastTransitionTime: '2025-03-01T10:00:00Z' }],
+        triggers: 2,
+      });
       const table = parseTable((await kubectl(['get', 'pl', '-n', ns(), 'columns-pipeline'])).stdout);
-      expect(table.headers).to.deep.equal(['NAME', 'VERSIONS', 'CONCURRENCY', 'AGE']);
-      expect(table.rows[0]).to.include({ NAME: 'columns-pipeline', VERSIONS: 'v4-beta', CONCURRENCY: 'Queue' });
+      expect(table.headers).to.deep.equal(['NAME', 'READY', 'TRIGGERS', 'VERSIONS', 'CONCURRENCY', 'AGE']);
+      expect(table.rows[0]).to.include({ NAME: 'columns-pipeline', READY: 'True', TRIGGERS: '2', VERSIONS: 'v4-beta', CONCURRENCY: 'Queue' });
     });
   });
 

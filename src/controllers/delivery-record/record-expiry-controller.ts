@@ -10,7 +10,7 @@ import { Controller, type ReconcileEvent } from '../../controller-runtime/contro
 import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 
 export interface RecordExpiryOptions {
   client: KubeClient;

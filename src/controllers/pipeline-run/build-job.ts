@@ -2,13 +2,14 @@
 // so creating it twice is harmless (AlreadyExists) and deleting the run deletes it.
 import { createHash } from 'node:crypto';
 import type { JobTemplate, Pipeline, PipelineRun } from '../../api/types.ts';
-import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY } from '../../api/constants.ts';
+import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../../api/constants.ts';
 import { formatTime } from '../../controller-runtime/conditions.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Container, EnvVar, Job, JobSpec, PodTemplateSpec } from './job.ts';
-import { envNameForParam, paramsSecretNameFor } from './param-names.ts';
+import { envNameForParam } from './param-names.ts';
 import { escapeEnvReferences } from './substitute-params.ts';
 import { controllerReferenceTo } from '../../api/owner-reference.ts';
+import { parseTraceparent, parseTracestate } from '../../tracing/trace-context.ts';
 
 export interface BuildJobOptions {
   /** Stands in for the received time of a run that has neither spec.trigger nor a creationTimestamp. */
@@ -22,6 +23,9 @@ export const RUN_ENV = {
   pipeline: 'PLANASONIX_PIPELINE',
   pipelineRun: 'PLANASONIX_PIPELINE_RUN',
   trigger: 'PLANASONIX_TRIGGER',
+  /** The W3C trace context, under the names OpenTelemetry's environment-carrier convention reads. */
+  traceparent: 'TRACEPARENT',
+  tracestate: 'TRACESTATE',
 } as const;
 
 // A label value (the Job's name is one too, on its pods): at most 63 characters.
@@ -133,7 +137,9 @@ function runLabels(run: PipelineRun, pipeline: Pipeline): Record<string, string>
 function runAnnotations(run: PipelineRun, now: Date): Record<string, string> {
   const annotations: Record<string, string> = {};
   if (run.spec.trigger?.deliveryId) annotations[ANNOTATIONS.deliveryId] = run.spec.trigger.deliveryId;
-  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp ?? formatTime(now);
+  const trace = traceOf(run);
+  if (trace) annotations[ANNOTATIONS.traceparent] = trace.traceparent;
+  annotations[ANNOTATIONS.receivedAt] = run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp ?? formatTime(now);
   return annotations;
 }
 
@@ -143,7 +149,7 @@ function runAnnotations(run: PipelineRun, now: Date): Record<string, string> {
  * because Kubernetes expands `$(VAR)` in env values too.
  */
 function runEnv(run: PipelineRun, pipeline: Pipeline, values: Readonly<Record<string, string>>): EnvVar[] {
-  const secretName = paramsSecretNameFor(run);
+  const secretName = paramsSecretName(run.metadata.name!);
   const params: EnvVar[] = [
     ...Object.entries(values).map(([param, value]) => ({ name: envNameForParam(param), value: escapeEnvReferences(value) })),
     ...(run.spec.sensitiveParams ?? []).map((param) => ({
@@ -158,11 +164,29 @@ function runEnv(run: PipelineRun, pipeline: Pipeline, values: Readonly<Record<st
     [RUN_ENV.pipeline, pipeline.metadata.name ?? run.spec.pipelineRef.name],
     [RUN_ENV.pipelineRun, requireName(run)],
     [RUN_ENV.trigger, run.spec.trigger?.name],
+    ...traceEnv(run),
   ];
   const meta = plain
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([name, value]) => ({ name, value: escapeEnvReferences(value) }));
   return [...params, ...meta];
+}
+
+/**
+ * The run's trace context, re-checked: an annotation anyone with edit rights may have set by hand
+ * reaches the Job only when it is a valid traceparent (and a tracestate only with one).
+ */
+function traceOf(run: PipelineRun): { traceparent: string; tracestate?: string } | undefined {
+  const annotations = run.metadata.annotations ?? {};
+  const parent = parseTraceparent(annotations[ANNOTATIONS.traceparent]);
+  if (!parent) return undefined;
+  const tracestate = parseTracestate(annotations[ANNOTATIONS.tracestate]);
+  return { traceparent: parent.traceparent, ...(tracestate ? { tracestate } : {}) };
+}
+
+function traceEnv(run: PipelineRun): [string, string | undefined][] {
+  const trace = traceOf(run);
+  return trace ? [[RUN_ENV.traceparent, trace.traceparent], [RUN_ENV.tracestate, trace.tracestate]] : [];
 }
 
 /**

@@ -134,7 +134,7 @@ function describeRuns(runs: readonly PipelineRun[]): string {
 }
 
 function receivedAt(run: PipelineRun): string | undefined {
-  return run.spec.trigger?.receivedAt ?? run.metadata.creationTimestamp;
+  return run.spec.trigger?.receivedTime ?? run.metadata.creationTimestamp;
 }
 
 // Unparseable or missing times sort last, so a malformed run never jumps the queue.

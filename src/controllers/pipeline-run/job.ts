@@ -1,6 +1,7 @@
 // A batch/v1 Job as it travels through our REST client: plain JSON, timestamps as RFC 3339 strings.
 // The client library's V1Job models timestamps as Date, which is not what a JSON body holds.
 // Type aliases (not interfaces) so that a Job is assignable to the client's KubeObject.
+import type { ObjectMeta } from '../../api/types.ts';
 
 export type EnvVar = {
   name: string;
@@ -62,24 +63,8 @@ export type JobStatus = {
   conditions?: JobCondition[];
 };
 
-export type JobMetadata = {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: {
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }[];
-  [k: string]: unknown;
-};
+/** A Job always has a name: it is named after its run. */
+export type JobMetadata = ObjectMeta & { name: string };
 
 export type Job = {
   apiVersion: 'batch/v1';

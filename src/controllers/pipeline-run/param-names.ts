@@ -1,6 +1,4 @@
-// How a param's name appears inside the Job: as an environment variable, and as a key of the run's Secret.
-import type { PipelineRun } from '../../api/types.ts';
-import { paramsSecretName } from '../../api/constants.ts';
+// How a param's name appears inside the Job: as an environment variable.
 
 export const PARAM_ENV_PREFIX = 'PARAM_';
 
@@ -11,9 +9,4 @@ export const PARAM_ENV_PREFIX = 'PARAM_';
  */
 export function envNameForParam(name: string): string {
   return PARAM_ENV_PREFIX + name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-}
-
-/** The Secret, owned by the run, that holds the values of the run's sensitive params (key = param name). */
-export function paramsSecretNameFor(run: PipelineRun): string {
-  return paramsSecretName(run.metadata.name ?? '');
 }

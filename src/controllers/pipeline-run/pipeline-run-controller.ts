@@ -3,7 +3,7 @@
 // finds the Job on restart instead of creating a second one.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, PipelineRunStatus } from '../../api/types.ts';
-import { EVENT_REASONS, LABELS, RUN_REASONS } from '../../api/constants.ts';
+import { EVENT_REASONS, LABELS, paramsSecretName, RUN_REASONS } from '../../api/constants.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError } from '../../kube/errors.ts';
@@ -12,14 +12,15 @@ import { Controller, type ReconcileEvent } from '../../controller-runtime/contro
 import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import { StatusWriter } from '../../controller-runtime/status-writer.ts';
+import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from '../../controller-runtime/predicates.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
 import { compareReceiptOrder, decideAdmission, isActiveRun } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
-import { paramsSecretNameFor } from './param-names.ts';
 import { resolveRun } from './resolve-pipeline.ts';
-import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, statusEquals, waitingStatus } from './run-status.ts';
+import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, RUN_STATUS_FIELDS, waitingStatus } from './run-status.ts';
 import type { Job } from './job.ts';
 
 /** `namespace/pipeline` → runs of that Pipeline. */
@@ -43,18 +44,30 @@ export interface PipelineRunControllerOptions {
   onReconciled?: (event: ReconcileEvent) => void;
 }
 
+/** What a reconcile uses: the options and the controller's one status writer. */
+interface RunReconcileDeps extends PipelineRunControllerOptions {
+  status: StatusWriter<PipelineRunStatus>;
+}
+
+/** A run's place in its Pipeline's concurrency changed: it got a Job, or its phase moved. */
+const slotChanged: UpdatePredicate<PipelineRun> = (before, after) => before.status?.phase !== after.status?.phase || before.status?.jobRef?.name !== after.status?.jobRef?.name;
+
+/** The run has just finished (as the cache shows it), so its Pipeline's history can be pruned. */
+const justFinished: UpdatePredicate<PipelineRun> = (before, after) => isTerminal(after.status?.phase) && !isTerminal(before.status?.phase);
+
 export function createPipelineRunController(opts: PipelineRunControllerOptions): Controller {
   const now = opts.now ?? (() => new Date());
   if (!opts.runs.hasIndex(RUNS_BY_PIPELINE)) {
     opts.runs.addIndex(RUNS_BY_PIPELINE, (r) => [keyOf(r.metadata.namespace, r.spec.pipelineRef.name)]);
   }
+  const status = new StatusWriter<PipelineRunStatus>({ client: opts.client, resource: RESOURCES.pipelineRuns, fields: RUN_STATUS_FIELDS });
   const controller = new Controller({
     name: 'pipelinerun',
     // A reconcile is two API writes in a row (the Job, then the status), so it is bound by their
     // latency: with 4 workers a faster receiver outran the controller and runs waited in the queue.
     workers: opts.workers ?? 16,
     logger: opts.logger,
-    reconcile: (key) => reconcileRun(key, opts, now()),
+    reconcile: (key) => reconcileRun(key, { ...opts, status }, now()),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueueRun = (r: PipelineRun) => controller.enqueue(keyOf(r.metadata.namespace, r.metadata.name!));
@@ -65,13 +78,15 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     }
   };
   opts.runs.onAdd(enqueueRun);
+  const specChanged = anyOf<PipelineRun>(generationChanged, deletionChanged);
   opts.runs.onUpdate((before, after) => {
-    if (before.metadata.generation !== after.metadata.generation || before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp) enqueueRun(after);
-    if (before.status?.phase !== after.status?.phase || before.status?.jobRef?.name !== after.status?.jobRef?.name) enqueueWaitingSiblings(after);
-    // A run that just finished prunes its Pipeline's history once the cache shows it finished.
-    if (isTerminal(after.status?.phase) && !isTerminal(before.status?.phase)) enqueueRun(after);
+    if (specChanged(before, after) || justFinished(before, after)) enqueueRun(after);
+    if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
-  opts.runs.onDelete(enqueueWaitingSiblings);
+  opts.runs.onDelete((r) => {
+    status.forget(r);
+    enqueueWaitingSiblings(r);
+  });
   const enqueueOwner = (o: KubeObject) => {
     const run = o.metadata?.labels?.[LABELS.pipelineRun];
     if (run) controller.enqueue(keyOf(o.metadata?.namespace, run));
@@ -88,7 +103,7 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   return controller;
 }
 
-export async function reconcileRun(key: string, opts: PipelineRunControllerOptions, now: Date): Promise<ReconcileResult | void> {
+async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Promise<ReconcileResult | void> {
   const run = opts.runs.get(key);
   if (!run || run.metadata.deletionTimestamp) return;
   const namespace = run.metadata.namespace!;
@@ -120,12 +135,12 @@ export async function reconcileRun(key: string, opts: PipelineRunControllerOptio
   const resolved = resolveRun(run, pipeline);
   if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now), now);
 
-  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretNameFor(run)))) {
+  if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretName(run.metadata.name!)))) {
     const age = now.getTime() - Date.parse(run.metadata.creationTimestamp ?? now.toISOString());
     if (age > PARAMS_SECRET_GRACE_MS) {
-      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretNameFor(run)}" with the sensitive params never appeared`, now), now);
+      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params never appeared`, now), now);
     }
-    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretNameFor(run)}" with the sensitive params`, now), now);
+    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params`, now), now);
     return { requeueAfterMs: 2_000 };
   }
 
@@ -165,18 +180,10 @@ export async function reconcileRun(key: string, opts: PipelineRunControllerOptio
   return writeStatus(opts, run, deriveRunStatus(run, created, now), now);
 }
 
-async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<ReconcileResult | void> {
-  if (statusEquals(run.status, status)) return;
-  try {
-    // Only over the version this status was derived from: a replica that lost the lease while
-    // paused mid-reconcile must not overwrite, when it resumes, what the new leader wrote since
-    // (status-only changes wake no reconcile, so a stale status would stay).
-    await opts.client.patchStatus(RESOURCES.pipelineRuns, run.metadata.namespace, run.metadata.name!, status, { resourceVersion: run.metadata.resourceVersion });
-  } catch (e) {
-    // Our cache is behind (usually our own previous write): decide again once it caught up.
-    if (isKubeError(e) && e.conflict) return { requeueAfterMs: 200 };
-    throw e;
-  }
+async function writeStatus(opts: RunReconcileDeps, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<ReconcileResult | void> {
+  // Only over the version this status was derived from: a replica that lost the lease while
+  // paused mid-reconcile must not overwrite, when it resumes, what the new leader wrote since.
+  if (!(await opts.status.write(run, status))) return;
   const phase = status.phase;
   if (phase !== run.status?.phase && isTerminal(phase)) {
     const labels = { namespace: run.metadata.namespace!, pipeline: run.spec.pipelineRef.name };
@@ -190,7 +197,7 @@ async function writeStatus(opts: PipelineRunControllerOptions, run: PipelineRun,
 }
 
 /** Keeps the newest N succeeded and N failed runs of the Pipeline; older ones go, with their Jobs. */
-async function pruneHistory(opts: PipelineRunControllerOptions, finishedRun: PipelineRun, now: Date): Promise<ReconcileResult | void> {
+async function pruneHistory(opts: RunReconcileDeps, finishedRun: PipelineRun, now: Date): Promise<ReconcileResult | void> {
   const namespace = finishedRun.metadata.namespace!;
   const pipeline = opts.pipelines.get(keyOf(namespace, finishedRun.spec.pipelineRef.name));
   const limits = { ...DEFAULT_HISTORY, ...(pipeline?.spec.history ?? {}) };
@@ -209,7 +216,7 @@ async function pruneHistory(opts: PipelineRunControllerOptions, finishedRun: Pip
  * Under concurrencyPolicy Replace, a run that a newer one superseded was cancelled by this
  * controller, not by a person: it ends with reason Replaced, naming the newer run.
  */
-function replacedBy(opts: PipelineRunControllerOptions, run: PipelineRun): { reason?: string; message?: string } {
+function replacedBy(opts: RunReconcileDeps, run: PipelineRun): { reason?: string; message?: string } {
   const namespace = run.metadata.namespace!;
   const pipeline = opts.pipelines.get(keyOf(namespace, run.spec.pipelineRef.name));
   if (pipeline?.spec.concurrencyPolicy !== 'Replace') return {};

@@ -1,10 +1,11 @@
 // A run's status, derived from its Job. The run carries a `Succeeded` condition (Unknown while it
 // waits or runs, True or False at the end, as in Tekton and Knative), so that
 // `kubectl wait --for=condition=Succeeded pipelinerun/NAME` works; `--for=condition=Succeeded=false`
-// waits for a failure.
+// waits for a failure. Ready, Reconciling and Stalled say the same as kstatus reads them (Flux's
+// health checks, `kubectl wait --for=condition=Ready`, as on the other two kinds).
 import type { Condition, PipelineRun, PipelineRunStatus, RunPhase } from '../../api/types.ts';
 import { CONDITION_TYPES, RUN_REASONS } from '../../api/constants.ts';
-import { conditionsEqual, findCondition, formatTime, setCondition } from '../../controller-runtime/conditions.ts';
+import { conditionsEqual, findCondition, formatTime, setCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import type { Job, JobCondition } from './job.ts';
 
 export type WaitReason = typeof RUN_REASONS.concurrencyLimited | typeof RUN_REASONS.queued;
@@ -93,6 +94,9 @@ export function cancelledStatus(
   });
 }
 
+/** Every status field: the run controller owns them all. */
+export const RUN_STATUS_FIELDS = ['observedGeneration', 'phase', 'reason', 'message', 'startTime', 'completionTime', 'jobRef', 'attempts', 'conditions'] as const satisfies readonly (keyof PipelineRunStatus)[];
+
 /** True when writing `b` over `a` would change nothing, so the status write can be skipped. */
 export function statusEquals(a: PipelineRunStatus | undefined, b: PipelineRunStatus | undefined): boolean {
   const { conditions: left, ...restA } = a ?? {};
@@ -127,15 +131,14 @@ function withCondition(run: PipelineRun, now: Date, fields: StatusFields): Pipel
   const generation = run.metadata.generation;
   const conditionStatus: Condition['status'] =
     fields.phase === 'Succeeded' ? 'True' : fields.phase === 'Failed' || fields.phase === 'Cancelled' ? 'False' : 'Unknown';
-  const conditions = setCondition(
-    run.status?.conditions,
-    {
-      type: CONDITION_TYPES.succeeded,
-      status: conditionStatus,
-      reason: fields.reason,
-      message: fields.message,
-      ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    },
+  const observed = generation !== undefined ? { observedGeneration: generation } : {};
+  const succeeded = setCondition(run.status?.conditions, { type: CONDITION_TYPES.succeeded, status: conditionStatus, reason: fields.reason, message: fields.message, ...observed }, now);
+  // kstatus's reading of the same: Ready once it succeeded; Reconciling while it waits or runs;
+  // Stalled once it failed or was cancelled, since nothing will change it any more.
+  const conditions = setKstatusConditions(
+    succeeded,
+    { type: CONDITION_TYPES.ready, status: conditionStatus === 'True' ? 'True' : 'False', reason: fields.reason, message: fields.message, ...observed },
+    conditionStatus === 'True' ? undefined : { type: conditionStatus === 'False' ? 'Stalled' : 'Reconciling', reason: fields.reason, message: fields.message },
     now,
   );
   const status: PipelineRunStatus = { ...(generation !== undefined ? { observedGeneration: generation } : {}), ...fields, conditions };

@@ -3,6 +3,7 @@
 import { Cron } from 'croner';
 import type { RotationSpec } from '../../api/types.ts';
 import { parseDuration } from '../../util/duration.ts';
+import { MIN_ROTATION_INTERVAL_MS } from '../../triggers/compile-rotation.ts';
 
 export interface RotationState {
   /** When the current signing secret became current. */
@@ -11,11 +12,6 @@ export interface RotationState {
   previousExpiresAt?: Date;
 }
 
-/**
- * The shortest `every` honoured. The schema only demands more than 0s, and `every: 1ms` would
- * rewrite the Secret on every reconcile: a write loop against etcd, not a rotation policy.
- */
-export const MIN_ROTATION_INTERVAL_MS = 1_000;
 
 /**
  * The next time the current secret must be replaced, or undefined when rotation is off or its spec

@@ -2,22 +2,26 @@
 // rotation) and a status that says Ready or exactly what is wrong. Level-based: every step reads
 // the caches and converges; a reconcile with nothing to change writes nothing.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Pipeline, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
-import { ANNOTATIONS, CONDITION_TYPES, DEFAULT_SECRET_KEY, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
-import { validateSigningSecret } from '../../signing/secret-format.ts';
+import type { Pipeline, PipelineRun, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
+import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
+import { readReferencedSecret, type ReferencedSecret } from '../../triggers/referenced-secret.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { Controller, type ReconcileEvent } from '../../controller-runtime/controller.ts';
 import type { SharedInformer } from '../../controller-runtime/shared-informer.ts';
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
-import { findCondition, setCondition } from '../../controller-runtime/conditions.ts';
+import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
+import { StatusWriter } from '../../controller-runtime/status-writer.ts';
+import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
-import type { Logger } from '../../controller-runtime/logger.ts';
+import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
-import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
+import type { TriggerLimits } from '../../triggers/compile.ts';
+import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, triggerNameOfWebhookSecret, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
-import { desiredTriggerStatus, statusPatch, type OwnedTriggerStatus } from './trigger-status.ts';
+import { desiredTriggerStatus, progressOf, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
+import { lastDeliveryOf } from './last-delivery.ts';
 import { rotationRequeueAfterMs } from './rotation.ts';
 
 export const TRIGGER_INDEXES = {
@@ -27,6 +31,12 @@ export const TRIGGER_INDEXES = {
   secretRef: 'secretRef',
 } as const;
 
+/** `namespace/trigger` → the PipelineRuns its deliveries created. */
+export const RUNS_BY_TRIGGER = 'trigger';
+
+/** How often, at most, a busy trigger's status.lastDelivery is written (unless set). */
+export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 5_000;
+
 /** On the Secret informer: capability path → generated Secrets that hold it (normally one). */
 export const SECRET_INDEXES = { webhookPath: 'webhookPath' } as const;
 
@@ -35,8 +45,12 @@ export interface TriggerControllerOptions {
   triggers: SharedInformer<WebhookTrigger>;
   pipelines: SharedInformer<Pipeline>;
   secrets: SharedInformer<V1Secret>;
-  /** The largest payload.maxBytes a trigger may ask for (--max-body-bytes); unbounded when omitted. */
-  maxBodyBytes?: number;
+  /** The runs deliveries created: status.lastDelivery is read from them. */
+  runs: SharedInformer<PipelineRun>;
+  /** How often, at most, a trigger's lastDelivery is written: a busy webhook must not become a busy etcd. */
+  lastDeliveryIntervalMs?: number;
+  /** The operator's limits on what a trigger may ask for (--max-body-bytes), as the receiver compiles with them. */
+  limits?: TriggerLimits;
   /** Base URL callers reach the receiver at; the capability path is appended. */
   externalUrl: string;
   events: EventRecorder;
@@ -57,71 +71,39 @@ export function addTriggerIndexes(triggers: SharedInformer<WebhookTrigger>): voi
   }
 }
 
-/**
- * The status this controller last wrote for each trigger, kept until the informer delivers it. Our
- * own Secret write wakes the next reconcile, often before the trigger's watch event for the status
- * write arrives; compared with that older cached status, the same status would be written again
- * (and a second Ready Event recorded).
- */
-export class WrittenStatuses {
-  private readonly byKey = new Map<string, { basedOn: string; status: WebhookTriggerStatus | undefined }>();
-
-  record(key: string, basedOn: WebhookTrigger, written: WebhookTrigger): void {
-    const rv = basedOn.metadata.resourceVersion;
-    if (rv) this.byKey.set(key, { basedOn: rv, status: written.status });
-  }
-
-  /** The newest status known for the cached trigger: ours if the cache still shows what we wrote over. */
-  statusOf(key: string, cached: WebhookTrigger): WebhookTriggerStatus | undefined {
-    const entry = this.byKey.get(key);
-    if (!entry) return cached.status;
-    if (cached.metadata.resourceVersion === entry.basedOn) return entry.status;
-    // The cache moved on: it holds our write, or something newer.
-    this.byKey.delete(key);
-    return cached.status;
-  }
-
-  forget(key: string): void {
-    this.byKey.delete(key);
-  }
-
-  get size(): number {
-    return this.byKey.size;
-  }
-}
-
 export function createTriggerController(opts: TriggerControllerOptions): Controller {
   const now = opts.now ?? (() => new Date());
   addTriggerIndexes(opts.triggers);
+  if (!opts.runs.hasIndex(RUNS_BY_TRIGGER)) {
+    opts.runs.addIndex(RUNS_BY_TRIGGER, (r) => (r.spec.trigger ? [keyOf(r.metadata.namespace, r.spec.trigger.name)] : []));
+  }
   if (!opts.secrets.hasIndex(SECRET_INDEXES.webhookPath)) {
     opts.secrets.addIndex(SECRET_INDEXES.webhookPath, (s) => {
       const path = webhookPathOf(s);
       return path === undefined ? [] : [path];
     });
   }
-  const written = new WrittenStatuses();
+  const status = new StatusWriter<WebhookTriggerStatus>({ client: opts.client, resource: RESOURCES.webhookTriggers, fields: TRIGGER_STATUS_FIELDS });
   const controller = new Controller({
     name: 'webhooktrigger',
     workers: opts.workers ?? 4,
     logger: opts.logger,
-    reconcile: (key) => reconcileTrigger(key, opts, now(), written),
+    reconcile: (key) => reconcileTrigger(key, opts, now(), status),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
-  opts.triggers.onDelete((t) => written.forget(keyOf(t.metadata.namespace, t.metadata.name!)));
-  // The receiver's delivery counts must not wake the controller. A change to the status fields it
-  // owns does: one it did not make (a replica that lost the lease while paused mid-reconcile and
-  // resumed, a hand edit) is corrected; one it made costs a reconcile that writes nothing.
+  opts.triggers.onDelete((t) => status.forget(t));
+  // Its own status writes do not wake it: it is the only writer of a trigger's status.
+  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged);
   opts.triggers.onUpdate((before, after) => {
-    if (
-      before.metadata.generation !== after.metadata.generation ||
-      JSON.stringify(before.metadata.annotations ?? {}) !== JSON.stringify(after.metadata.annotations ?? {}) ||
-      before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
-      statusPatch(before.status, after.status ?? {}) !== undefined
-    ) {
-      enqueue(after);
-    }
+    if (specOrRequestChanged(before, after)) enqueue(after);
+  });
+  // A delivery's run wakes its trigger once the interval has passed; the queue keeps one wake-up
+  // per trigger, so a thousand deliveries make one status write.
+  const lastDeliveryIntervalMs = opts.lastDeliveryIntervalMs ?? DEFAULT_LAST_DELIVERY_INTERVAL_MS;
+  opts.runs.onAdd((r) => {
+    if (r.spec.trigger) controller.enqueueAfter(keyOf(r.metadata.namespace, r.spec.trigger.name), lastDeliveryIntervalMs);
   });
   const enqueueUsersOfPipeline = (p: Pipeline) => {
     for (const t of opts.triggers.byIndex(TRIGGER_INDEXES.pipeline, keyOf(p.metadata.namespace, p.metadata.name!))) enqueue(t);
@@ -134,8 +116,7 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     const owner = s.metadata?.labels?.[LABELS.trigger];
     if (owner && s.metadata?.name === webhookSecretName(owner)) controller.enqueue(keyOf(namespace, owner));
     // A Secret in the way of a trigger's generated one (SecretConflict) may carry no label at all.
-    const suffix = webhookSecretName('');
-    const named = s.metadata?.name?.endsWith(suffix) ? s.metadata.name.slice(0, -suffix.length) : undefined;
+    const named = triggerNameOfWebhookSecret(s.metadata?.name ?? '');
     if (named && named !== owner) {
       const trigger = opts.triggers.get(keyOf(namespace, named));
       if (trigger) enqueue(trigger);
@@ -157,34 +138,31 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   return controller;
 }
 
-export async function reconcileTrigger(key: string, opts: TriggerControllerOptions, now: Date, written = new WrittenStatuses()): Promise<ReconcileResult | void> {
-  const cached = opts.triggers.get(key);
-  if (!cached || cached.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
-  const trigger: WebhookTrigger = { ...cached, status: written.statusOf(key, cached) };
-  const record = (patched: WebhookTrigger) => written.record(key, cached, patched);
+export async function reconcileTrigger(key: string, opts: TriggerControllerOptions, now: Date, status: StatusWriter<WebhookTriggerStatus>): Promise<ReconcileResult | void> {
+  const trigger = opts.triggers.get(key);
+  if (!trigger || trigger.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
   const namespace = trigger.metadata.namespace!;
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
 
+  const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
     pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
     userSecret,
-    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
-
-  const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   if (existing && !ownedBy(existing, trigger)) {
     const generation = trigger.metadata.generation ?? 0;
     const leftover = existing.metadata?.labels?.[LABELS.trigger] === name && (existing.metadata?.ownerReferences ?? []).some((o) => o.kind === trigger.kind);
     const message = leftover
       ? `Secret "${webhookSecretName(name)}" belongs to an earlier trigger of this name; it is used as soon as the garbage collector has removed it`
       : `Secret "${webhookSecretName(name)}" exists and is not owned by this trigger; delete or rename it`;
-    await writeStatus(opts, trigger, record, {
-      ...(trigger.status ?? {}),
-      observedGeneration: generation,
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.secretConflict, message, observedGeneration: generation } as const;
+    // A leftover goes with the garbage collector: wait for it. A stranger's Secret stays: stalled.
+    const progress = leftover ? ({ type: 'Reconciling', reason: ready.reason, message: `waiting: ${message}` } as const) : progressOf(ready);
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progress, now) });
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
@@ -194,14 +172,11 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
     const generation = trigger.metadata.generation ?? 0;
     const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
-    await writeStatus(opts, trigger, record, {
-      ...(trigger.status ?? {}),
-      observedGeneration: generation,
-      conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation }, now),
-    });
+    const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation } as const;
+    await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progressOf(ready), now) });
     return;
   }
-  const desired = desiredSecretState(trigger, current, opts.externalUrl, now, referencedSigningSecret(trigger, userSecret));
+  const desired = desiredSecretState(trigger, current, opts.externalUrl, now, usableSecret(readReferencedSecret(trigger.spec.auth ?? {}, userSecret)));
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
     // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
@@ -221,8 +196,8 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     }
   }
 
-  const status = desiredTriggerStatus(trigger, validation, desired.state, now);
-  await writeStatus(opts, trigger, record, status);
+  const lastDelivery = lastDeliveryOf(trigger, opts.runs.byIndex(RUNS_BY_TRIGGER, key));
+  await writeStatus(opts, status, trigger, desiredTriggerStatus(trigger, validation, desired.state, now, lastDelivery));
   const requeueAfterMs = desired.state.currentSince
     ? rotationRequeueAfterMs(trigger.spec.auth?.rotation, { currentSince: desired.state.currentSince, previousExpiresAt: desired.state.previousExpiresAt }, now)
     : undefined;
@@ -243,24 +218,18 @@ function rotationNote(desired: DesiredSecretState): string {
  * Ready condition changed its status or reason. A new trigger's first Ready needs no Event: its
  * status says it, and every Event is one more write to the API server.
  */
-async function writeStatus(opts: TriggerControllerOptions, trigger: WebhookTrigger, record: (patched: WebhookTrigger) => void, status: OwnedTriggerStatus): Promise<void> {
-  const patch = statusPatch(trigger.status, status);
-  if (!patch) return;
-  record(await opts.client.patchStatus<WebhookTrigger>(RESOURCES.webhookTriggers, trigger.metadata.namespace, trigger.metadata.name!, patch));
+async function writeStatus(opts: TriggerControllerOptions, writer: StatusWriter<WebhookTriggerStatus>, trigger: WebhookTrigger, status: WebhookTriggerStatus): Promise<void> {
+  if (!(await writer.write(trigger, status))) return;
   const before = findCondition(trigger.status?.conditions, CONDITION_TYPES.ready);
   const after = findCondition(status.conditions, CONDITION_TYPES.ready);
   if (!after || (before?.status === after.status && before.reason === after.reason)) return;
-  if (after.status !== 'True') opts.events.record(trigger, 'Warning', EVENT_REASONS.invalid, 'Reconcile', `${after.reason}: ${after.message}`);
-  else if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
-}
-
-/** The user's signing secret, when spec.auth.secretRef names one that is present and fits the scheme. */
-function referencedSigningSecret(trigger: WebhookTrigger, userSecret: V1Secret | undefined): string | undefined {
-  const auth = trigger.spec.auth ?? {};
-  const raw = auth.secretRef ? userSecret?.data?.[auth.secretRef.key ?? DEFAULT_SECRET_KEY] : undefined;
-  if (raw === undefined) return undefined;
-  const value = Buffer.from(raw, 'base64').toString('utf8');
-  return validateSigningSecret(auth.scheme ?? 'planasonix', value) === undefined ? value : undefined;
+  // The Event's reason is the condition's own (PipelineNotFound, ParamsMismatch, …): one CamelCase
+  // word per case, so `kubectl get events --field-selector reason=…` finds exactly one kind of
+  // problem. Suspension is the user's choice: a Normal Event, not a Warning.
+  if (after.status === 'True') {
+    if (before) opts.events.record(trigger, 'Normal', EVENT_REASONS.ready, 'Reconcile', after.message);
+  } else if (after.reason === TRIGGER_REASONS.suspended) opts.events.record(trigger, 'Normal', EVENT_REASONS.suspended, 'Reconcile', after.message);
+  else opts.events.record(trigger, 'Warning', after.reason, 'Reconcile', after.message);
 }
 
 /**
@@ -276,6 +245,10 @@ function earlierClaimOf(path: string, trigger: WebhookTrigger, opts: TriggerCont
     if (isWebhookSecretOf(secret, other) && comparePathClaims(claimantOf(other), mine) < 0) return keyOf(other.metadata.namespace, other.metadata.name!);
   }
   return undefined;
+}
+
+function usableSecret(referenced: ReferencedSecret): string | undefined {
+  return referenced && 'secret' in referenced ? referenced.secret : undefined;
 }
 
 function ownedBy(secret: V1Secret, trigger: WebhookTrigger): boolean {

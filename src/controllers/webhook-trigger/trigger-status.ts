@@ -1,17 +1,24 @@
-// The status a trigger should show, derived from its validation and its generated Secret. Delivery
-// counts belong to the receiver and are left alone here.
+// The status a trigger should show, derived from its validation, its generated Secret and its runs.
+// The trigger controller is the only writer of a trigger's status.
 import type { WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { CONDITION_TYPES, TRIGGER_REASONS, WEBHOOK_SECRET_KEYS as KEYS } from '../../api/constants.ts';
-import { setCondition } from '../../controller-runtime/conditions.ts';
+import { setKstatusConditions, type Progress } from '../../controller-runtime/conditions.ts';
 import { nextRotationTime } from './rotation.ts';
 import type { TriggerValidation } from './validate-trigger.ts';
+import type { LastDelivery } from './last-delivery.ts';
 import { DEFAULT_SECRET_KEY } from '../../api/constants.ts';
 import { webhookSecretName, type WebhookSecretState } from '../../api/webhook-secret.ts';
 
-/** The status fields this controller owns. */
-export type OwnedTriggerStatus = Pick<WebhookTriggerStatus, 'observedGeneration' | 'conditions' | 'urlSecretRef' | 'signingSecretRef' | 'rotation'>;
+/** Every status field: the trigger controller owns them all. */
+export const TRIGGER_STATUS_FIELDS = ['observedGeneration', 'conditions', 'urlSecretRef', 'signingSecretRef', 'rotation', 'lastDelivery'] as const satisfies readonly (keyof WebhookTriggerStatus)[];
 
-export function desiredTriggerStatus(trigger: WebhookTrigger, validation: TriggerValidation, secret: WebhookSecretState, now: Date): OwnedTriggerStatus {
+export function desiredTriggerStatus(
+  trigger: WebhookTrigger,
+  validation: TriggerValidation,
+  secret: WebhookSecretState,
+  now: Date,
+  lastDelivery?: LastDelivery,
+): WebhookTriggerStatus {
   const generation = trigger.metadata.generation ?? 0;
   const auth = trigger.spec.auth ?? {};
   const secretName = webhookSecretName(trigger.metadata.name!);
@@ -21,9 +28,9 @@ export function desiredTriggerStatus(trigger: WebhookTrigger, validation: Trigge
   else if (validation.warning) ready = { status: 'True', reason: TRIGGER_REASONS.servingUnauthenticated, message: validation.warning };
   else ready = { status: 'True', reason: TRIGGER_REASONS.serving, message: `accepting deliveries for Pipeline ${trigger.spec.pipelineRef.name}` };
 
-  const status: OwnedTriggerStatus = {
+  const status: WebhookTriggerStatus = {
     observedGeneration: generation,
-    conditions: setCondition(trigger.status?.conditions, { type: CONDITION_TYPES.ready, ...ready, observedGeneration: generation }, now),
+    conditions: setKstatusConditions(trigger.status?.conditions, { type: CONDITION_TYPES.ready, ...ready, observedGeneration: generation }, progressOf(ready), now),
     urlSecretRef: { name: secretName, key: KEYS.url },
   };
   if (auth.secretRef) status.signingSecretRef = { name: auth.secretRef.name, key: auth.secretRef.key ?? DEFAULT_SECRET_KEY };
@@ -31,38 +38,25 @@ export function desiredTriggerStatus(trigger: WebhookTrigger, validation: Trigge
   if (secret.currentSince && secret.signingSecret) {
     const next = nextRotationTime(auth.rotation, secret.currentSince);
     status.rotation = {
-      lastRotated: secret.currentSince.toISOString(),
-      ...(next ? { nextRotation: next.toISOString() } : {}),
+      lastRotationTime: secret.currentSince.toISOString(),
+      ...(next ? { nextRotationTime: next.toISOString() } : {}),
       ...(secret.handledRotateRequest ? { lastHandledRequest: secret.handledRotateRequest } : {}),
     };
   }
+  if (lastDelivery) status.lastDelivery = lastDelivery;
   return status;
 }
 
-/** A merge patch that turns the current owned fields into the desired ones (null removes a field). */
-export function statusPatch(current: WebhookTriggerStatus | undefined, desired: OwnedTriggerStatus): Record<string, unknown> | undefined {
-  const keys: (keyof OwnedTriggerStatus)[] = ['observedGeneration', 'conditions', 'urlSecretRef', 'signingSecretRef', 'rotation'];
-  const patch: Record<string, unknown> = {};
-  for (const key of keys) {
-    const want = desired[key];
-    const have = current?.[key];
-    if (!sameJson(want ?? null, have ?? null)) patch[key] = want ?? null;
-  }
-  return Object.keys(patch).length > 0 ? patch : undefined;
-}
+/** Reasons that name another object the trigger waits for: it becomes Ready once that appears. */
+const WAITING_REASONS: ReadonlySet<string> = new Set([TRIGGER_REASONS.pipelineNotFound, TRIGGER_REASONS.versionNotFound, TRIGGER_REASONS.secretNotFound, TRIGGER_REASONS.secretKeyNotFound]);
 
 /**
- * Deep equality of JSON values that ignores the order of object keys: the API server returns a
- * custom resource's fields sorted by name, so comparing JSON.stringify output would see a change
- * on every reconcile and write the status again each time.
+ * What kstatus should read besides Ready: Reconciling while the trigger waits for an object that may
+ * still appear (a Pipeline applied in the same commit), Stalled when only a spec change can help,
+ * neither when it is Ready or suspended (suspension is the user's choice, not a failure).
  */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
-  // Absent and undefined are the same in JSON.
-  const left = Object.entries(a).filter(([, v]) => v !== undefined);
-  const right = new Map(Object.entries(b).filter(([, v]) => v !== undefined));
-  return left.length === right.size && left.every(([k, v]) => right.has(k) && sameJson(v, right.get(k)));
+export function progressOf(ready: { status: 'True' | 'False'; reason: string; message: string }): Progress | undefined {
+  if (ready.status === 'True' || ready.reason === TRIGGER_REASONS.suspended) return undefined;
+  if (WAITING_REASONS.has(ready.reason)) return { type: 'Reconciling', reason: ready.reason, message: `waiting: ${ready.message}` };
+  return { type: 'Stalled', reason: ready.reason, message: `${ready.message}; this needs a change of spec` };
 }

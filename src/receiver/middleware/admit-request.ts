@@ -3,11 +3,11 @@
 // of the process growing until the container is killed with every trigger it serves.
 import { busy } from '../errors.ts';
 import type { RequestBudget } from '../request-budget.ts';
-import type { WebhookMiddleware } from '../webhook-context.ts';
+import { servingRoute, type WebhookMiddleware } from '../webhook-context.ts';
 
 export function admitRequest(budget: RequestBudget): WebhookMiddleware {
   return async (ctx, next) => {
-    const route = ctx.state.route!;
+    const route = servingRoute(ctx);
     // A declared length is held in full from the start (readBody refuses more than the trigger's
     // limit); a chunked body grows its hold as it arrives.
     const declared = Number(ctx.get('content-length') || 0);

@@ -9,30 +9,36 @@ import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
 import { mapParams } from '../payload/map-params.ts';
-import { parseJsonPointer, resolveJsonPointer } from '../payload/json-pointer.ts';
+import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
+import { cloudEventDeliveryKey } from '../cloudevents/cloudevent.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
 import { claimReplayKey, ClaimUnsettled, type ReplayClaim } from '../delivery-records.ts';
-import { paramsSecretName } from '../../api/constants.ts';
+import { ANNOTATIONS, paramsSecretName } from '../../api/constants.ts';
+import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
-import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
-import type { Route } from '../compile-route.ts';
+import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
+import type { ServingRoute } from '../compile-route.ts';
 
 const MAX_DELIVERY_KEY = 256;
 
 /**
- * Standard Webhooks signs its delivery ID (webhook-id): a replay under another ID fails the
- * signature, so when the run is keyed by that ID, the run's name is the replay check. Every other
- * signed scheme, and any signed delivery keyed by an idempotency header or body field, can be
- * replayed under a new key: its replay key is claimed with a DeliveryRecord first.
+ * Schemes whose delivery-ID header is outside the signature: a captured request can be replayed
+ * with a new ID, so the replay key must be checked as well as the ID.
  */
-const SIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['standard-webhooks']);
+const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
 
 export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; maxParamsBytes: number; now?: () => number }): WebhookMiddleware {
   const now = opts.now ?? Date.now;
   return async (ctx) => {
-    const route = ctx.state.route!;
-    const mapped = mapParams(route.params, { body: ctx.state.body, headers: ctx.req.headers, query: new URLSearchParams(ctx.querystring) }, { maxTotalBytes: opts.maxParamsBytes });
+    const route = servingRoute(ctx);
+    const cloudEvent = ctx.state.cloudEvent;
+    const mapped = mapParams(route.params, {
+      body: ctx.state.body,
+      headers: ctx.req.headers,
+      query: new URLSearchParams(ctx.querystring),
+      ...(cloudEvent ? { cloudEvent: cloudEvent.attributes } : {}),
+    }, { maxTotalBytes: opts.maxParamsBytes });
     if (route.strict && mapped.errors.length > 0) {
       throw badRequest(
         'invalid_params',
@@ -40,15 +46,17 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
         mapped.errors.map((e) => ({ path: problemPathOf(route, e.param), message: e.message })),
       );
     }
-    const deliveryKey = deliveryKeyOf(ctx, route);
+    const { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
-
-    const keyedByScheme = (route.idempotency.from ?? 'scheme') === 'scheme';
     const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
     const correlationId = uuidv7();
     const nowMs = now();
+
+    // A key the signature does not cover (an unsigned delivery-ID header, an idempotency header) can
+    // be changed on a captured request: the signed content's replay key is claimed first, with a
+    // DeliveryRecord, so that the same signed request never starts a second run under a fresh key.
     let release = async (): Promise<void> => {};
-    if (replayKey && deliveryKey !== `replay:${replayKey}` && !(keyedByScheme && SIGNED_DELIVERY_ID.has(route.scheme))) {
+    if (replayKey && (unsigned || route.idempotency.from === 'header')) {
       let claim: ReplayClaim;
       try {
         claim = await claimReplayKey(client, route, { replayKey, runName, correlationId, nowMs, timeoutMs: opts.timeoutMs });
@@ -71,6 +79,9 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
       // run was pruned would otherwise start a second one.
       ...(deliveryKey.startsWith('generated:') ? {} : { keepUntil: new Date(nowMs + route.replayWindowMs) }),
       correlationId,
+      // The sender's trace, else a new one seeded by the correlation ID.
+      traceparent: (ctx.state.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
+      ...(ctx.state.tracestate ? { tracestate: ctx.state.tracestate } : {}),
       receivedAt: ctx.state.receivedAt,
       params: mapped.params,
       sensitive: mapped.sensitive,
@@ -116,6 +127,9 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
   const correlationId = run.spec.correlationId;
   ctx.state.correlationId = correlationId;
   ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  // A duplicate answers with the first delivery's run, so the log line names that run's trace.
+  const traceparent = run.metadata.annotations?.[ANNOTATIONS.traceparent];
+  if (traceparent) ctx.state.traceparent = traceparent;
   ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
@@ -123,7 +137,7 @@ function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void
 }
 
 // Strict mode lists problems by where the value should have been, never by the value.
-function problemPathOf(route: Route, param: string): string {
+function problemPathOf(route: ServingRoute, param: string): string {
   const mapping = route.params.find((p) => p.name === param);
   if (mapping?.from === 'body' && mapping.path !== undefined) return mapping.path;
   if (mapping?.from === 'header' && mapping.header) return `header:${mapping.header}`;
@@ -132,30 +146,40 @@ function problemPathOf(route: Route, param: string): string {
 }
 
 /**
- * The key that makes a retry the same delivery: the sender's delivery ID when the scheme has one,
- * else the fingerprint of the signed request (a replay within the tolerance), else an
- * Idempotency-Key header; a request with none of these is always a new delivery.
+ * The key that makes a retry the same delivery: spec.idempotency when set; else a CloudEvent's
+ * source and id (the spec makes that pair unique per event); else the sender's delivery ID when the
+ * scheme has one; else the fingerprint of the signed request (a replay within the tolerance), else
+ * an Idempotency-Key header; a request with none of these is always a new delivery. `unsigned` says
+ * the key came from a header the signature does not cover, so a captured request could be replayed
+ * under a fresh key: the caller then also checks the replay key.
  */
-function deliveryKeyOf(ctx: WebhookContext, route: Route): string {
+function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): { key: string; unsigned: boolean } {
   const idem = route.idempotency;
   let key: string | undefined;
+  let unsigned = false;
   if (idem.from === 'header') {
-    key = ctx.get(idem.header ?? '') || undefined;
+    key = ctx.get(idem.header) || undefined;
     if (!key) throw badRequest('missing_delivery_id', `the ${idem.header} header is required`);
     key = `header:${key}`;
   } else if (idem.from === 'body') {
-    const found = resolveJsonPointer(ctx.state.body, parseJsonPointer(idem.path ?? ''));
+    const found = resolveJsonPointer(ctx.state.body, idem.pointer);
     const v = found.value;
     if (!found.found || (typeof v !== 'string' && typeof v !== 'number') || v === '') {
-      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path ?? '', message: 'is required' }]);
+      throw badRequest('missing_delivery_id', `the body must hold a string or number at ${idem.path}`, [{ path: idem.path, message: 'is required' }]);
     }
     key = `body:${String(v)}`;
-  } else if (ctx.state.deliveryId) key = `id:${ctx.state.deliveryId}`;
-  else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
+  } else if (ctx.state.cloudEvent) {
+    key = cloudEventDeliveryKey(ctx.state.cloudEvent);
+    // Binary mode carries source and id in headers; structured mode in the (signed) body.
+    unsigned = ctx.state.cloudEvent.mode === 'binary';
+  } else if (ctx.state.deliveryId) {
+    key = `id:${ctx.state.deliveryId}`;
+    unsigned = UNSIGNED_DELIVERY_ID.has(route.scheme);
+  } else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
   else if (ctx.get('idempotency-key')) key = `header:${ctx.get('idempotency-key')}`;
   else key = newDeliveryKey();
   if (key.length > MAX_DELIVERY_KEY) throw badRequest('delivery_id_too_long', `delivery IDs are limited to ${MAX_DELIVERY_KEY} characters`);
-  return key;
+  return { key, unsigned };
 }
 
 async function ensureSensitiveParams(client: KubeClient, run: PipelineRun, values: Record<string, string>, timeoutMs: number): Promise<void> {

@@ -2,10 +2,10 @@
 // Content-Length before reading anything, or while streaming), without buffering the excess.
 import type { IncomingMessage } from 'node:http';
 import { badRequest, busy, tooLarge } from '../errors.ts';
-import type { WebhookMiddleware } from '../webhook-context.ts';
+import { servingRoute, type WebhookMiddleware } from '../webhook-context.ts';
 
 export const readBody: WebhookMiddleware = async (ctx, next) => {
-  const limit = ctx.state.route!.maxBytes;
+  const limit = servingRoute(ctx).maxBytes;
   const declared = ctx.get('content-length');
   // Nothing is read: respondWithErrors answers with Connection: close, so the excess is never read.
   if (declared && Number(declared) > limit) throw tooLarge(limit);

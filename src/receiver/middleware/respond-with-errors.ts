@@ -2,13 +2,14 @@
 // a JSON body with a machine-readable code; anything unexpected becomes a 503 (the caller retries),
 // never a 500 that a caller would treat as final. Every request is reported once to `observe`.
 import { performance } from 'node:perf_hooks';
-import { WebhookError, type RequestOutcome } from '../errors.ts';
+import { WebhookError } from '../errors.ts';
+import type { WebhookOutcome } from '../../api/constants.ts';
 import type { WebhookContext, WebhookMiddleware } from '../webhook-context.ts';
 
 export interface RequestReport {
   ctx: WebhookContext;
   status: number;
-  outcome: RequestOutcome;
+  outcome: WebhookOutcome;
   durationSeconds: number;
   /** Unexpected errors only (bugs, API failures); safe to log: no bodies, no secrets. */
   error?: unknown;

@@ -1,11 +1,11 @@
 // 401 unless the request is signed (or authenticated) as the trigger's scheme requires; runs over
 // the exact raw bytes, before anything parses them.
 import { unauthorized } from '../errors.ts';
-import type { WebhookMiddleware } from '../webhook-context.ts';
+import { servingRoute, type WebhookMiddleware } from '../webhook-context.ts';
 
 export function verifySignature(now: () => number): WebhookMiddleware {
   return async (ctx, next) => {
-    const route = ctx.state.route!;
+    const route = servingRoute(ctx);
     const nowMs = now();
     const result = route.verifier.verify({ rawBody: ctx.state.rawBody!, headers: ctx.req.headers, nowMs }, route.keysAt(nowMs));
     if (!result.ok) {

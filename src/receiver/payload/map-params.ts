@@ -1,10 +1,10 @@
-// Builds a run's params from a delivery: look the value up (body pointer, header, query), fall
-// back to the default, enforce required, coerce to the declared type, cap the size, and keep
-// sensitive values apart. Every problem is collected, never thrown, and never quotes a value.
-import type { ParamMapping } from '../../api/types.ts';
-import type { RequestHeaders } from '../signature-verifiers/signature-verifier.ts';
+// Builds a run's params from a delivery: look the value up (body pointer, header, query, CloudEvent
+// attribute), fall back to the default, enforce required, coerce to the declared type, cap the size,
+// and keep sensitive values apart. Every problem is collected, never thrown, and never quotes a value.
+import type { RequestHeaders } from '../../triggers/signature-verifiers/signature-verifier.ts';
 import { coerceParam, type RawValue } from './coerce-param.ts';
-import { parseJsonPointer, resolveJsonPointer } from './json-pointer.ts';
+import { resolveJsonPointer } from '../../util/json-pointer.ts';
+import type { CompiledParam } from '../../triggers/compiled-trigger.ts';
 
 /** Largest param value, in UTF-8 bytes; a run object must stay well under the API server's limit. */
 export const MAX_PARAM_BYTES = 64 * 1024;
@@ -14,6 +14,8 @@ export interface ParamInput {
   body: unknown;
   headers: RequestHeaders;
   query: URLSearchParams;
+  /** The CloudEvent's attributes, when the request is a CloudEvent. */
+  cloudEvent?: Readonly<Record<string, string>>;
 }
 
 export interface ParamError {
@@ -34,23 +36,18 @@ type Lookup = { found: true; raw: RawValue } | { found: false; where: string } |
  * `maxTotalBytes` are all dropped, with one error: 64 params of 64 KiB would make a run larger than
  * the API server stores, and a sender would be told to retry what can never be accepted.
  */
-export function mapParams(mappings: readonly ParamMapping[], input: ParamInput, limits: { maxTotalBytes?: number } = {}): MappedParams {
+export function mapParams(mappings: readonly CompiledParam[], input: ParamInput, limits: { maxTotalBytes?: number } = {}): MappedParams {
   // Entries, then Object.fromEntries: a param named "__proto__" becomes a plain key, not a prototype.
   const params: [string, string][] = [];
   const sensitive: [string, string][] = [];
   const errors: ParamError[] = [];
-  const seen = new Set<string>();
   for (const mapping of mappings) {
     // The name is config, safe to show; the message never carries the value.
     const fail = (problem: string): void => {
       errors.push({ param: mapping.name, message: `param "${mapping.name}" ${problem}` });
     };
-    if (seen.has(mapping.name)) {
-      fail('is mapped more than once');
-      continue;
-    }
-    seen.add(mapping.name);
     const lookup = lookUp(mapping, input);
+    // Unreachable for a served trigger (compileTrigger refuses such a mapping); kept so the types hold.
     if ('error' in lookup) {
       fail(`is misconfigured: ${lookup.error}`);
       continue;
@@ -82,19 +79,14 @@ export function mapParams(mappings: readonly ParamMapping[], input: ParamInput, 
 }
 
 // A JSON null counts as absent, so that "field": null falls back to the default like a missing field.
-function lookUp(mapping: ParamMapping, input: ParamInput): Lookup {
+function lookUp(mapping: CompiledParam, input: ParamInput): Lookup {
   switch (mapping.from) {
     case 'body': {
-      if (mapping.path === undefined) return { error: 'from: body needs a path (a JSON pointer such as /export_id)' };
-      let tokens: string[];
-      try {
-        tokens = parseJsonPointer(mapping.path);
-      } catch (e) {
-        return { error: (e as Error).message };
-      }
+      // compileTrigger parsed the pointer; a trigger whose pointer did not parse is never served.
+      if (mapping.path === undefined || mapping.pointer === undefined) return { error: 'from: body needs a path (a JSON pointer such as /export_id)' };
       const where = `the body field ${mapping.path === '' ? '(the whole body)' : mapping.path}`;
       if (input.body === undefined) return { found: false, where };
-      const hit = resolveJsonPointer(input.body, tokens);
+      const hit = resolveJsonPointer(input.body, mapping.pointer);
       return hit.found && hit.value !== null ? { found: true, raw: { kind: 'json', value: hit.value } } : { found: false, where };
     }
     case 'header': {
@@ -107,8 +99,14 @@ function lookUp(mapping: ParamMapping, input: ParamInput): Lookup {
       const value = input.query.get(mapping.query);
       return value === null ? { found: false, where: `the query parameter ${mapping.query}` } : { found: true, raw: { kind: 'text', value } };
     }
+    case 'cloudevent': {
+      if (!mapping.attribute) return { error: 'from: cloudevent needs an attribute name' };
+      const where = input.cloudEvent ? `the CloudEvent attribute ${mapping.attribute}` : `the CloudEvent attribute ${mapping.attribute} (the request is not a CloudEvent)`;
+      const value = input.cloudEvent && Object.hasOwn(input.cloudEvent, mapping.attribute) ? input.cloudEvent[mapping.attribute] : undefined;
+      return value === undefined ? { found: false, where } : { found: true, raw: { kind: 'text', value } };
+    }
     default:
-      return { error: `unknown source "${String(mapping.from)}" (use body, header or query)` };
+      return { error: `unknown source "${String(mapping.from)}" (use body, header, query or cloudevent)` };
   }
 }
 

@@ -4,7 +4,7 @@
 // autoscaling components and the monitoring kustomization build and fit the base; the
 // NetworkPolicies' selectors are patched by an overlay without editing the base.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -376,15 +376,65 @@ describe('deploy/ kustomization (real API server)', function () {
   it('builds deploy/monitoring, whose ServiceMonitor scrapes the metrics Service by port name', async () => {
     const monitoring = await kustomizeBuild('deploy/monitoring');
     const monitor = findObject(monitoring.objects, 'ServiceMonitor', OPERATOR_NAME) as Manifest & {
-      spec: { namespaceSelector: { matchNames: string[] }; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] };
+      spec: { namespaceSelector?: unknown; selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; honorLabels?: boolean }[] };
     };
     const service = findObject(objects, 'Service', `${OPERATOR_NAME}-metrics`) as Manifest & { spec: { ports: { name: string }[] } };
-    expect(monitor.spec.namespaceSelector.matchNames).to.deep.equal([service.metadata.namespace]);
+    // Its own namespace, the Service's: no namespaceSelector that an overlay would have to rewrite.
+    expect(monitor.metadata.namespace).to.equal(service.metadata.namespace);
+    expect(monitor.spec.namespaceSelector).to.equal(undefined);
     expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v)).to.equal(true);
     // ...and no other Service of the base: the receiver's Service must not be scraped.
     const others = objects.filter((o) => o.kind === 'Service' && o !== service);
     for (const o of others) expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v), o.metadata.name).to.equal(false);
     expect(monitor.spec.endpoints.map((e) => [e.port, e.path, e.honorLabels])).to.deep.equal([[service.spec.ports[0]!.name, '/metrics', true]]);
     expect(monitoring.objects.map((o) => o.kind)).to.include.members(['PrometheusRule', 'ConfigMap']);
+  });
+
+  it('moves whole into an overlay\'s namespace, monitoring included: nothing still names planasonix-system', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          // kustomize takes only relative paths to other kustomizations.
+          resources: [path.relative(dir, path.join(repoRoot, 'deploy')), path.relative(dir, path.join(repoRoot, 'deploy/monitoring'))],
+          components: [path.relative(dir, path.join(repoRoot, 'deploy/ingress')), path.relative(dir, path.join(repoRoot, 'deploy/autoscaling'))],
+          // As the README says: `namespace: hooks-prod` alone would leave the bindings' subjects in
+          // planasonix-system (kustomize moves only subjects named "default" unless told otherwise).
+          transformers: [
+            stringify({
+              apiVersion: 'builtin',
+              kind: 'NamespaceTransformer',
+              metadata: { name: 'hooks-prod', namespace: 'hooks-prod' },
+              setRoleBindingSubjects: 'allServiceAccounts',
+            }),
+          ],
+          // The base's own Namespace object, renamed with the rest.
+          patches: [{ target: { kind: 'Namespace' }, patch: '[{"op": "replace", "path": "/metadata/name", "value": "hooks-prod"}]' }],
+        }),
+      );
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      expect(res.stdout).not.to.include(OPERATOR_NAMESPACE);
+      for (const o of built.filter((o) => !['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'Namespace'].includes(o.kind))) {
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).to.equal('hooks-prod');
+      }
+      expect(built.map((o) => o.kind)).to.include.members(['ServiceMonitor', 'PrometheusRule', 'Ingress', 'HorizontalPodAutoscaler']);
+      // And every object, opt-ins included, carries the standard labels, at package.json's version.
+      const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+      for (const o of built) {
+        expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.include({
+          'app.kubernetes.io/part-of': 'planasonix',
+          'app.kubernetes.io/instance': OPERATOR_NAME,
+          'app.kubernetes.io/version': version,
+        });
+        if (o.kind !== 'CustomResourceDefinition' && o.kind !== 'Namespace') expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).to.have.property('app.kubernetes.io/name');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -30,6 +30,7 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers/status:patch': 'trigger status (trigger-controller.ts)',
   'planasonix.io:webhooktriggers/finalizers:update': 'blockOwnerDeletion on the webhook Secret (webhook-secret.ts)',
   'planasonix.io:pipelines:list': 'informer (operator.ts)',
+  'planasonix.io:pipelines/status:patch': 'pipeline status: Ready and the trigger count (pipeline-controller.ts)',
   'planasonix.io:pipelines:watch': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:list': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:watch': 'informer (operator.ts)',
@@ -289,7 +290,7 @@ describe('least privilege: the operator and the receiver, each under its own RBA
       spec: {
         pipelineRef: { name: 'export-loader' },
         params: { export_id: 'exp_adopt', location: 's3://exports/exp_adopt/' },
-        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedAt: new Date().toISOString() },
+        trigger: { name: 'export-completed', deliveryId: 'msg_adopt', receivedTime: new Date().toISOString() },
         correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d99',
       },
     });

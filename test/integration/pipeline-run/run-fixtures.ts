@@ -62,7 +62,7 @@ export function runObject(namespace: string, name: string, pipeline: string, opt
     spec: {
       pipelineRef: { name: pipeline },
       params: opts.params ?? { export_id: `exp_${name}` },
-      trigger: { name: 'hook', deliveryId: `msg_${name}`, receivedAt: (opts.receivedAt ?? new Date()).toISOString() },
+      trigger: { name: 'hook', deliveryId: `msg_${name}`, receivedTime: (opts.receivedAt ?? new Date()).toISOString() },
       correlationId,
       ...opts.spec,
     },

@@ -1,5 +1,5 @@
 // From a signed webhook to the Job, through the receiver and the run controller: the Job carries the
-// params and the PLANASONIX_ variables of the delivery, and the time from the 202 to the Job's
+// params, the PLANASONIX_ variables and the TRACEPARENT of the delivery, and the time from the 202 to the Job's
 // creation (seen through a watch on Jobs, as any client would see it) is measured.
 import { expect } from 'chai';
 import { useNamespace } from '../../harness/fixtures.ts';
@@ -50,7 +50,10 @@ describe('signed webhook to Job (real API server)', function () {
       { name: 'PLANASONIX_PIPELINE', value: PIPELINE },
       { name: 'PLANASONIX_PIPELINE_RUN', value: pipelineRun.name },
       { name: 'PLANASONIX_TRIGGER', value: 'latency' },
+      // No traceparent on the request: a new trace whose ID is the correlation ID.
+      { name: 'TRACEPARENT', value: run.metadata.annotations!['planasonix.io/traceparent'] },
     ]);
+    expect(run.metadata.annotations!['planasonix.io/traceparent']).to.match(new RegExp(`^00-${correlationId.replaceAll('-', '')}-[0-9a-f]{16}-01$`));
     expect(job.spec.template.spec!.containers![0]!.args).to.deep.equal(['--export', 'exp_env']);
   });
 

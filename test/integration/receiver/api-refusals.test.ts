@@ -62,7 +62,7 @@ describe('receiver: permanent API refusals are 400 or a Failed run, never 503 (r
       spec: {
         pipelineRef: { name: 'loader' },
         params: { export_id: 'refused-probe' },
-        trigger: { name: 'strict', deliveryId: 'probe', receivedAt: new Date().toISOString() },
+        trigger: { name: 'strict', deliveryId: 'probe', receivedTime: new Date().toISOString() },
         correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d99',
       },
     };

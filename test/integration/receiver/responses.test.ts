@@ -131,7 +131,10 @@ describe('receiver: every answer of the HTTP contract', function () {
     for (const p of problems) expect(p.message).to.be.a('string').and.not.be.empty;
     // Still checked after the trigger was recompiled (a spec change) and the status written again.
     await adminClient().mergePatch(RESOURCES.webhookTriggers, ns(), 'strict-schema', { spec: { rateLimit: { requestsPerMinute: 6000 } } });
-    await eventually(async () => operator.routes?.lookup(trigger.path)?.rateLimit !== undefined, 10_000);
+    await eventually(async () => {
+      const route = operator.routes?.lookup(trigger.path);
+      return route?.state === 'serving' && route.rateLimit !== undefined;
+    }, 10_000);
     const again = await send(operator.receiverUrl, trigger.path, { headers: planasonixHeaders(trigger.secret, raw), body: raw });
     expectRefusal(again, 400, 'schema_violation', marker);
     await expectNoRuns('strict-schema');

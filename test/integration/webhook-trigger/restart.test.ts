@@ -78,8 +78,8 @@ describe('WebhookTrigger rotation across controller restarts (real API server)',
     expect(await currentSince('down')).to.equal(since);
     expect(await rotatedEvents('down')).to.have.length(1);
     const status = (await getTrigger(ns(), 'down')).status!;
-    expect(Date.parse(status.rotation!.lastRotated!)).to.equal(since);
-    expect(Date.parse(status.rotation!.nextRotation!)).to.equal(since + EVERY_MS);
+    expect(Date.parse(status.rotation!.lastRotationTime!)).to.equal(since);
+    expect(Date.parse(status.rotation!.nextRotationTime!)).to.equal(since + EVERY_MS);
 
     // The schedule goes on from the rotation, once per period.
     const next = await eventually(async () => {
@@ -111,17 +111,17 @@ describe('WebhookTrigger rotation across controller restarts (real API server)',
     await sleep(300);
     await stop();
     // The status still shows the old rotation: the write that would have recorded the new one failed.
-    expect((await getTrigger(ns(), 'crash')).status?.rotation?.lastRotated).to.equal(before.status?.rotation?.lastRotated);
+    expect((await getTrigger(ns(), 'crash')).status?.rotation?.lastRotationTime).to.equal(before.status?.rotation?.lastRotationTime);
 
     await start();
     const fixed = await eventually(async () => {
       const t: WebhookTrigger = await getTrigger(ns(), 'crash');
-      return t.status?.rotation?.lastRotated !== before.status?.rotation?.lastRotated ? t : undefined;
+      return t.status?.rotation?.lastRotationTime !== before.status?.rotation?.lastRotationTime ? t : undefined;
     }, 5_000);
     const s = await readSecret(ns(), 'crash-webhook');
     expect(s.data['signing-secret']).to.equal(b);
     expect(s.data['previous-signing-secret']).to.equal(a);
-    expect(Date.parse(fixed.status!.rotation!.lastRotated!)).to.equal(await currentSince('crash'));
+    expect(Date.parse(fixed.status!.rotation!.lastRotationTime!)).to.equal(await currentSince('crash'));
     await sleep(500);
     expect(await rotatedEvents('crash')).to.have.length(1);
     await adminClient().delete(RESOURCES.webhookTriggers, ns(), 'crash');

@@ -34,8 +34,8 @@ describe('WebhookTrigger signing-secret rotation (real API server)', function ()
     const path = first.data.path!;
     const a = first.data['signing-secret']!;
     expect(first.data['previous-signing-secret']).to.equal(undefined);
-    const lastRotated0 = Date.parse(t0.status!.rotation!.lastRotated!);
-    expect(Date.parse(t0.status!.rotation!.nextRotation!) - lastRotated0).to.equal(4_000);
+    const lastRotated0 = Date.parse(t0.status!.rotation!.lastRotationTime!);
+    expect(Date.parse(t0.status!.rotation!.nextRotationTime!) - lastRotated0).to.equal(4_000);
     await expectDelivery(path, a, 202);
 
     // The first rotation: A becomes previous, with an expiry, in the same write that adds B.
@@ -68,9 +68,9 @@ describe('WebhookTrigger signing-secret rotation (real API server)', function ()
     expect(expired.data['signing-secret']).to.equal(b);
 
     const t1 = await getTrigger(ns(), 'timed');
-    const lastRotated1 = Date.parse(t1.status!.rotation!.lastRotated!);
+    const lastRotated1 = Date.parse(t1.status!.rotation!.lastRotationTime!);
     expect(lastRotated1 - lastRotated0).to.be.within(4_000, 5_000);
-    expect(Date.parse(t1.status!.rotation!.nextRotation!) - lastRotated1).to.equal(4_000);
+    expect(Date.parse(t1.status!.rotation!.nextRotationTime!) - lastRotated1).to.equal(4_000);
     expect(JSON.stringify(t1.status)).not.to.include(path);
 
     // The second rotation: B → previous, the URL still the same.

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Controller, type ReconcileEvent } from '../../../src/controller-runtime/controller.ts';
 import { TerminalError, type ReconcileResult } from '../../../src/controller-runtime/reconciler.ts';
-import type { Logger } from '../../../src/controller-runtime/logger.ts';
+import type { Logger } from '../../../src/observability/logger.ts';
 import { KubeError, errorFromStatus } from '../../../src/kube/errors.ts';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,7 +22,8 @@ interface LogLine {
 
 function recordingLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (fields: object, msg?: string) => lines.push({ level, fields, msg });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }
 
 describe('Controller', () => {
@@ -132,6 +133,20 @@ describe('Controller', () => {
     expect(calls).to.equal(1);
     expect(events.map((e) => e.outcome)).to.deep.equal(['terminal']);
     expect(controller.stats.errors).to.equal(0);
+  });
+
+  it('requeues a Conflict (a decision from a stale cache) quietly: no error, no warning', async () => {
+    let calls = 0;
+    const lines: LogLine[] = [];
+    const { controller, events } = makeController(async () => {
+      if (++calls === 1) throw new KubeError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version');
+    }, { logger: recordingLogger(lines) });
+    controller.start();
+    controller.enqueue('data/a');
+    await until(() => events.length === 2);
+    expect(events.map((e) => e.outcome)).to.deep.equal(['requeue', 'success']);
+    expect(controller.stats.errors).to.equal(0);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).to.deep.equal([]);
   });
 
   it('retries any other 403, which RBAC can turn into a success', async () => {

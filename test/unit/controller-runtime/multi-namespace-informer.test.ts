@@ -108,7 +108,9 @@ describe('MultiNamespaceInformer (scripted client)', () => {
   let informer: MultiNamespaceInformer<Obj>;
 
   const make = (namespaces: string[]) => {
-    informer = MultiNamespaceInformer.create<Obj>(client, RESOURCES.webhookTriggers, { namespaces, minBackoffMs: 5, maxBackoffMs: 20 });
+    // As the Manager builds one: an informer per namespace, merged.
+    const members = [...new Set(namespaces)].map((namespace) => new Informer<Obj>(client, RESOURCES.webhookTriggers, { namespace, name: `webhooktriggers/${namespace}`, minBackoffMs: 5, maxBackoffMs: 20 }));
+    informer = new MultiNamespaceInformer(RESOURCES.webhookTriggers, members);
     return informer;
   };
 

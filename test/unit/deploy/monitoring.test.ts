@@ -12,7 +12,7 @@ import {
   createMetrics,
   FINISHED_RUN_PHASES,
   METRIC_DOCS,
-  RECONCILE_RESULTS,
+  RECONCILE_OUTCOMES,
   SIGNATURE_FAILURE_REASONS,
   WEBHOOK_OUTCOMES,
 } from '../../../src/observability/metrics.ts';
@@ -43,7 +43,7 @@ function seriesCatalogue(): Map<string, SeriesInfo> {
     const values: Record<string, readonly string[]> = {};
     if (doc.labels.includes('outcome')) values.outcome = WEBHOOK_OUTCOMES;
     if (doc.labels.includes('reason') && doc.name.includes('signature')) values.reason = SIGNATURE_FAILURE_REASONS;
-    if (doc.labels.includes('result')) values.result = RECONCILE_RESULTS;
+    if (doc.labels.includes('result')) values.result = RECONCILE_OUTCOMES;
     if (doc.labels.includes('phase')) values.phase = doc.type === 'histogram' ? FINISHED_RUN_PHASES : ACTIVE_RUN_PHASES;
     add(doc.name, doc.type, new Set(doc.labels), values);
   }

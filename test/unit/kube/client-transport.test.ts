@@ -1,8 +1,7 @@
-// How KubeClient reaches the API server: over HTTP/1.1 even where HTTP/2 is offered, and, in the
-// CLI's processes, without loading the client library's generated API clients. No cluster needed:
-// a local TLS server that speaks both protocols stands in for the API server.
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// How KubeClient reaches the API server: over HTTP/1.1 even where HTTP/2 is offered. No cluster
+// needed: a local TLS server that speaks both protocols stands in for the API server.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,6 @@ import { Agent, request } from 'undici';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { repoRoot } from '../../harness/control-plane.ts';
 
 const exec = promisify(execFile);
 
@@ -79,38 +77,5 @@ describe('KubeClient transport', function () {
   it('keeps HTTP/1.1 for a client made from it with a token', async () => {
     await new KubeClient(kubeConfig()).withToken('another').get(RESOURCES.namespaces, undefined, 'default');
     expect(versions).to.deep.equal(['1.1']);
-  });
-
-  describe('in the CLI, with loadCredentialsOnly()', () => {
-    // A child process, as the CLI is: it records every module it loads, then uses the client.
-    async function loadClient(credentialsOnly: boolean): Promise<{ generatedModels: number; namespace: string }> {
-      const kubeconfigFile = path.join(dir, 'kubeconfig.yaml');
-      writeFileSync(kubeconfigFile, kubeConfig().exportConfig());
-      const script = `
-        import { registerHooks } from 'node:module';
-        const { loadCredentialsOnly } = await import(${JSON.stringify(path.join(repoRoot, 'src/kube/credentials-only.ts'))});
-        if (${credentialsOnly}) loadCredentialsOnly();
-        const loaded = [];
-        registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r; } });
-        const { KubeClient } = await import(${JSON.stringify(path.join(repoRoot, 'src/kube/client.ts'))});
-        const ns = await KubeClient.fromDefault({ kubeconfig: ${JSON.stringify(kubeconfigFile)} }).get({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }, undefined, 'default');
-        process.stdout.write(JSON.stringify({ generatedModels: loaded.filter((u) => u.includes('/client-node/dist/gen/models/')).length, namespace: ns.metadata.name }));
-      `;
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { generatedModels: number; namespace: string }) : reject(new Error(`exit ${code}: ${err}`))));
-      });
-    }
-
-    it('loads credentials from a kubeconfig and calls the API server without loading the generated API models', async () => {
-      const full = await loadClient(false);
-      expect(full.generatedModels, 'without the hook the library loads its models').to.be.greaterThan(100);
-      const trimmed = await loadClient(true);
-      expect(trimmed).to.deep.equal({ generatedModels: 0, namespace: 'default' });
-    });
   });
 });

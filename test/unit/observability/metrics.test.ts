@@ -179,7 +179,7 @@ describe('metrics', () => {
       );
       // @ts-expect-error -- Failed is a phase of finished runs, not of active ones
       expect(() => metrics.pipelineRunsActive.set({ namespace: 'data', pipeline: 'p', phase: 'Failed' }, 1)).to.throw(MetricLabelError, 'phase');
-      // @ts-expect-error -- "timeout" is not a ReconcileResult
+      // @ts-expect-error -- "timeout" is not a ReconcileOutcome
       expect(() => metrics.reconcileTotal.inc({ controller: 'c', result: 'timeout' })).to.throw(MetricLabelError, 'result');
     });
 

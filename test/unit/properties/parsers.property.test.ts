@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { CONFIG_OPTIONS, ConfigError, parseConfig, type Config } from '../../../src/config/config.ts';
 import { formatMicroTime, parseMicroTime } from '../../../src/controller-runtime/leader-election.ts';
 import { formatDuration, parseDuration } from '../../../src/util/duration.ts';
-import { parseByteQuantity } from '../../../src/util/quantity.ts';
+import { parseByteQuantity } from '../../../src/kube/byte-quantity.ts';
 import { clientAddress, compileSourceRanges, compileTrustedProxies } from '../../../src/util/source-ranges.ts';
 import { decodeBase64, decodeHex, isBase64 } from '../../../src/util/strict-encoding.ts';
 

@@ -3,7 +3,8 @@ import { parse, stringify } from 'yaml';
 import type { JobTemplate, Pipeline, PipelineRun } from '../../../../src/api/types.ts';
 import { buildJob, jobNameFor } from '../../../../src/controllers/pipeline-run/build-job.ts';
 import type { Container, EnvVar, Job } from '../../../../src/controllers/pipeline-run/job.ts';
-import { envNameForParam, paramsSecretNameFor } from '../../../../src/controllers/pipeline-run/param-names.ts';
+import { envNameForParam } from '../../../../src/controllers/pipeline-run/param-names.ts';
+import { paramsSecretName } from '../../../../src/api/constants.ts';
 import { resolveRun } from '../../../../src/controllers/pipeline-run/resolve-pipeline.ts';
 import { makePipeline, makeRun } from './fixtures.ts';
 
@@ -156,6 +157,27 @@ describe('buildJob', () => {
       }
     });
 
+    it("gives every container the run's W3C trace context as TRACEPARENT and TRACESTATE, and the Job and pods the traceparent", () => {
+      const run = makeRun();
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      run.metadata.annotations = { 'planasonix.io/traceparent': traceparent, 'planasonix.io/tracestate': 'congo=t61rcWkgMzE' };
+      const job = build({ run });
+      for (const container of containersOf(job)) {
+        expect(envOf(container).TRACEPARENT).to.deep.equal({ name: 'TRACEPARENT', value: traceparent });
+        expect(envOf(container).TRACESTATE).to.deep.equal({ name: 'TRACESTATE', value: 'congo=t61rcWkgMzE' });
+      }
+      expect(job.metadata.annotations).to.include({ 'planasonix.io/traceparent': traceparent });
+      expect(job.spec.template.metadata?.annotations).to.include({ 'planasonix.io/traceparent': traceparent });
+    });
+
+    it('leaves out a traceparent annotation that is not a valid traceparent (set by hand), and its tracestate', () => {
+      const run = makeRun();
+      run.metadata.annotations = { 'planasonix.io/traceparent': '$(PARAM_API_TOKEN)', 'planasonix.io/tracestate': 'congo=t61rcWkgMzE' };
+      const job = build({ run });
+      for (const container of containersOf(job)) expect(envOf(container)).to.not.have.any.keys('TRACEPARENT', 'TRACESTATE');
+      expect(job.metadata.annotations).to.not.have.property('planasonix.io/traceparent');
+    });
+
     const names: [string, string][] = [
       ['export_id', 'PARAM_EXPORT_ID'],
       ['export-id', 'PARAM_EXPORT_ID'],
@@ -174,7 +196,7 @@ describe('buildJob', () => {
     it('reads sensitive params from the run Secret with a secretKeyRef, never as a value', () => {
       const run = makeRun({ spec: { sensitiveParams: ['api_token'] } });
       const job = build({ run });
-      expect(paramsSecretNameFor(run)).to.equal('export-completed-5f2c9a01b7e4d3c2-params');
+      expect(paramsSecretName(run.metadata.name!)).to.equal('export-completed-5f2c9a01b7e4d3c2-params');
       for (const container of containersOf(job)) {
         expect(envOf(container).PARAM_API_TOKEN).to.deep.equal({
           name: 'PARAM_API_TOKEN',
@@ -206,7 +228,7 @@ describe('buildJob', () => {
     });
 
     it('escapes $ in values, so Kubernetes does not expand a reference a webhook sent', () => {
-      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedAt: '2025-03-01T10:00:00Z' } } });
+      const run = makeRun({ spec: { trigger: { name: 't', deliveryId: '$(PARAM_API_TOKEN)', receivedTime: '2025-03-01T10:00:00Z' } } });
       const env = envOf(containersOf(build({ run, values: { export_id: 'a$(HOME)$$b' } }))[0]!);
       expect(env.PARAM_EXPORT_ID!.value).to.equal('a$$(HOME)$$$$b');
       expect(env.PLANASONIX_DELIVERY_ID!.value).to.equal('$$(PARAM_API_TOKEN)');

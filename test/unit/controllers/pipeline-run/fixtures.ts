@@ -54,7 +54,7 @@ export function makeRun(opts: RunOptions = {}): PipelineRun {
     spec: {
       pipelineRef: { name: 'export-loader' },
       params: { export_id: 'exp_8f3c21' },
-      trigger: { name: 'export-completed', deliveryId: 'msg_2f9a', receivedAt: opts.receivedAt ?? '2025-03-01T10:00:00.123Z' },
+      trigger: { name: 'export-completed', deliveryId: 'msg_2f9a', receivedTime: opts.receivedAt ?? '2025-03-01T10:00:00.123Z' },
       correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
       ...opts.spec,
     },

@@ -185,7 +185,12 @@ describe('deriveRunStatus', () => {
       expect(status.observedGeneration).to.equal(3);
       const condition = succeededCondition(status);
       expect(condition).to.deep.include({ type: 'Succeeded', status: c.condition, reason: status.reason, message: status.message, observedGeneration: 3 });
-      expect(status.conditions).to.have.length(1);
+      // kstatus's reading: Ready once succeeded; Reconciling while it waits or runs; Stalled once failed.
+      const kstatus = Object.fromEntries((status.conditions ?? []).filter((x) => x.type !== 'Succeeded').map((x) => [x.type, [x.status, x.reason, x.observedGeneration]]));
+      const ready = [c.condition === 'True' ? 'True' : 'False', status.reason, 3];
+      if (c.condition === 'True') expect(kstatus).to.deep.equal({ Ready: ready });
+      else if (c.condition === 'False') expect(kstatus).to.deep.equal({ Ready: ready, Stalled: ['True', status.reason, 3] });
+      else expect(kstatus).to.deep.equal({ Ready: ready, Reconciling: ['True', status.reason, 3] });
     });
   }
 

@@ -47,7 +47,7 @@ describe('validateTrigger', () => {
   it('InvalidPublicKey for text that is no key, a non-Ed25519 key, or a private key', () => {
     expect(check({ auth: { publicKey: 'hello' } })).to.include({ reason: 'InvalidPublicKey' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    expect(check({ auth: { publicKey: pem(rsa.publicKey, 'spki') } })).to.deep.equal({ valid: false, reason: 'InvalidPublicKey', message: 'spec.auth.publicKey is a rsa key; an Ed25519 key is required' });
+    expect(check({ auth: { publicKey: pem(rsa.publicKey, 'spki') } })).to.deep.equal({ valid: false, reason: 'InvalidPublicKey', message: 'spec.auth.publicKey: the public key is rsa, but v1a signatures need an Ed25519 key' });
     const leaked = check({ auth: { publicKey: pem(ed25519.privateKey, 'pkcs8') } });
     expect(leaked).to.include({ valid: false, reason: 'InvalidPublicKey' });
     expect((leaked as { message: string }).message).to.include('PRIVATE key');

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { ParamMapping, ParamType } from '../../../../src/api/types.ts';
-import { mapParams, MAX_PARAM_BYTES } from '../../../../src/receiver/payload/map-params.ts';
+import { mapParams as mapCompiled, MAX_PARAM_BYTES, type ParamInput } from '../../../../src/receiver/payload/map-params.ts';
+import { compileParams } from '../../../../src/triggers/compile-params.ts';
+
+// The receiver maps with params compiled once per trigger (their pointers parsed): so does the test.
+const mapParams = (mappings: ParamMapping[], input: ParamInput) => mapCompiled(compileParams(mappings, []), input);
 
 const BODY = { export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: 482910, token: 'tok_live_123', flags: { dry: false }, nothing: null };
 
@@ -73,26 +77,10 @@ describe('mapParams', () => {
     ]);
   });
 
-  it('reports an invalid default and a misconfigured mapping', () => {
-    const result = mapParams(
-      [
-        { name: 'd', from: 'body', path: '/none', type: 'number', default: 'many' },
-        { name: 'p', from: 'body', path: 'export_id' },
-        { name: 'nopath', from: 'body' },
-        { name: 'noheader', from: 'header' },
-        { name: 'dup', from: 'query', query: 'a' },
-        { name: 'dup', from: 'query', query: 'b' },
-      ],
-      input({ query: 'a=1&b=2' }),
-    );
-    expect(result.errors.map((e) => e.message)).to.deep.equal([
-      'param "d" has an invalid default: expected a decimal number',
-      'param "p" is misconfigured: invalid JSON pointer "export_id": it must be empty or start with "/", for example "/export/id"',
-      'param "nopath" is misconfigured: from: body needs a path (a JSON pointer such as /export_id)',
-      'param "noheader" is misconfigured: from: header needs a header name',
-      'param "dup" is mapped more than once',
-    ]);
-    expect(result.params).to.deep.equal({ dup: '1' });
+  it('reports an invalid default', () => {
+    const result = mapParams([{ name: 'd', from: 'body', path: '/none', type: 'number', default: 'many' }, { name: 'q', from: 'query', query: 'a' }], input({ query: 'a=1' }));
+    expect(result.errors.map((e) => e.message)).to.deep.equal(['param "d" has an invalid default: expected a decimal number']);
+    expect(result.params).to.deep.equal({ q: '1' });
   });
 
   it('refuses a value over the size cap, and accepts one exactly at it', () => {

@@ -1,0 +1,72 @@
+// The meter compile-filter.ts threads through a filter's AST: two CEL functions that cost units of
+// one evaluation's budget and, once it is spent, fail, so that every loop stops at its next
+// condition and every call at its next charge. Evaluation is synchronous, so the evaluation in
+// progress is a module-level slot rather than something passed through the library.
+import { celFunc, CelScalar, isCelList, isCelMap, type CelValue } from '@bufbuild/cel';
+
+export const CHARGE_FUNCTION = 'planasonix_charge';
+export const TICK_FUNCTION = 'planasonix_tick';
+
+export interface FilterBudget {
+  /** Units one evaluation may spend: a call costs 1 plus its operands' sizes, a loop step 1. */
+  units: number;
+}
+
+/** Characters of a string (bytes of bytes) that cost one unit: string work runs at memory speed. */
+const CHARS_PER_UNIT = 64;
+
+interface Meter {
+  left: number;
+  exceeded: boolean;
+}
+
+let current: Meter | undefined;
+
+class BudgetExceeded extends Error {
+  constructor() {
+    super('filter budget exceeded');
+    this.name = 'BudgetExceeded';
+  }
+}
+
+function spend(units: number): void {
+  const meter = current;
+  if (!meter) return; // planned but evaluated outside meteredEvaluation: only in tests of the rewrite
+  meter.left -= units;
+  if (meter.left < 0) {
+    meter.exceeded = true;
+    throw new BudgetExceeded();
+  }
+}
+
+/** What an operand costs: its size, so that `in`, `+`, `contains`, `matches` and `==` pay for their work. */
+function costOf(value: CelValue): number {
+  if (typeof value === 'string') return 1 + Math.floor(value.length / CHARS_PER_UNIT);
+  if (value instanceof Uint8Array) return 1 + Math.floor(value.length / CHARS_PER_UNIT);
+  if (isCelList(value)) return 1 + value.size;
+  if (isCelMap(value)) return 1 + value.size;
+  return 1;
+}
+
+export const chargeFunc = celFunc(CHARGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (value) => {
+  spend(costOf(value));
+  return value;
+});
+
+export const tickFunc = celFunc(TICK_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (condition) => {
+  spend(1);
+  return condition;
+});
+
+/** Runs one evaluation with a fresh meter; `exceeded` is true when it was stopped for its cost. */
+export function meteredEvaluation<T>(budget: FilterBudget, evaluate: () => T): { value: T | undefined; exceeded: boolean } {
+  const meter: Meter = { left: budget.units, exceeded: false };
+  const outer = current;
+  current = meter;
+  try {
+    const value = evaluate();
+    return { value: meter.exceeded ? undefined : value, exceeded: meter.exceeded };
+  } finally {
+    current = outer;
+  }
+}

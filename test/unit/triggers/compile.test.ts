@@ -1,0 +1,87 @@
+import { assert, expect } from 'chai';
+import type { WebhookTriggerSpec } from '../../../src/api/types.ts';
+import { compileTrigger } from '../../../src/triggers/compile.ts';
+import type { CompiledTrigger, TriggerProblem } from '../../../src/triggers/compiled-trigger.ts';
+import type { WebhookSecretState } from '../../../src/api/webhook-secret.ts';
+import { makeTrigger } from '../controllers/webhook-trigger/fixtures.ts';
+
+const GENERATED: WebhookSecretState = { path: '/hooks/x', url: 'https://x/hooks/x', signingSecret: 'pxs_current' };
+
+function compiled(spec: Partial<WebhookTriggerSpec>, generated: WebhookSecretState | null = GENERATED): CompiledTrigger {
+  const result = compileTrigger({ trigger: makeTrigger(spec), generated: generated ?? undefined });
+  assert(result.ok, JSON.stringify(!result.ok && result.problems));
+  return result.trigger;
+}
+
+function problems(spec: Partial<WebhookTriggerSpec>): TriggerProblem[] {
+  const result = compileTrigger({ trigger: makeTrigger(spec), generated: GENERATED });
+  assert(!result.ok, 'expected the trigger not to compile');
+  return result.problems;
+}
+
+describe('compileTrigger', () => {
+  it('parses every body pointer once, when the trigger is read', () => {
+    const t = compiled({
+      params: [{ name: 'a', from: 'body', path: '/a~1b/0' }, { name: 'h', from: 'header', header: 'X-H' }],
+      idempotency: { from: 'body', path: '/delivery/id' },
+    });
+    expect(t.params[0]!.pointer).to.deep.equal(['a/b', '0']);
+    expect(t.params[1]!.pointer).to.equal(undefined);
+    expect(t.idempotency).to.deep.equal({ from: 'body', path: '/delivery/id', pointer: ['delivery', 'id'] });
+    expect(t.needsJsonBody).to.equal(true);
+  });
+
+  it('maps CloudEvent attributes without needing a JSON body, and refuses a mapping without a valid attribute name', () => {
+    const t = compiled({ params: [{ name: 'kind', from: 'cloudevent', attribute: 'type' }] });
+    expect(t.needsJsonBody).to.equal(false);
+    for (const attribute of [undefined, 'Type', 'my-ext']) {
+      const found = problems({ params: [{ name: 'kind', from: 'cloudevent', ...(attribute ? { attribute } : {}) }] });
+      expect(found.map((p) => p.field)).to.deep.equal(['spec.params[0]']);
+      expect(found[0]!.message).to.include('from: cloudevent needs an attribute name');
+    }
+  });
+
+  it('keys: the generated secret, and a rotated-out one only until it expires', () => {
+    const t = compiled({}, { ...GENERATED, previousSigningSecret: 'pxs_old', previousExpiresAt: new Date(2_000) });
+    expect(t.keysAt(1_999).secrets).to.deep.equal(['pxs_current', 'pxs_old']);
+    expect(t.keysAt(2_000).secrets).to.deep.equal(['pxs_current']);
+    expect(t.keysAt(0).toleranceSeconds).to.equal(300);
+    expect(t.hasKeys).to.equal(true);
+    expect(compiled({}, null).hasKeys, 'no generated Secret yet').to.equal(false);
+  });
+
+  it('limits: maxBytes from the spec or the operator\'s default, rate limit burst defaulting to the rate', () => {
+    expect(compiled({ payload: { maxBytes: '2Ki' } }).maxBytes).to.equal(2048);
+    expect(compileTrigger({ trigger: makeTrigger(), generated: GENERATED }, { defaultMaxBytes: 77 })).to.have.nested.property('trigger.maxBytes', 77);
+    expect(compiled({ rateLimit: { requestsPerMinute: 60 } }).rateLimit).to.deep.equal({ requestsPerMinute: 60, burst: 60 });
+    const allows = compiled({ allowedSourceRanges: ['10.0.0.0/8'] }).allowsAddress!;
+    expect([allows('10.1.2.3'), allows('11.0.0.1')]).to.deep.equal([true, false]);
+  });
+
+  it('lists every problem, each with its reason and field', () => {
+    const found = problems({
+      auth: { publicKey: 'not a key', secretRef: { name: 'billing' }, rotation: { every: '1h' }, tolerance: 'soon' },
+      params: [{ name: 'p', from: 'body', path: 'no-slash' }, { name: 'p', from: 'query', query: 'q' }],
+      idempotency: { from: 'body', path: '~2' },
+      payload: { schema: { type: 'no-such-type' }, maxBytes: 'lots' },
+    });
+    expect(found.map((p) => [p.reason, p.field])).to.deep.equal([
+      ['InvalidSpec', 'spec.auth.rotation'],
+      ['InvalidPublicKey', 'spec.auth.publicKey'],
+      ['InvalidSpec', 'spec.auth.tolerance'],
+      ['InvalidSpec', 'spec.params[0]'],
+      ['InvalidSpec', 'spec.params[1]'],
+      ['InvalidSpec', 'spec.idempotency'],
+      ['InvalidSpec', 'spec.payload.schema'],
+      ['InvalidSpec', 'spec.payload.maxBytes'],
+    ]);
+    expect(found[3]!.message).to.include('invalid JSON pointer "no-slash"');
+    expect(found[4]!.message).to.include('mapped more than once');
+  });
+
+  it('warns, and still compiles, for scheme none', () => {
+    const t = compiled({ auth: { scheme: 'none' } }, null);
+    expect(t.warning).to.include('anyone');
+    expect(t.hasKeys).to.equal(true);
+  });
+});
