@@ -477,8 +477,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   machine, not the scheme or the cache; the remaining gap to the bare client is the receiver's own
   ~1 ms per delivery taken from the two cores the API server needs, which a busy machine magnifies.
   Making the receiver's run cache hold only what the replay look-up needs (or watch metadata only)
-  would save the memory and part of that CPU; it is left to the replay record of issue 13, which
-  replaces the look-up (\`src/receiver/replayed-runs.ts\`) with a record of its own.
+  would save the memory and part of that CPU. Since then the replay record of issue 13
+  (\`src/receiver/delivery-records.ts\`, figure 3f) has replaced the look-up, and the receiver caches
+  no runs at all.
 - **Figure 6 (the peers).** In short runs on the loaded machine (one round each, load average 9–19),
   the ratios that held in every run: ours answered the reject path 3.3–7× Flux and 5–12× Tekton (whose
   sink answers 202 to a wrongly signed request: it answers before it verifies); stored 3.4–4.3× the

@@ -18,6 +18,8 @@ export const LABELS = {
   pipeline: `${GROUP}/pipeline`,
   pipelineRun: `${GROUP}/pipeline-run`,
   correlationId: `${GROUP}/correlation-id`,
+  /** On a rerun: the name of the run it repeats (as a label value). */
+  rerunOf: `${GROUP}/rerun-of`,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
 } as const;
@@ -39,6 +41,19 @@ export const ANNOTATIONS = {
   traceparent: `${GROUP}/traceparent`,
   /** On a run: the sender's W3C tracestate, when it sent a valid one with its traceparent. */
   tracestate: `${GROUP}/tracestate`,
+  /**
+   * On a PipelineRun: set to any new value (for example a timestamp) to rerun it — a new run with
+   * the same params and sensitive params. Each value is acted on once (`planasonix rerun` sets it).
+   */
+  rerunRequestedAt: `${GROUP}/rerun-requested-at`,
+  /** On a PipelineRun, with rerun-requested-at: "true" reruns it even while it is still active. */
+  rerunForce: `${GROUP}/rerun-force`,
+  /** Written by the run controller: the rerun-requested-at value last acted on. */
+  rerunHandled: `${GROUP}/rerun-handled`,
+  /** Written by the run controller: the rerun it created for the last handled request. */
+  lastRerun: `${GROUP}/last-rerun`,
+  /** Written by the run controller: why the last handled request created no rerun. */
+  rerunRefused: `${GROUP}/rerun-refused`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
   /**
@@ -128,6 +143,8 @@ export const EVENT_REASONS = {
   runSucceeded: 'RunSucceeded',
   runFailed: 'RunFailed',
   runCancelled: 'RunCancelled',
+  rerunCreated: 'RerunCreated',
+  rerunRefused: 'RerunRefused',
 } as const;
 
 /** The Secret, owned by a run, that holds its sensitive params: written by the receiver, read by the run controller. */

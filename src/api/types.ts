@@ -198,6 +198,8 @@ export interface PipelineRunSpec {
   trigger?: { name: string; deliveryId: string; receivedTime: string };
   correlationId: string;
   cancelled?: boolean;
+  /** A rerun: the name of the run whose params it repeats (same correlation ID). */
+  rerunOf?: string;
 }
 
 export interface PipelineRunStatus {

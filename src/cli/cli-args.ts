@@ -33,6 +33,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 export const COMMON_FLAGS = {
   help: { type: 'boolean', short: 'h' },
   kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -41,8 +42,14 @@ export const COMMON_FLAGS = {
  * one line that names the offending flag, as a user reads them in a terminal.
  */
 export function parseFlags(argv: readonly string[], options: Record<string, FlagSpec>): FlagValues {
+  return parseCommandLine(argv, options, 0).values;
+}
+
+/** Parses flags and up to `maxPositionals` arguments (a run's name, say), anywhere on the line as kubectl allows. */
+export function parseCommandLine(argv: readonly string[], options: Record<string, FlagSpec>, maxPositionals: number): { values: FlagValues; positionals: string[] } {
+  let parsed: { values: FlagValues; positionals: string[] };
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues;
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: maxPositionals > 0 }) as { values: FlagValues; positionals: string[] };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     const message = err.message ?? String(e);
@@ -62,6 +69,8 @@ export function parseFlags(argv: readonly string[], options: Record<string, Flag
         throw new UsageError(message.split('\n', 1)[0]!);
     }
   }
+  if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);
+  return parsed;
 }
 
 /** Returns the flag's value, or throws a usage error naming it. */
@@ -76,11 +85,15 @@ export function stringFlag(values: FlagValues, name: string): string | undefined
   return typeof v === 'string' ? v : undefined;
 }
 
-/** A client from --kubeconfig, else $KUBECONFIG, ~/.kube/config or the in-cluster account, as kubectl does. */
+/**
+ * A client from --kubeconfig, else $KUBECONFIG, ~/.kube/config or the in-cluster account, as kubectl
+ * does; --context picks another context of that kubeconfig.
+ */
 export function clientFrom(values: FlagValues): KubeClient {
   const kubeconfig = stringFlag(values, 'kubeconfig');
+  const context = stringFlag(values, 'context');
   try {
-    return KubeClient.fromDefault(kubeconfig ? { kubeconfig } : {});
+    return KubeClient.fromDefault({ ...(kubeconfig ? { kubeconfig } : {}), ...(context !== undefined ? { context } : {}) });
   } catch (e) {
     throw new CommandError(`cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(e as Error).message}`);
   }

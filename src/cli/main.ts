@@ -8,6 +8,7 @@ Usage:
   planasonix sign [flags]       print a curl command with a valid signature for a trigger
   planasonix send [flags]       sign and post a payload, then print the correlation ID and PipelineRun
   planasonix status [flags]     show a trigger's URL Secret, rotation and deliveries, or a run by correlation ID
+  planasonix rerun RUN [flags]  run a finished PipelineRun again with the same params (a new run, same correlation ID)
 
 Run 'planasonix <command> --help' for the flags of a command.
 `;
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sign: async () => (await import('./sign-command.ts')).signCommand,
   send: async () => (await import('./send-command.ts')).sendCommand,
   status: async () => (await import('./status-command.ts')).statusCommand,
+  rerun: async () => (await import('./rerun-command.ts')).rerunCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

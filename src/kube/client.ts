@@ -89,10 +89,15 @@ export class KubeClient {
   }
 
   /** Loads $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
-  static fromDefault(opts: { timeoutMs?: number; kubeconfig?: string } = {}): KubeClient {
+  static fromDefault(opts: { timeoutMs?: number; kubeconfig?: string; context?: string } = {}): KubeClient {
     const kc = new KubeConfig();
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
+    // As kubectl's --context: another context of the same kubeconfig, which must exist.
+    if (opts.context !== undefined) {
+      if (!kc.getContextObject(opts.context)) throw new Error(`context "${opts.context}" does not exist in the kubeconfig`);
+      kc.setCurrentContext(opts.context);
+    }
     return new KubeClient(kc, opts);
   }
 

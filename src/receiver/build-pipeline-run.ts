@@ -4,7 +4,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
-import { buildOwnedSecret, controllerReferenceTo } from '../api/owner-reference.ts';
+import { buildOwnedSecret } from '../api/owner-reference.ts';
+import { labelValueOf } from '../api/label-value.ts';
 
 /**
  * Label holding the start of a signed request's replay key (160 bits of its SHA-256), so that a
@@ -64,12 +65,6 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
     },
   };
 }
-
-/** A name as a label value: object names may be longer than the 63 characters a label allows. */
-export function labelValueOf(name: string): string {
-  return name.slice(0, 63).replace(/[-_.]+$/, '');
-}
-
 
 /** Sensitive params live in a Secret owned by the run, so they leave with it. */
 export function buildSensitiveParamsSecret(run: PipelineRun, values: Record<string, string>): V1Secret {

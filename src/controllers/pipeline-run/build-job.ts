@@ -23,6 +23,8 @@ export const RUN_ENV = {
   pipeline: 'PLANASONIX_PIPELINE',
   pipelineRun: 'PLANASONIX_PIPELINE_RUN',
   trigger: 'PLANASONIX_TRIGGER',
+  /** Set in a rerun: the run whose params it repeats. */
+  rerunOf: 'PLANASONIX_RERUN_OF',
   /** The W3C trace context, under the names OpenTelemetry's environment-carrier convention reads. */
   traceparent: 'TRACEPARENT',
   tracestate: 'TRACESTATE',
@@ -164,6 +166,7 @@ function runEnv(run: PipelineRun, pipeline: Pipeline, values: Readonly<Record<st
     [RUN_ENV.pipeline, pipeline.metadata.name ?? run.spec.pipelineRef.name],
     [RUN_ENV.pipelineRun, requireName(run)],
     [RUN_ENV.trigger, run.spec.trigger?.name],
+    [RUN_ENV.rerunOf, run.spec.rerunOf],
     ...traceEnv(run),
   ];
   const meta = plain

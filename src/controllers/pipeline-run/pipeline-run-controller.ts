@@ -22,6 +22,7 @@ import { selectRunsToPrune } from './history.ts';
 import { resolveRun } from './resolve-pipeline.ts';
 import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, RUN_STATUS_FIELDS, waitingStatus } from './run-status.ts';
 import type { Job } from './job.ts';
+import { handleRerun, pendingRerun, rerunRequestChanged } from './rerun.ts';
 
 /** `namespace/pipeline` → runs of that Pipeline. */
 export const RUNS_BY_PIPELINE = 'pipeline';
@@ -80,7 +81,7 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   opts.runs.onAdd(enqueueRun);
   const specChanged = anyOf<PipelineRun>(generationChanged, deletionChanged);
   opts.runs.onUpdate((before, after) => {
-    if (specChanged(before, after) || justFinished(before, after)) enqueueRun(after);
+    if (specChanged(before, after) || justFinished(before, after) || rerunRequestChanged(before, after)) enqueueRun(after);
     if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
   opts.runs.onDelete((r) => {
@@ -107,6 +108,11 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   const run = opts.runs.get(key);
   if (!run || run.metadata.deletionTimestamp) return;
   const namespace = run.metadata.namespace!;
+  const rerunRequest = pendingRerun(run);
+  if (rerunRequest !== undefined) {
+    const result = await handleRerun(opts, run, rerunRequest, now);
+    if (result) return result;
+  }
   if (isTerminal(run.status?.phase)) {
     // Pruned here, from the cache, rather than right after our own status write: runs that finish
     // at the same moment would each miss the others' new status there, and none would be pruned.

@@ -2,7 +2,7 @@
 // receiver run in this process as two components, each with a token of its own ServiceAccount from
 // deploy/, so each has its rules and nothing else, and together they drive the whole product path: a
 // trigger becomes Ready, signed deliveries become runs and Jobs, a run is cancelled, a secret is
-// rotated, a run is replaced and pruned, a Job is adopted. Every API call is recorded per component:
+// rotated, a run is replaced and pruned, a Job is adopted, a run is rerun. Every API call is recorded per component:
 // none may be refused, each must be one that the component's table expects, and each granted rule
 // must be one of those, so a missing rule and an unused one both fail the test.
 import { expect } from 'chai';
@@ -34,7 +34,8 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:pipelines:watch': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:list': 'informer (operator.ts)',
   'planasonix.io:pipelineruns:watch': 'informer (operator.ts)',
-  'planasonix.io:pipelineruns:patch': 'cancel runs replaced under concurrencyPolicy Replace (pipeline-run-controller.ts)',
+  'planasonix.io:pipelineruns:create': 'a rerun requested by annotation (rerun.ts)',
+  'planasonix.io:pipelineruns:patch': 'cancel runs replaced under concurrencyPolicy Replace (pipeline-run-controller.ts); record a rerun request as handled (rerun.ts)',
   'planasonix.io:pipelineruns:delete': 'prune history (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/status:patch': 'run status (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on Jobs (build-job.ts)',
@@ -43,7 +44,7 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:deliveryrecords:delete': 'expired replay records (record-expiry-controller.ts)',
   ':secrets:list': 'informer (operator.ts)',
   ':secrets:watch': 'informer (operator.ts)',
-  ':secrets:create': 'webhook Secret (trigger-controller.ts)',
+  ':secrets:create': "webhook Secret (trigger-controller.ts); a rerun's copy of the sensitive params (rerun.ts)",
   ':secrets:update': 'rotation: replace of the webhook Secret (trigger-controller.ts)',
   'batch:jobs:list': 'informer (operator.ts)',
   'batch:jobs:watch': 'informer (operator.ts)',
@@ -392,6 +393,12 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     }, 30_000);
     const runName = (delivery.body.pipelineRun as { name: string }).name;
     await adminClient().get(RESOURCES.secrets, ns(), `${runName}-params`);
+
+    // A rerun (forced: the run never finishes without a kubelet) creates a run and copies the Secret.
+    const annotated = await kubectl(['annotate', '-n', ns(), `pipelineruns.planasonix.io/${runName}`, `${ANNOTATIONS.rerunRequestedAt}=rbac-1`, `${ANNOTATIONS.rerunForce}=true`]);
+    expect(annotated.code, annotated.stderr).to.equal(0);
+    const rerunName = await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), runName)).metadata.annotations?.[ANNOTATIONS.lastRerun], 30_000);
+    await adminClient().get(RESOURCES.secrets, ns(), `${rerunName}-params`);
   });
 
   it("the receiver lists and watches only the generated webhook Secrets (label-selected), never every Secret", () => {
@@ -455,7 +462,6 @@ describe('least privilege: the operator and the receiver, each under its own RBA
 
     // NS stands for the test namespace, where the operator does have its other permissions.
     for (const [what, args] of [
-      ['create PipelineRuns (only the receiver does)', ['create', 'pipelineruns.planasonix.io', '-n', 'NS']],
       ['delete Secrets', ['delete', 'secrets', '-n', 'NS']],
       ['patch Secrets', ['patch', 'secrets', '-n', 'NS']],
       ['create Pods', ['create', 'pods', '-n', 'NS']],

@@ -118,6 +118,23 @@ describe('receiver: CloudEvents (real API server)', function () {
     expect(reply.status, reply.text).to.equal(401);
   });
 
+  it('lets spec.filter select on the attributes (cloudevent.type) in both modes', async () => {
+    const filtered = await createTrigger(operator, ns(), 'events-filtered', { params: PARAMS, filter: "cloudevent.type == 'com.example.export.completed' && cloudevent.subject != 'ignored'" });
+    for (const mode of ['binary', 'structured'] as const) {
+      const other = await post(filtered, HTTP[mode](event(`evt-other-${mode}`, { type: 'com.example.export.started' })));
+      expect(other.status, other.text).to.equal(200);
+      expect(other.json()).to.include({ filtered: true });
+      const ignored = await post(filtered, HTTP[mode](event(`evt-ignored-${mode}`, { subject: 'ignored' })));
+      expect(ignored.json()).to.include({ filtered: true });
+      const matching = await post(filtered, HTTP[mode](event(`evt-match-${mode}`)));
+      expect(matching.status, matching.text).to.equal(202);
+    }
+    expect((await runsOf(ns(), 'events-filtered')).map((r) => r.spec.trigger?.deliveryId).toSorted()).to.deep.equal([
+      'ce:/billing/exports evt-match-binary',
+      'ce:/billing/exports evt-match-structured',
+    ]);
+  });
+
   it('refuses a trigger mapping from: cloudevent without an attribute (the CRD says so)', async () => {
     let message = '';
     await adminClient()

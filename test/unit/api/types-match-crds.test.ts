@@ -180,6 +180,7 @@ const runSpec: Full<PipelineRunSpec> = {
   trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
   correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
   cancelled: false,
+  rerunOf: 'export-completed-5f2c9a01b7c4d3e2',
 };
 
 const runStatus: Full<PipelineRunStatus> = {
