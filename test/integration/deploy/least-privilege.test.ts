@@ -61,8 +61,6 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
 const RECEIVER_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers:list': 'informer (operator.ts)',
   'planasonix.io:webhooktriggers:watch': 'informer (operator.ts)',
-  'planasonix.io:webhooktriggers:get': 're-read after a Conflict on the delivery-count write (delivery-status-recorder.ts)',
-  'planasonix.io:webhooktriggers/status:patch': 'delivery counts (delivery-status-recorder.ts)',
   'planasonix.io:pipelineruns:create': 'one run per delivery (create-pipeline-run.ts)',
   'planasonix.io:pipelineruns:get': 'read back on a duplicate delivery or a replay (create-pipeline-run.ts, delivery-records.ts)',
   'planasonix.io:deliveryrecords:create': 'claim a replay key (delivery-records.ts)',
@@ -88,7 +86,6 @@ const OPERATOR_NOT_REACHED: Permission[] = [
 ];
 const RECEIVER_NOT_REACHED: Permission[] = [
   'planasonix.io:pipelineruns/finalizers:update',
-  'planasonix.io:webhooktriggers:get',
   // A takeover needs an expired or orphaned record: test/integration/receiver/replay-window.test.ts.
   'planasonix.io:deliveryrecords:update',
 ];
