@@ -26,7 +26,8 @@ export interface BareClientSpec {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as BareClientSpec;
   const api = await createRawApi(spec.kubeconfig);
-  const route = { namespace: spec.namespace, name: spec.trigger.name, uid: spec.trigger.uid, pipelineName: spec.trigger.pipeline, pipelineVersion: undefined } as Route;
+  const route = { namespace: spec.namespace, name: spec.trigger.name, uid: spec.trigger.uid } as Route;
+  const target = { name: spec.trigger.pipeline, shorthand: true, pipelineName: spec.trigger.pipeline, pipelineVersion: undefined };
   const prefix = randomBytes(4).toString('hex');
   const path = `${resourcePath(RESOURCES.pipelineRuns, spec.namespace)}?fieldManager=${FIELD_MANAGER}`;
   let n = 0;
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     const id = `${prefix}-${(n++).toString(36)}`;
     const body = JSON.stringify({ event: 'export.completed', export_id: `exp_${id}`, location: `s3://exports-bucket/exp_${id}/`, record_count: 482910 });
     const deliveryKey = `id:bench-${id}`;
-    const run = buildPipelineRun(route, {
+    const run = buildPipelineRun(route, target, {
       runName: pipelineRunNameFor(route.name, route.uid, deliveryKey),
       deliveryKey,
       replayKey: replayKeyOf('planasonix', `${Math.floor(Date.now() / 1000)}.`, Buffer.from(body)),

@@ -103,7 +103,8 @@ export async function measureE2EBaseline(opts: {
 }): Promise<E2EResult> {
   const watch = watchJobs(opts.client, opts.namespace);
   await watch.ready;
-  const route = { namespace: opts.namespace, name: opts.trigger.name, uid: opts.trigger.uid, pipelineName: opts.pipeline.metadata.name!, pipelineVersion: undefined } as Route;
+  const route = { namespace: opts.namespace, name: opts.trigger.name, uid: opts.trigger.uid } as Route;
+  const target = { name: opts.pipeline.metadata.name!, shorthand: true, pipelineName: opts.pipeline.metadata.name!, pipelineVersion: undefined };
   const sent: number[] = [];
   const accepted: number[] = [];
   const jobNames: string[] = [];
@@ -116,7 +117,7 @@ export async function measureE2EBaseline(opts: {
   await runBounded(opts.deliveries, opts.concurrency, async (i) => {
     const t0 = performance.now();
     const deliveryKey = `id:${prefix}-${i}`;
-    const run = buildPipelineRun(route, {
+    const run = buildPipelineRun(route, target, {
       runName: pipelineRunNameFor(route.name, route.uid, deliveryKey),
       deliveryKey,
       correlationId: crypto.randomUUID(),

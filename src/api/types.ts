@@ -154,8 +154,26 @@ export interface RateLimitSpec {
   burst?: number;
 }
 
+export interface PipelineRef {
+  name: string;
+  version?: string;
+}
+
+/** One Pipeline a delivery starts: spec.targets[], or spec.pipelineRef as the one-target shorthand. */
+export interface TargetSpec {
+  /** Unique within the trigger; defaults to the Pipeline's name. */
+  name?: string;
+  pipelineRef: PipelineRef;
+  /** CEL, like spec.filter, for this target only. */
+  filter?: string;
+  /** Added to spec.params for this target; a mapping of the same name overrides the trigger's. */
+  params?: ParamMapping[];
+}
+
 export interface WebhookTriggerSpec {
-  pipelineRef: { name: string; version?: string };
+  /** The one-target shorthand; set this or targets. */
+  pipelineRef?: PipelineRef;
+  targets?: TargetSpec[];
   auth?: AuthSpec;
   allowedSourceRanges?: string[];
   params?: ParamMapping[];
@@ -195,7 +213,7 @@ export interface PipelineRunSpec {
   sensitiveParams?: string[];
   /** Problems found while mapping the payload in lenient mode: the run fails with reason InvalidPayload. */
   payloadErrors?: { param: string; message: string }[];
-  trigger?: { name: string; deliveryId: string; receivedTime: string };
+  trigger?: { name: string; deliveryId: string; receivedTime: string; target?: string };
   correlationId: string;
   cancelled?: boolean;
   /** A rerun: the name of the run whose params it repeats (same correlation ID). */
@@ -218,11 +236,10 @@ export type PipelineRun = Resource<PipelineRunSpec, PipelineRunStatus>;
 
 // ---------------------------------------------------------------- DeliveryRecord
 
-/** A replay key's claim: which run its first delivery started, and until when it counts. */
+/** A replay key's claim: the delivery key its first delivery came with, and until when it counts. */
 export interface DeliveryRecordSpec {
   key: string;
-  pipelineRun: string;
-  correlationId: string;
+  deliveryKey: string;
   expiresAt: string;
 }
 

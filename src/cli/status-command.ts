@@ -1,6 +1,7 @@
 // `planasonix status`: what a user asks after setting up or calling a webhook — is the trigger
 // serving, where is its URL, when does its secret rotate, what happened to my delivery — in one
 // command, without decoding Secrets or writing label selectors.
+import { targetsOf } from '../api/targets.ts';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Condition, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
@@ -78,7 +79,7 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const rows: [string, string][] = [
     ['Ready', describeCondition(ready)],
     ['Observed', status.observedGeneration === undefined ? 'not yet reconciled' : `generation ${status.observedGeneration} of ${generation}${status.observedGeneration < generation ? ' (the operator has not seen the latest spec yet)' : ''}`],
-    ['Pipeline', `${trigger.spec.pipelineRef.name}${trigger.spec.pipelineRef.version ? ` (version ${trigger.spec.pipelineRef.version})` : ''}`],
+    ['Pipeline', targetsOf(trigger.spec).map((t) => `${t.shorthand ? '' : `${t.name}: `}${t.pipelineRef.name}${t.pipelineRef.version ? ` (version ${t.pipelineRef.version})` : ''}`).join(', ')],
     ['Scheme', trigger.spec.auth?.scheme ?? 'planasonix'],
   ];
   const urlRef = status.urlSecretRef;

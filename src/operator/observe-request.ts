@@ -29,7 +29,9 @@ export function observeRequest(deps: { metrics: Metrics; logger: Logger }) {
     deps.metrics.webhookRequestDuration.observe({ outcome }, durationSeconds);
     if (route && outcome !== 'not_found') {
       deps.metrics.webhookRequests.inc({ namespace: route.namespace, trigger: route.name, outcome });
-      if (outcome === 'accepted') deps.metrics.pipelineRunsCreated.inc({ namespace: route.namespace, pipeline: route.pipelineName, trigger: route.name });
+      for (const run of ctx.state.pipelineRuns ?? []) {
+        if (run.created) deps.metrics.pipelineRunsCreated.inc({ namespace: route.namespace, pipeline: run.pipeline, trigger: route.name });
+      }
       const reason = metricReasonOf(ctx.state.failureReason);
       if (reason) deps.metrics.signatureFailures.inc({ namespace: route.namespace, trigger: route.name, reason });
     } else {

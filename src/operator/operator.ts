@@ -34,6 +34,11 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** Names this replica in its Lease and in Events; defaults to the host name. */
   identity?: string;
+  /**
+   * The clock rotation schedules and signature tolerances are read against; the wall clock unless a
+   * test drives it (timers still wait in real time: a test moves the clock, then wakes the controller).
+   */
+  now?: () => Date;
 }
 
 export interface RunningOperator {
@@ -106,6 +111,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
       limits: { defaultMaxBytes: config.defaultMaxBodyBytes, maxBodyBytes: config.maxBodyBytes, replayWindowMs: config.replayWindowMs },
+      ...(opts.now ? { now: opts.now } : {}),
       events,
       logger, // the Controller names itself in every line
       onRotated: (t) => metrics.secretRotations.inc({ namespace: t.metadata.namespace!, trigger: t.metadata.name! }),
@@ -171,6 +177,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       createTimeoutMs: config.kubeApiTimeoutMs,
       budget: new RequestBudget({ maxRequests: config.maxInflightRequests, maxBodyBytes: config.maxInflightBodyBytes }),
       maxParamsBytes: config.maxParamsBytes,
+      ...(opts.now ? { now: () => opts.now!().getTime() } : {}),
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });
     receiver = await listen(app, {

@@ -4,6 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, API_VERSION, GROUP, KINDS, LABELS, MANAGED_BY, paramsSecretName } from '../api/constants.ts';
 import type { Route } from './compile-route.ts';
+import type { CompiledTarget } from '../triggers/compiled-trigger.ts';
 import { buildOwnedSecret } from '../api/owner-reference.ts';
 import { labelValueOf } from '../api/label-value.ts';
 
@@ -34,7 +35,7 @@ export interface DeliveryRecord {
   payloadErrors: { param: string; message: string }[];
 }
 
-export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
+export function buildPipelineRun(route: Route, target: Pick<CompiledTarget, 'name' | 'shorthand' | 'pipelineName' | 'pipelineVersion'>, d: DeliveryRecord): PipelineRun {
   const sensitiveNames = Object.keys(d.sensitive);
   return {
     apiVersion: API_VERSION,
@@ -44,7 +45,7 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       namespace: route.namespace,
       labels: {
         [LABELS.trigger]: labelValueOf(route.name),
-        [LABELS.pipeline]: labelValueOf(route.pipelineName),
+        [LABELS.pipeline]: labelValueOf(target.pipelineName),
         [LABELS.correlationId]: d.correlationId,
         [LABELS.managedBy]: MANAGED_BY,
         ...(d.replayKey ? { [REPLAY_KEY_LABEL]: replayKeyLabelValue(d.replayKey) } : {}),
@@ -56,11 +57,11 @@ export function buildPipelineRun(route: Route, d: DeliveryRecord): PipelineRun {
       },
     },
     spec: {
-      pipelineRef: { name: route.pipelineName, ...(route.pipelineVersion ? { version: route.pipelineVersion } : {}) },
+      pipelineRef: { name: target.pipelineName, ...(target.pipelineVersion ? { version: target.pipelineVersion } : {}) },
       params: d.params,
       ...(sensitiveNames.length > 0 ? { sensitiveParams: sensitiveNames } : {}),
       ...(d.payloadErrors.length > 0 ? { payloadErrors: d.payloadErrors } : {}),
-      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString() },
+      trigger: { name: route.name, deliveryId: d.deliveryKey, receivedTime: d.receivedAt.toISOString(), ...(target.shorthand ? {} : { target: target.name }) },
       correlationId: d.correlationId,
     },
   };

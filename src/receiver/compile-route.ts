@@ -14,8 +14,6 @@ interface RouteIdentity {
   name: string;
   uid: string;
   path: string;
-  pipelineName: string;
-  pipelineVersion: string | undefined;
   /**
    * Checked before availability, so a caller outside the ranges learns nothing about the trigger's
    * state; undefined allows every address. Ranges that do not parse allow none.
@@ -49,8 +47,6 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
     name: trigger.metadata.name!,
     uid: trigger.metadata.uid!,
     path: generated.path,
-    pipelineName: trigger.spec.pipelineRef.name,
-    pipelineVersion: trigger.spec.pipelineRef.version || undefined,
     allowsAddress: undefined,
   };
   const compiled = trigger.spec.suspend ? undefined : compileTrigger({ trigger, generated }, inputs.limits);

@@ -10,8 +10,12 @@ const MAX_TRIGGER_PART = 46;
  * recreating a trigger starts a fresh space of delivery IDs. 64 bits of hash keep collisions
  * negligible; a collision would still be detected (the stored delivery key differs) and refused.
  */
-export function pipelineRunNameFor(triggerName: string, triggerUid: string, deliveryKey: string): string {
-  const digest = createHash('sha256').update(triggerUid).update('\0').update(deliveryKey).digest('hex').slice(0, 16);
+export function pipelineRunNameFor(triggerName: string, triggerUid: string, deliveryKey: string, target?: string): string {
+  const hash = createHash('sha256').update(triggerUid).update('\0').update(deliveryKey);
+  // A target of spec.targets: one run per target and delivery. The pipelineRef shorthand hashes
+  // the delivery alone, so its runs keep the names they had before targets existed.
+  if (target !== undefined) hash.update('\0target\0').update(target);
+  const digest = hash.digest('hex').slice(0, 16);
   return `${triggerName.slice(0, MAX_TRIGGER_PART).replace(/[-.]+$/, '')}-${digest}`;
 }
 

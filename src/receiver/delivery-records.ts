@@ -1,32 +1,31 @@
 // Replay protection that lasts as long as the signature does, whatever run history keeps: before a
-// signed delivery whose delivery ID is not covered by the signature starts a run, the receiver
-// claims its replay key (the signed content's fingerprint) with a DeliveryRecord. The API server's
-// create is the claim, so two replicas, or a replay racing its original, cannot both win; the record
-// says which run the first delivery started, and it counts until it expires, long after that run
-// may have been pruned. The receiver reads no cache for this: a claim is one create, and only a
-// replay costs a get.
-import { API_VERSION, KINDS } from '../api/constants.ts';
-import type { DeliveryRecord, PipelineRun } from '../api/types.ts';
+// signed delivery whose key the signature does not fix (an unsigned delivery-ID header, an
+// idempotency header) starts its runs, the receiver claims its replay key (the signed content's
+// fingerprint) with a DeliveryRecord that names the delivery key it came with. The API server's
+// create is the claim, so two replicas, or a replay racing its original, cannot both win; a replay
+// under a fresh key is then handled as the delivery it replays (its runs' names follow from that
+// key: found as duplicates, or completed where a failed attempt left one missing). The record counts
+// until it expires, long after the original runs may have been pruned. No cache is read: a claim is
+// one create, and only a replay (or a retry) costs a get.
+import { API_VERSION, KINDS, LABELS } from '../api/constants.ts';
+import type { DeliveryRecord } from '../api/types.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeError } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { pipelineRunNameFor } from './delivery-key.ts';
-import type { Route, ServingRoute } from './compile-route.ts';
+import type { ServingRoute } from './compile-route.ts';
+import { labelValueOf } from '../api/label-value.ts';
 
 export type ReplayClaim =
-  /**
-   * This delivery may go on: the key was free or expired (`release` gives it back if the run cannot
-   * be stored), or it is already held by this delivery's own run (a retry).
-   */
-  | { outcome: 'claimed'; release: () => Promise<void> }
-  /** The key started another run: answer with it (`run` is undefined once that run was deleted). */
-  | { outcome: 'replay'; record: DeliveryRecord; run: PipelineRun | undefined };
+  /** This delivery may go on: the key was free or expired, or is already held by this very delivery (a retry). */
+  | { outcome: 'claimed' }
+  /** The signed content came before under another delivery key: this is that delivery. */
+  | { outcome: 'replay'; deliveryKey: string };
 
 export interface ClaimRequest {
   replayKey: string;
-  /** The run this delivery would create (its name follows from its delivery key). */
-  runName: string;
-  correlationId: string;
+  /** The key this delivery came with. */
+  deliveryKey: string;
   nowMs: number;
   timeoutMs: number;
 }
@@ -39,56 +38,35 @@ export class ClaimUnsettled extends Error {
   }
 }
 
-export function deliveryRecordNameFor(route: Pick<Route, 'name' | 'uid'>, replayKey: string): string {
+export function deliveryRecordNameFor(route: Pick<ServingRoute, 'name' | 'uid'>, replayKey: string): string {
   return pipelineRunNameFor(route.name, route.uid, `replay:${replayKey}`);
 }
 
 export async function claimReplayKey(client: KubeClient, route: ServingRoute, req: ClaimRequest): Promise<ReplayClaim> {
   const record = buildDeliveryRecord(route, req);
-  const name = record.metadata.name!;
   let existing: DeliveryRecord;
   try {
-    return claimed(client, await client.create(RESOURCES.deliveryRecords, record, { timeoutMs: req.timeoutMs }));
+    await client.create(RESOURCES.deliveryRecords, record, { timeoutMs: req.timeoutMs });
+    return { outcome: 'claimed' };
   } catch (e) {
     if (!(isKubeError(e) && e.alreadyExists)) throw new ClaimUnsettled(e);
-    existing = await client.get<DeliveryRecord>(RESOURCES.deliveryRecords, route.namespace, name).catch((err: unknown) => {
+    existing = await client.get<DeliveryRecord>(RESOURCES.deliveryRecords, route.namespace, record.metadata.name!).catch((err: unknown) => {
       throw new ClaimUnsettled(err);
     });
   }
-  // A retry of the same delivery holds its own key; its run's name decides whether it is a duplicate.
-  if (existing.spec.pipelineRun === req.runName) return { outcome: 'claimed', release: async () => {} };
+  if (existing.spec.deliveryKey === req.deliveryKey) return { outcome: 'claimed' };
+  // The record's name is a 64-bit hash: a different key under it is a collision, not a replay.
   if (Date.parse(existing.spec.expiresAt) > req.nowMs && existing.spec.key === record.spec.key) {
-    const run = await client.get<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, existing.spec.pipelineRun).catch((e: unknown) => {
-      if (isKubeError(e) && e.notFound) return undefined;
-      throw new ClaimUnsettled(e);
-    });
-    // No run yet, from a record this young: the first delivery may still be storing it. Say retry
-    // rather than answer for a run that may never exist.
-    if (!run && req.nowMs - Date.parse(existing.metadata.creationTimestamp ?? '') < req.timeoutMs + 1_000) {
-      throw new ClaimUnsettled(new Error('the replayed delivery\'s run is not stored yet'));
-    }
-    // A missing run was deleted (history keeps it through the window, so by hand): it did exist.
-    // A delivery that failed to store its run gave its record back (release) when it could.
-    return { outcome: 'replay', record: existing, run };
+    return { outcome: 'replay', deliveryKey: existing.spec.deliveryKey };
   }
-  // Expired (the operator has not deleted it yet): take it over, on the condition that nobody else
-  // did meanwhile.
+  // Expired (the operator has not deleted it yet), or a collision: take it over, on the condition
+  // that nobody else did meanwhile.
   try {
-    return claimed(client, await client.replace(RESOURCES.deliveryRecords, { ...record, metadata: { ...record.metadata, resourceVersion: existing.metadata.resourceVersion! } }));
+    await client.replace(RESOURCES.deliveryRecords, { ...record, metadata: { ...record.metadata, resourceVersion: existing.metadata.resourceVersion! } });
   } catch (e) {
     throw new ClaimUnsettled(e);
   }
-}
-
-function claimed(client: KubeClient, stored: DeliveryRecord): ReplayClaim {
-  return {
-    outcome: 'claimed',
-    // Best effort, and only this very record: a later claim of the key is never removed.
-    release: () =>
-      client
-        .delete(RESOURCES.deliveryRecords, stored.metadata.namespace, stored.metadata.name!, { uid: stored.metadata.uid!, resourceVersion: stored.metadata.resourceVersion! })
-        .catch(() => undefined),
-  };
+  return { outcome: 'claimed' };
 }
 
 function buildDeliveryRecord(route: ServingRoute, req: ClaimRequest): DeliveryRecord {
@@ -98,15 +76,14 @@ function buildDeliveryRecord(route: ServingRoute, req: ClaimRequest): DeliveryRe
     metadata: {
       name: deliveryRecordNameFor(route, req.replayKey),
       namespace: route.namespace,
-      labels: { 'planasonix.io/trigger': route.name.slice(0, 63).replace(/[-_.]+$/, '') },
+      labels: { [LABELS.trigger]: labelValueOf(route.name) },
       // Owned by the trigger, so deleting it removes its records; no blockOwnerDeletion, which would
       // need update on the trigger's finalizers where OwnerReferencesPermissionEnforcement is on.
       ownerReferences: [{ apiVersion: API_VERSION, kind: KINDS.webhookTrigger.kind, name: route.name, uid: route.uid }],
     },
     spec: {
       key: `replay:${req.replayKey}`,
-      pipelineRun: req.runName,
-      correlationId: req.correlationId,
+      deliveryKey: req.deliveryKey,
       expiresAt: new Date(req.nowMs + route.replayWindowMs).toISOString(),
     },
   };

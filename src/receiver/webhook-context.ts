@@ -32,6 +32,8 @@ export interface WebhookState {
   /** The traceparent the log line shows: the sender's, then the one stored on the run. */
   traceparent?: string;
   pipelineRun?: { namespace: string; name: string };
+  /** Every run the delivery maps to (one per matching target), and whether this request created it. */
+  pipelineRuns?: { namespace: string; name: string; pipeline: string; created: boolean }[];
 }
 
 export type WebhookContext = ParameterizedContext<WebhookState>;

@@ -9,10 +9,10 @@ import type { CompiledIdempotency, CompiledParam, TriggerProblem } from './compi
 /** A CloudEvents attribute name, as the spec restricts them. */
 const CLOUDEVENT_ATTRIBUTE = /^[a-z0-9]{1,20}$/;
 
-export function compileParams(mappings: readonly ParamMapping[], problems: TriggerProblem[]): CompiledParam[] {
+export function compileParams(mappings: readonly ParamMapping[], problems: TriggerProblem[], at = 'spec.params'): CompiledParam[] {
   const seen = new Set<string>();
   return mappings.map((mapping, i) => {
-    const field = `spec.params[${i}]`;
+    const field = `${at}[${i}]`;
     const report = (message: string) => problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `${field} (param "${mapping.name}"): ${message}` });
     if (seen.has(mapping.name)) report('is mapped more than once');
     seen.add(mapping.name);

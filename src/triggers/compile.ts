@@ -8,11 +8,12 @@ import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
 import { compileSourceRanges } from '../util/source-ranges.ts';
 import { parseByteQuantity } from '../kube/byte-quantity.ts';
-import type { CompiledParam, CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
+import type { CompiledParam, CompiledTarget, CompiledTrigger, TriggerCompilation, TriggerProblem } from './compiled-trigger.ts';
 import { compileAuth } from './compile-auth.ts';
 import { compileIdempotency, compileParams } from './compile-params.ts';
 import { compilePayloadSchema, type PayloadValidator } from './payload-schema.ts';
 import { compileFilter, type CompiledFilter } from './filter/compile-filter.ts';
+import { targetsOf } from '../api/targets.ts';
 
 export interface TriggerSources {
   trigger: WebhookTrigger;
@@ -43,13 +44,14 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
 
   const auth = compileAuth(spec.auth ?? {}, sources.generated, problems);
   const params = compileParams(spec.params ?? [], problems);
-  if (spec.auth?.signedParamsOnly) checkSignedParamsOnly(params, problems);
   const idempotency = compileIdempotency(spec.idempotency, problems);
   const schema = compileSchema(spec.payload, problems);
   const maxBytes = compileMaxBytes(spec.payload, limits, problems);
   const ranges = compileAllowedSources(spec.allowedSourceRanges, problems);
   const rateLimit = compileRateLimit(spec.rateLimit);
   const filter = compileFilterOf(spec.filter, 'spec.filter', problems);
+  const targets = compileTargets(sources.trigger.spec, params, problems);
+  if (spec.auth?.signedParamsOnly) checkSignedParamsOnly([...params, ...targets.flatMap((t) => t.params)], problems);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
@@ -60,25 +62,60 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
     strict,
     maxBytes,
     schema,
-    needsJsonBody: strict || schema !== undefined || idempotency.from === 'body' || params.some((p) => p.from === 'body') || filter?.readsBody === true,
+    needsJsonBody:
+      strict ||
+      schema !== undefined ||
+      idempotency.from === 'body' ||
+      filter?.readsBody === true ||
+      targets.some((t) => t.filter?.readsBody === true || t.params.some((p) => p.from === 'body')),
     idempotency,
     // Twice the tolerance for schemes that sign a timestamp: a request is accepted from tolerance
     // before its timestamp to tolerance after. GitHub's (and bearer's, none's) never expire.
     replayWindowMs: auth.signsTimestamp ? 2 * auth.toleranceSeconds * 1000 : (limits.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS),
     rateLimit,
     filter,
+    targets,
   };
   return { ok: true, trigger };
 }
 
 /** spec.auth.signedParamsOnly: no scheme signs headers or query values, so no param may come from them. */
 function checkSignedParamsOnly(params: readonly CompiledParam[], problems: TriggerProblem[]): void {
-  const unsigned = params.filter((p) => p.from === 'header' || p.from === 'query').map((p) => p.name);
+  const unsigned = [...new Set(params.filter((p) => p.from === 'header' || p.from === 'query').map((p) => p.name))];
   if (unsigned.length === 0) return;
   problems.push({
     reason: TRIGGER_REASONS.invalidSpec,
     field: 'spec.auth.signedParamsOnly',
     message: `spec.auth.signedParamsOnly: params ${unsigned.join(', ')} come from headers or query values, which no signature covers; map them from the body or drop signedParamsOnly`,
+  });
+}
+
+/**
+ * Each target with its params (the trigger's, then its own, a name mapped in both taken from the
+ * target) and its filter. Target names are unique: a run's name hashes its target's name.
+ */
+function compileTargets(spec: WebhookTrigger['spec'], triggerParams: readonly CompiledParam[], problems: TriggerProblem[]): CompiledTarget[] {
+  const targets = targetsOf(spec);
+  if (targets.length === 0) {
+    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.pipelineRef', message: 'spec.pipelineRef or spec.targets must name a Pipeline' });
+  }
+  const seen = new Set<string>();
+  return targets.map((target, i) => {
+    const at = `spec.targets[${i}]`;
+    if (seen.has(target.name)) {
+      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: `${at}.name`, message: `${at}: target name "${target.name}" is used twice (name the targets apart with spec.targets[].name)` });
+    }
+    seen.add(target.name);
+    const own = compileParams(target.params ?? [], problems, `${at}.params`);
+    const ownNames = new Set(own.map((p) => p.name));
+    return {
+      name: target.name,
+      shorthand: target.shorthand,
+      pipelineName: target.pipelineRef.name,
+      pipelineVersion: target.pipelineRef.version || undefined,
+      params: [...triggerParams.filter((p) => !ownNames.has(p.name)), ...own],
+      filter: compileFilterOf(target.filter, `${at}.filter`, problems),
+    };
   });
 }
 

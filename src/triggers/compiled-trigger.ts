@@ -28,6 +28,18 @@ export type CompiledIdempotency =
   | { from: 'header'; header: string }
   | { from: 'body'; path: string; pointer: readonly string[] };
 
+/** One Pipeline a delivery starts (spec.targets[], or spec.pipelineRef as the one-target shorthand). */
+export interface CompiledTarget {
+  name: string;
+  /** spec.pipelineRef: runs carry no target, and their names hash the delivery key alone. */
+  shorthand: boolean;
+  pipelineName: string;
+  pipelineVersion: string | undefined;
+  /** The trigger's params with the target's own (which win by name). */
+  params: readonly CompiledParam[];
+  filter: CompiledFilter | undefined;
+}
+
 export interface CompiledTrigger {
   scheme: AuthScheme;
   verifier: SignatureVerifier;
@@ -52,6 +64,8 @@ export interface CompiledTrigger {
   rateLimit: { requestsPerMinute: number; burst: number } | undefined;
   /** spec.filter: a delivery it does not match is answered 200 filtered and creates nothing. */
   filter: CompiledFilter | undefined;
+  /** What a delivery starts, at least one: spec.targets, or spec.pipelineRef. */
+  targets: readonly CompiledTarget[];
   /** Serving, but the user should know (scheme none); shown in the Ready condition. */
   warning: string | undefined;
 }

@@ -11,7 +11,7 @@ export interface TestOperator extends RunningOperator {
   receiverUrl: string;
 }
 
-export async function startTestOperator(overrides: Partial<Config> = {}, opts: { logger?: Logger; identity?: string; client?: KubeClient } = {}): Promise<TestOperator> {
+export async function startTestOperator(overrides: Partial<Config> = {}, opts: { logger?: Logger; identity?: string; client?: KubeClient; now?: () => Date } = {}): Promise<TestOperator> {
   const base = parseConfig(
     [
       '--webhook-port=0',
@@ -27,7 +27,7 @@ export async function startTestOperator(overrides: Partial<Config> = {}, opts: {
   const config: Config = { ...base, ...overrides };
   const client = opts.client ?? KubeClient.fromDefault({ kubeconfig: controlPlane().kubeconfig, timeoutMs: config.kubeApiTimeoutMs });
   const logger = opts.logger ?? createLogger({ level: (process.env.PLANASONIX_TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
-  const operator = await startOperator({ config, client, logger, ...(opts.identity ? { identity: opts.identity } : {}) });
+  const operator = await startOperator({ config, client, logger, ...(opts.identity ? { identity: opts.identity } : {}), ...(opts.now ? { now: opts.now } : {}) });
   await waitFor(() => operator.manager.ready(), 30_000);
   return { ...operator, config, client, receiverUrl: operator.receiverUrl ?? '' };
 }
@@ -37,5 +37,25 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`operator not ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A clock a test moves by hand, for the operator's `now`: rotations fall due when the test says so. */
+export class TestClock {
+  private ms: number;
+
+  constructor(start = Date.now()) {
+    this.ms = start;
+  }
+
+  readonly now = (): Date => new Date(this.ms);
+
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+
+  /** Moves to `ms` (never back). */
+  set(ms: number): void {
+    this.ms = Math.max(this.ms, ms);
   }
 }

@@ -24,7 +24,7 @@ export function isActiveRun(run: PipelineRun): boolean {
 }
 
 /**
- * Receipt order: spec.trigger.receivedAt (creationTimestamp for a run made by hand), then
+ * Receipt order: spec.trigger.receivedTime (creationTimestamp for a run made by hand), then
  * creationTimestamp, then name, so that every replica sorts runs the same way. Times are compared
  * as instants, not as text ("…:00.5Z" sorts before "…:00Z" as text).
  */

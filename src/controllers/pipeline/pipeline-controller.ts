@@ -2,6 +2,7 @@
 // triggers that point at it, so that `kubectl wait --for=condition=Ready pipeline/NAME`, Flux and
 // Argo CD can tell a usable Pipeline from a broken one before any delivery arrives. It never writes
 // a Pipeline's spec; its status writes do not wake it (generation changes and triggers do).
+import { pipelineNamesOf } from '../../api/targets.ts';
 import type { Pipeline, PipelineStatus, WebhookTrigger } from '../../api/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
@@ -48,13 +49,15 @@ export function createPipelineController(opts: PipelineControllerOptions): Contr
   });
   opts.pipelines.onDelete((p) => status.forget(p));
   // The trigger count: a trigger added, removed or pointed elsewhere changes its Pipelines' counts.
-  const enqueueTarget = (t: WebhookTrigger) => enqueue(t.metadata.namespace, t.spec.pipelineRef.name);
-  opts.triggers.onAdd(enqueueTarget);
-  opts.triggers.onDelete(enqueueTarget);
+  const enqueueTargets = (t: WebhookTrigger) => {
+    for (const name of pipelineNamesOf(t.spec)) enqueue(t.metadata.namespace, name);
+  };
+  opts.triggers.onAdd(enqueueTargets);
+  opts.triggers.onDelete(enqueueTargets);
   opts.triggers.onUpdate((before, after) => {
-    if (before.spec.pipelineRef.name === after.spec.pipelineRef.name) return;
-    enqueueTarget(before);
-    enqueueTarget(after);
+    if (pipelineNamesOf(before.spec).join('\0') === pipelineNamesOf(after.spec).join('\0')) return;
+    enqueueTargets(before);
+    enqueueTargets(after);
   });
   return controller;
 }

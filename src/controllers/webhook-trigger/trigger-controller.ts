@@ -1,6 +1,7 @@
 // Reconciles each WebhookTrigger into its generated Secret (capability URL, signing secret,
 // rotation) and a status that says Ready or exactly what is wrong. Level-based: every step reads
 // the caches and converges; a reconcile with nothing to change writes nothing.
+import { pipelineNamesOf } from '../../api/targets.ts';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, PipelineRun, WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, LABELS, TRIGGER_REASONS } from '../../api/constants.ts';
@@ -64,7 +65,7 @@ export interface TriggerControllerOptions {
 /** Registers the indexes the controller and the receiver share on the trigger informer. */
 export function addTriggerIndexes(triggers: SharedInformer<WebhookTrigger>): void {
   if (!triggers.hasIndex(TRIGGER_INDEXES.pipeline)) {
-    triggers.addIndex(TRIGGER_INDEXES.pipeline, (t) => [keyOf(t.metadata.namespace, t.spec.pipelineRef.name)]);
+    triggers.addIndex(TRIGGER_INDEXES.pipeline, (t) => pipelineNamesOf(t.spec).map((name) => keyOf(t.metadata.namespace, name)));
   }
   if (!triggers.hasIndex(TRIGGER_INDEXES.secretRef)) {
     triggers.addIndex(TRIGGER_INDEXES.secretRef, (t) => (t.spec.auth?.secretRef ? [keyOf(t.metadata.namespace, t.spec.auth.secretRef.name)] : []));
@@ -148,7 +149,7 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
   const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
   const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
-    pipeline: opts.pipelines.get(keyOf(namespace, trigger.spec.pipelineRef.name)),
+    pipelines: (pipeline) => opts.pipelines.get(keyOf(namespace, pipeline)),
     userSecret,
     generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
     ...(opts.limits ? { limits: opts.limits } : {}),

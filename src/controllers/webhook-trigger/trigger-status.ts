@@ -1,5 +1,6 @@
 // The status a trigger should show, derived from its validation, its generated Secret and its runs.
 // The trigger controller is the only writer of a trigger's status.
+import { pipelineNamesOf } from '../../api/targets.ts';
 import type { WebhookTrigger, WebhookTriggerStatus } from '../../api/types.ts';
 import { CONDITION_TYPES, TRIGGER_REASONS, WEBHOOK_SECRET_KEYS as KEYS } from '../../api/constants.ts';
 import { setKstatusConditions, type Progress } from '../../controller-runtime/conditions.ts';
@@ -26,7 +27,7 @@ export function desiredTriggerStatus(
   if (!validation.valid) ready = { status: 'False', reason: validation.reason, message: validation.message };
   else if (trigger.spec.suspend) ready = { status: 'False', reason: TRIGGER_REASONS.suspended, message: 'spec.suspend is true: deliveries are answered 503' };
   else if (validation.warning) ready = { status: 'True', reason: TRIGGER_REASONS.servingUnauthenticated, message: validation.warning };
-  else ready = { status: 'True', reason: TRIGGER_REASONS.serving, message: `accepting deliveries for Pipeline ${trigger.spec.pipelineRef.name}` };
+  else ready = { status: 'True', reason: TRIGGER_REASONS.serving, message: `accepting deliveries for ${describePipelines(trigger)}` };
 
   const status: WebhookTriggerStatus = {
     observedGeneration: generation,
@@ -45,6 +46,11 @@ export function desiredTriggerStatus(
   }
   if (lastDelivery) status.lastDelivery = lastDelivery;
   return status;
+}
+
+function describePipelines(trigger: WebhookTrigger): string {
+  const names = pipelineNamesOf(trigger.spec);
+  return names.length === 1 ? `Pipeline ${names[0]}` : `Pipelines ${names.join(', ')}`;
 }
 
 /** Reasons that name another object the trigger waits for: it becomes Ready once that appears. */

@@ -4,11 +4,11 @@
 // when it never will (the run is invalid, too large, or its namespace is going away), so the caller
 // stops retrying. In lenient mode a refused run is recorded instead as a Failed run without params.
 import { v7 as uuidv7 } from 'uuid';
-import type { AuthScheme, DeliveryRecord, PipelineRun } from '../../api/types.ts';
+import type { AuthScheme, PipelineRun } from '../../api/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
 import { isKubeError, isNamespaceTerminating, type KubeError } from '../../kube/errors.ts';
-import { mapParams } from '../payload/map-params.ts';
+import { mapParams, type MappedParams } from '../payload/map-params.ts';
 import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
 import { cloudEventDeliveryKey } from '../cloudevents/cloudevent.ts';
@@ -19,6 +19,8 @@ import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
 import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
 import type { ServingRoute } from '../compile-route.ts';
+import type { CompiledTarget } from '../../triggers/compiled-trigger.ts';
+import { answerFiltered, filterInputOf, filterLimitExceeded } from './filter-delivery.ts';
 
 const MAX_DELIVERY_KEY = 256;
 
@@ -32,113 +34,178 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
   const now = opts.now ?? Date.now;
   return async (ctx) => {
     const route = servingRoute(ctx);
+    const targets = matchingTargets(ctx, route);
+    if (targets.length === 0) return answerFiltered(ctx, undefined);
     const cloudEvent = ctx.state.cloudEvent;
-    const mapped = mapParams(route.params, {
+    const source = {
       body: ctx.state.body,
       headers: ctx.req.headers,
       query: new URLSearchParams(ctx.querystring),
       ...(cloudEvent ? { cloudEvent: cloudEvent.attributes } : {}),
-    }, { maxTotalBytes: opts.maxParamsBytes });
-    if (route.strict && mapped.errors.length > 0) {
-      throw badRequest(
-        'invalid_params',
-        'the payload does not provide the params this webhook requires',
-        mapped.errors.map((e) => ({ path: problemPathOf(route, e.param), message: e.message })),
-      );
+    };
+    const planned = targets.map((target) => ({ target, mapped: mapParams(target.params, source, { maxTotalBytes: opts.maxParamsBytes }) }));
+    const errors = planned.flatMap(({ target, mapped }) => mapped.errors.map((e) => ({ path: problemPathOf(target, e.param), message: e.message })));
+    if (route.strict && errors.length > 0) {
+      throw badRequest('invalid_params', 'the payload does not provide the params this webhook requires', uniqueProblems(errors));
     }
-    const { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
+    let { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
-    const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey);
-    const correlationId = uuidv7();
+
     const nowMs = now();
 
-    // A key the signature does not cover (an unsigned delivery-ID header, an idempotency header) can
-    // be changed on a captured request: the signed content's replay key is claimed first, with a
-    // DeliveryRecord, so that the same signed request never starts a second run under a fresh key.
-    let release = async (): Promise<void> => {};
+    // A key the signature does not cover (an unsigned delivery-ID header, a binary CloudEvent's
+    // id, an idempotency header) can be changed on a captured request. So the signed content's
+    // replay key is claimed first, with a DeliveryRecord (the API server's create is the claim,
+    // across replicas); a replay of signed content under a fresh key is the earlier delivery: its
+    // key finds the earlier runs (and completes any a failed attempt left missing).
     if (replayKey && (unsigned || route.idempotency.from === 'header')) {
       let claim: ReplayClaim;
       try {
-        claim = await claimReplayKey(client, route, { replayKey, runName, correlationId, nowMs, timeoutMs: opts.timeoutMs });
+        claim = await claimReplayKey(client, route, { replayKey, deliveryKey, nowMs, timeoutMs: opts.timeoutMs });
       } catch (e) {
         throw apiUnavailable(e instanceof ClaimUnsettled ? e.cause : e);
       }
       if (claim.outcome === 'replay') {
-        if (!claim.run) return answerFromRecord(ctx, claim.record);
-        if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, claim.run, mapped.sensitive, opts.timeoutMs);
-        return answer(ctx, claim.run, true);
+        deliveryKey = claim.deliveryKey;
       }
-      release = claim.release;
     }
 
-    const run = buildPipelineRun(route, {
-      runName,
+    // The first target's run first: a retry that finds it adopts its correlation ID, so every run
+    // of one delivery carries the same ID even when an earlier attempt stored only some of them.
+    const delivery: Delivery = {
+      route,
       deliveryKey,
-      ...(replayKey ? { replayKey } : {}),
-      // History keeps the run while its key must deduplicate: a retry of this delivery after the
-      // run was pruned would otherwise start a second one.
-      ...(deliveryKey.startsWith('generated:') ? {} : { keepUntil: new Date(nowMs + route.replayWindowMs) }),
-      correlationId,
-      // The sender's trace, else a new one seeded by the correlation ID.
-      traceparent: (ctx.state.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
-      ...(ctx.state.tracestate ? { tracestate: ctx.state.tracestate } : {}),
+      replayKey,
       receivedAt: ctx.state.receivedAt,
-      params: mapped.params,
-      sensitive: mapped.sensitive,
-      payloadErrors: mapped.errors,
-    });
-
-    let stored: PipelineRun;
-    let duplicate = false;
-    try {
-      stored = await client.create(RESOURCES.pipelineRuns, run, { timeoutMs: opts.timeoutMs });
-    } catch (e) {
-      // A run that cannot be stored gives its replay key back, so that a later delivery of the same
-      // content is not answered for a run that never existed. (Not on a timeout: the run may exist.)
-      if (isKubeError(e) && !e.alreadyExists && e.status !== 0 && (route.strict || !isPermanentRefusal(e))) await release();
-      if (isPermanentRefusal(e) && !route.strict && !isNamespaceTerminating(e)) {
-        // Lenient mode records what it could not run, as it does for a payload that misses params:
-        // a run without params that the run controller marks Failed (InvalidPayload).
-        const refusal = [{ param: '(run)', message: `the API server refused the run (${describeRefusal(e)}); its params were dropped` }];
-        stored = await createOrRead(client, { ...run, spec: { ...run.spec, params: {}, payloadErrors: [...(run.spec.payloadErrors ?? []), ...refusal] } }, opts.timeoutMs);
-        if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
-        return answer(ctx, stored, stored.spec.correlationId !== run.spec.correlationId);
-      }
-      if (isPermanentRefusal(e)) throw refused(e);
-      if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
-      stored = await client.get<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, runName).catch((err: unknown) => {
-        throw apiUnavailable(err);
-      });
-      // Two different deliveries hashed to one name: refuse rather than report the wrong run.
-      if (stored.spec.trigger?.deliveryId !== deliveryKey) throw deliveryConflict();
-      duplicate = true;
-    }
-    if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, opts.timeoutMs);
-    answer(ctx, stored, duplicate);
+      incomingTrace: ctx.state.incomingTrace,
+      tracestate: ctx.state.tracestate,
+      // History keeps the runs while their key must deduplicate: a retry of this delivery after
+      // they were pruned would otherwise start them again.
+      ...(deliveryKey.startsWith('generated:') ? {} : { keepUntil: new Date(nowMs + route.replayWindowMs) }),
+    };
+    const [first, ...rest] = planned;
+    const stored = [await storeRun(client, delivery, first!.target, first!.mapped, uuidv7(), opts.timeoutMs)];
+    const correlationId = stored[0]!.run.spec.correlationId;
+    stored.push(...(await Promise.all(rest.map(({ target, mapped }) => storeRun(client, delivery, target, mapped, correlationId, opts.timeoutMs)))));
+    answer(ctx, stored);
   };
 }
 
-/** A replay whose original run was deleted since: the record still says which run it was. */
-function answerFromRecord(ctx: WebhookContext, record: DeliveryRecord): void {
-  answer(ctx, { metadata: { namespace: record.metadata.namespace!, name: record.spec.pipelineRun }, spec: { correlationId: record.spec.correlationId } } as PipelineRun, true);
+interface Delivery {
+  route: ServingRoute;
+  deliveryKey: string;
+  replayKey: string | undefined;
+  receivedAt: Date;
+  incomingTrace: WebhookContext['state']['incomingTrace'];
+  tracestate: string | undefined;
+  /** Until when history must keep the runs (the trigger's replay window from now). */
+  keepUntil?: Date;
 }
 
-function answer(ctx: WebhookContext, run: PipelineRun, duplicate: boolean): void {
-  const correlationId = run.spec.correlationId;
+interface StoredRun {
+  target: CompiledTarget;
+  run: PipelineRun;
+  duplicate: boolean;
+}
+
+/** The targets whose filters match, in spec order; a filter over its cost limit refuses the delivery. */
+function matchingTargets(ctx: WebhookContext, route: ServingRoute): CompiledTarget[] {
+  return route.targets.filter((target) => {
+    if (!target.filter) return true;
+    const result = target.filter.evaluate(filterInputOf(ctx, route));
+    if ('limitExceeded' in result) throw filterLimitExceeded();
+    return result.matched;
+  });
+}
+
+/**
+ * Creates one target's run, or finds the one an earlier attempt of this delivery stored (its name
+ * is derived from the delivery key and the target), and makes sure its sensitive params exist.
+ */
+async function storeRun(client: KubeClient, d: Delivery, target: CompiledTarget, mapped: MappedParams, correlationId: string, timeoutMs: number): Promise<StoredRun> {
+  const { route, deliveryKey } = d;
+  const runName = pipelineRunNameFor(route.name, route.uid, deliveryKey, target.shorthand ? undefined : target.name);
+  const run = buildPipelineRun(route, target, {
+    runName,
+    deliveryKey,
+    ...(d.replayKey ? { replayKey: d.replayKey } : {}),
+    ...(d.keepUntil ? { keepUntil: d.keepUntil } : {}),
+    correlationId,
+    // The sender's trace, else a new one seeded by the correlation ID.
+    traceparent: (d.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
+    ...(d.tracestate ? { tracestate: d.tracestate } : {}),
+    receivedAt: d.receivedAt,
+    params: mapped.params,
+    sensitive: mapped.sensitive,
+    payloadErrors: mapped.errors,
+  });
+  const isThisDelivery = (stored: PipelineRun) => stored.spec.trigger?.deliveryId === deliveryKey && stored.spec.trigger?.target === run.spec.trigger?.target;
+
+  let stored: PipelineRun;
+  let duplicate = false;
+  try {
+    stored = await client.create(RESOURCES.pipelineRuns, run, { timeoutMs });
+  } catch (e) {
+    if (isPermanentRefusal(e) && !route.strict && !isNamespaceTerminating(e)) {
+      // Lenient mode records what it could not run, as it does for a payload that misses params:
+      // a run without params that the run controller marks Failed (InvalidPayload).
+      const refusal = [{ param: '(run)', message: `the API server refused the run (${describeRefusal(e)}); its params were dropped` }];
+      stored = await createOrRead(client, { ...run, spec: { ...run.spec, params: {}, payloadErrors: [...(run.spec.payloadErrors ?? []), ...refusal] } }, timeoutMs);
+      if (!isThisDelivery(stored)) throw deliveryConflict();
+      return { target, run: stored, duplicate: stored.spec.correlationId !== run.spec.correlationId };
+    }
+    if (isPermanentRefusal(e)) throw refused(e);
+    if (!(isKubeError(e) && e.alreadyExists)) throw apiUnavailable(e);
+    stored = await client.get<PipelineRun>(RESOURCES.pipelineRuns, route.namespace, runName).catch((err: unknown) => {
+      throw apiUnavailable(err);
+    });
+    // Two different deliveries hashed to one name: refuse rather than report the wrong run.
+    if (!isThisDelivery(stored)) throw deliveryConflict();
+    duplicate = true;
+  }
+  if (Object.keys(mapped.sensitive).length > 0) await ensureSensitiveParams(client, stored, mapped.sensitive, timeoutMs);
+  return { target, run: stored, duplicate };
+}
+
+/**
+ * 202 when this request created a run, 200 when every run already existed (a duplicate). The
+ * answer names every run; `pipelineRun` is the first target's, as before targets existed.
+ */
+function answer(ctx: WebhookContext, stored: readonly StoredRun[]): void {
+  const first = stored[0]!;
+  const correlationId = first.run.spec.correlationId;
+  const duplicate = stored.every((s) => s.duplicate);
+  const refOf = (run: PipelineRun) => ({ namespace: run.metadata.namespace!, name: run.metadata.name! });
   ctx.state.correlationId = correlationId;
-  ctx.state.pipelineRun = { namespace: run.metadata.namespace!, name: run.metadata.name! };
+  ctx.state.pipelineRun = refOf(first.run);
+  ctx.state.pipelineRuns = stored.map((s) => ({ ...refOf(s.run), pipeline: s.target.pipelineName, created: !s.duplicate }));
   // A duplicate answers with the first delivery's run, so the log line names that run's trace.
-  const traceparent = run.metadata.annotations?.[ANNOTATIONS.traceparent];
+  const traceparent = first.run.metadata.annotations?.[ANNOTATIONS.traceparent];
   if (traceparent) ctx.state.traceparent = traceparent;
   ctx.state.outcome = duplicate ? 'duplicate' : 'accepted';
   ctx.set('X-Correlation-ID', correlationId);
   ctx.status = duplicate ? 200 : 202;
-  ctx.body = { correlationId, pipelineRun: ctx.state.pipelineRun, duplicate };
+  ctx.body = {
+    correlationId,
+    pipelineRun: ctx.state.pipelineRun,
+    pipelineRuns: stored.map((s) => ({ ...(s.target.shorthand ? {} : { target: s.target.name }), ...refOf(s.run), duplicate: s.duplicate })),
+    duplicate,
+  };
+}
+
+function uniqueProblems(problems: { path: string; message: string }[]): { path: string; message: string }[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 // Strict mode lists problems by where the value should have been, never by the value.
-function problemPathOf(route: ServingRoute, param: string): string {
-  const mapping = route.params.find((p) => p.name === param);
+function problemPathOf(target: CompiledTarget, param: string): string {
+  const mapping = target.params.find((p) => p.name === param);
   if (mapping?.from === 'body' && mapping.path !== undefined) return mapping.path;
   if (mapping?.from === 'header' && mapping.header) return `header:${mapping.header}`;
   if (mapping?.from === 'query' && mapping.query) return `query:${mapping.query}`;

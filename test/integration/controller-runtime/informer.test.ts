@@ -198,7 +198,7 @@ describe('Informer (real API server)', function () {
     expect(via.activeWatches).to.equal(0);
     const connects = inf.stats.connects;
     await createSecret('late');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // deliberate negative check: a live watch would deliver it well within this
     expect(inf.get(`${ns()}/late`)).to.equal(undefined);
     expect(inf.stats.connects).to.equal(connects);
   });

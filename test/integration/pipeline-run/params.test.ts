@@ -11,6 +11,7 @@ import type { EnvVar } from '../../../src/controllers/pipeline-run/job.ts';
 import { adminClient, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { IMAGE, createPipeline, createRun, getRun, waitJob, waitPhase, type Job } from './run-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 const PIPELINE = 'inject';
 
@@ -55,6 +56,7 @@ describe('PipelineRun params in the Job (real API server)', function () {
       jobTemplate: {
         metadata: { annotations: { 'example.com/ref': '$(params.ref)', 'example.com/yaml': '$(params.yaml)' } },
         spec: {
+          ...STATUS_WRITTEN_BY_TEST,
           template: {
             metadata: { annotations: { 'example.com/shell': '$(params.shell)' } },
             spec: {
@@ -88,8 +90,12 @@ describe('PipelineRun params in the Job (real API server)', function () {
     return { run: await getRun(ns(), name), job };
   }
 
+  // The run with hostile params, made by whichever test needs it first: each test can run alone.
+  let hostile: Promise<{ run: PipelineRun; job: Job }> | undefined;
+  const hostileRun = () => (hostile ??= runWith('hostile', HOSTILE));
+
   it('puts hostile values into args, command and env as exactly the strings sent, `$` doubled where Kubernetes expands', async () => {
-    const { run, job } = await runWith('hostile', HOSTILE);
+    const { run, job } = await hostileRun();
     const container = job.spec.template.spec!.containers![0]!;
     expect(container.command).to.deep.equal(['/bin/loader', '--obj={"a":1}']);
     expect(container.args).to.deep.equal([
@@ -126,7 +132,7 @@ describe('PipelineRun params in the Job (real API server)', function () {
   });
 
   it('gives the hostile run a Job of exactly the structure a benign run gets: no volume, key or list item added', async () => {
-    const hostile = await waitJob(ns(), 'hostile');
+    const { job: hostile } = await hostileRun();
     const { job: benign } = await runWith('benign', BENIGN);
     expect(shape(hostile.spec)).to.deep.equal(shape(benign.spec));
     expect(shape(hostile.metadata.annotations)).to.deep.equal(shape(benign.metadata.annotations));
@@ -136,8 +142,7 @@ describe('PipelineRun params in the Job (real API server)', function () {
   });
 
   it('passes a sensitive param only as a secretKeyRef to <run>-params: its value is in neither the run nor the Job', async () => {
-    const run = await getRun(ns(), 'hostile');
-    const job = await waitJob(ns(), 'hostile');
+    const { run, job } = await hostileRun();
     expect(run.spec.params).not.to.have.property('api_token');
     expect(JSON.stringify(run)).not.to.include(TOKEN);
     expect(JSON.stringify(job)).not.to.include(TOKEN);

@@ -64,24 +64,26 @@ describe('receiver: replay protection outlives run history, across replicas (rea
     await controllers?.stop();
   });
 
-  it('answers a captured request replayed under a new delivery ID with the original run, after that run was pruned', async () => {
-    const replay = capture(signed, { export_id: 'exp_pruned' });
+  it('answers a captured request replayed under a new delivery ID with the original run, which history keeps through the window', async () => {
+    // The Pipeline keeps no finished run in history: without the replay window, the run would be
+    // pruned as soon as it succeeded, and the replay would start a second one.
+    const finished = await createTrigger(replicaA, ns(), 'finished', { pipelineRef: { name: 'brief' }, params: [{ name: 'export_id', from: 'body', path: '/export_id', required: true }] });
+    await eventually(async () => replicaB.routes?.lookup(finished.path)?.state === 'serving', 20_000);
+    const replay = capture(finished, { export_id: 'exp_pruned' });
     const first = await replay(replicaA.receiverUrl, { 'x-planasonix-delivery': 'd-original' });
     expect(first.status, first.text).to.equal(202);
     const run = (first.json().pipelineRun as { name: string }).name;
-    // The run leaves history (as pruning would delete it).
-    await adminClient().delete(RESOURCES.pipelineRuns, ns(), run);
-    await eventually(() => gone(ns(), run), 20_000);
+    await eventually(() => adminClient().get(RESOURCES.jobs, ns(), run), 20_000);
+    await runJobToSuccess(ns(), run);
+    await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), run)).status?.phase === 'Succeeded', 20_000);
 
-    // Sent as a sender retries: on 503 (the record is too young to tell a deleted run from one being stored), again.
-    const again = await eventually(async () => {
-      const r = await replay(replicaB.receiverUrl, { 'x-planasonix-delivery': 'd-attacker' });
-      expect([200, 503], r.text).to.include(r.status);
-      return r.status === 200 ? r : undefined;
-    }, 20_000, 500);
+    const again = await replay(replicaB.receiverUrl, { 'x-planasonix-delivery': 'd-attacker' });
+    expect(again.status, again.text).to.equal(200);
     expect(again.json().correlationId).to.equal(first.json().correlationId);
     expect(again.json().duplicate).to.equal(true);
-    expect((await runsOf(ns(), 'signed')).filter((r) => r.spec.params?.export_id === 'exp_pruned')).to.have.length(0);
+    const runs = (await runsOf(ns(), 'finished')).filter((r) => r.spec.params?.export_id === 'exp_pruned');
+    expect(runs.map((r) => r.metadata.name)).to.deep.equal([run]);
+    expect(runs[0]!.metadata.annotations?.['planasonix.io/keep-until']).to.be.a('string');
   });
 
   it('lets exactly one of the same signed request raced to two replicas under different delivery IDs start a run', async () => {
@@ -90,8 +92,8 @@ describe('receiver: replay protection outlives run history, across replicas (rea
       const a = () => replay(replicaA.receiverUrl, { 'x-planasonix-delivery': `a-${round}` });
       const b = () => replay(replicaB.receiverUrl, { 'x-planasonix-delivery': `b-${round}` });
       const replies = await Promise.all([a(), b()]);
-      // One wins (202); the other is answered as a duplicate (200), or told to retry (503) while
-      // the winner's run is not stored yet, and then answered as a duplicate.
+      // One stores the run (202); the other, claiming the same replay key a moment later, is that
+      // delivery again and finds the run (200).
       expect(replies.filter((r) => r.status === 202), replies.map((r) => r.text).join(' | ')).to.have.length(1);
       const loser = replies.findIndex((r) => r.status !== 202);
       expect([200, 503]).to.include(replies[loser]!.status);
@@ -152,7 +154,7 @@ describe('receiver: replay protection outlives run history, across replicas (rea
     const first = await replay(replicaA.receiverUrl, { 'x-planasonix-delivery': 'short-1' });
     expect(first.status, first.text).to.equal(202);
     const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns());
-    const record = records.items.find((r) => r.spec.pipelineRun === (first.json().pipelineRun as { name: string }).name);
+    const record = records.items.find((r) => r.spec.deliveryKey === 'id:short-1');
     expect(record, 'a record for the replay key').to.not.equal(undefined);
     expect(Date.parse(record!.spec.expiresAt) - Date.parse(record!.metadata.creationTimestamp!)).to.be.within(3_000, 5_000);
     await eventually(

@@ -61,8 +61,10 @@ describe('receiver: every answer of the HTTP contract', function () {
     const reply = await deliver(trigger, body);
     expect(reply.status, reply.text).to.equal(202);
     expect(reply.headers['content-type']).to.match(/^application\/json/);
-    const answer = reply.json() as { correlationId: string; pipelineRun: { namespace: string; name: string }; duplicate: boolean };
-    expect(Object.keys(answer).sort()).to.deep.equal(['correlationId', 'duplicate', 'pipelineRun']);
+    const answer = reply.json() as { correlationId: string; pipelineRun: { namespace: string; name: string }; pipelineRuns: unknown[]; duplicate: boolean };
+    expect(Object.keys(answer).sort()).to.deep.equal(['correlationId', 'duplicate', 'pipelineRun', 'pipelineRuns']);
+    // One target (spec.pipelineRef): the list names the same run, with no target name.
+    expect(answer.pipelineRuns).to.deep.equal([{ ...answer.pipelineRun, duplicate: false }]);
     expect(answer.duplicate).to.equal(false);
     expect(answer.correlationId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(answer.pipelineRun.namespace).to.equal(ns());
@@ -80,11 +82,13 @@ describe('receiver: every answer of the HTTP contract', function () {
     const deliveryId = `evt_${randomUUID()}`;
     const first = await deliver(trigger, { export_id: 'first' }, { deliveryId });
     expect(first.status, first.text).to.equal(202);
-    // The sender retries later: a new signature (new timestamp), even a different body, same ID.
-    await new Promise((r) => setTimeout(r, 1100));
-    const retry = await deliver(trigger, { export_id: 'second' }, { deliveryId });
+    // The sender retries later: a new signature (a later timestamp), even a different body, same ID.
+    const later = Buffer.from(JSON.stringify({ export_id: 'second' }));
+    const headers = planasonixHeaders(trigger.secret, later, { t: Math.floor(Date.now() / 1000) + 1, deliveryId });
+    const retry = await deliver(trigger, { export_id: 'second' }, { deliveryId, headers });
     expect(retry.status, retry.text).to.equal(200);
-    expect(retry.json()).to.deep.equal({ ...first.json(), duplicate: true });
+    const original = first.json() as { pipelineRun: { namespace: string; name: string } };
+    expect(retry.json()).to.deep.equal({ ...original, duplicate: true, pipelineRuns: [{ ...original.pipelineRun, duplicate: true }] });
     expect(retry.headers['x-correlation-id']).to.equal(first.json().correlationId);
     const runs = await runsOf(ns(), 'dedupes');
     expect(runs).to.have.length(1);

@@ -57,7 +57,7 @@ describe('WebhookTrigger generated Secret (real API server)', function () {
     await adminClient().create(RESOURCES.webhookTriggers, triggerObject(ns(), 'evented'));
     await waitReady(ns(), 'evented');
     const { data: before } = await readSecret(ns(), 'evented-webhook');
-    // Events are written asynchronously: give one the time it would take.
+    // Deliberate negative check: Events are written asynchronously, so absence needs the time one would take.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await triggerEvents(ns(), 'evented')).to.deep.equal([]);
 

@@ -5,7 +5,7 @@ import type { AuthSpec } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
-import { countingClient, inParallel, pipelineObject, secretObject, sleep, triggerObject, waitReady, waitReason, type CountingClient } from './trigger-fixtures.ts';
+import { countingClient, inParallel, triggerEvents, pipelineObject, secretObject, sleep, triggerObject, waitReady, waitReason, type CountingClient } from './trigger-fixtures.ts';
 
 const READY = 50;
 const WINDOW_MS = 20_000;
@@ -45,11 +45,11 @@ describe('WebhookTrigger controller at rest (real API server)', function () {
   it(`makes no API write in ${WINDOW_MS / 1000} s with ${READY} Ready triggers and no traffic`, async () => {
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
     await eventually(async () => controller.queue.length === 0 && controller.queue.inFlight === 0, 10_000);
-    // Events are written without waiting; let the last ones land before counting.
-    await sleep(500);
+    // Events are written without waiting: count from when the last ones (the broken triggers') landed.
+    await eventually(async () => (await triggerEvents(ns(), 'broken-pipeline')).length > 0 && (await triggerEvents(ns(), 'broken-secret')).length > 0, 10_000);
     const writes = client.writes.length;
     const reconciles = controller.stats.reconciles;
-    await sleep(WINDOW_MS);
+    await sleep(WINDOW_MS); // deliberate negative check: the window in which no write may happen
     const made = client.writes.slice(writes);
     console.log(`      ${made.length} writes in ${WINDOW_MS / 1000} s = ${(made.length * 60_000) / WINDOW_MS} writes/minute; ${controller.stats.reconciles - reconciles} reconciles`);
     expect(made).to.deep.equal([]);

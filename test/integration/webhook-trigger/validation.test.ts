@@ -21,8 +21,9 @@ import {
   waitReason,
   type CountingClient,
 } from './trigger-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
-const JOB = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } };
+const JOB = { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } };
 
 /** Becoming Ready after a fix is event-driven: well under this, even on a busy CI machine. */
 const RECOVERY_MS = 3_000;
@@ -84,7 +85,7 @@ describe('WebhookTrigger validation (real API server)', function () {
     await eventually(async () => controller.queue.length === 0 && controller.queue.inFlight === 0, 5_000);
     const writes = client.writes.length;
     const reconciles = controller.stats.reconciles;
-    await sleep(2_000);
+    await sleep(2_000); // deliberate negative check: nothing may happen in this window
     expect(client.writes.slice(writes)).to.deep.equal([]);
     expect(controller.stats.reconciles - reconciles).to.equal(0);
     expect(controller.queue.delayedCount, 'nothing scheduled either').to.equal(0);
@@ -172,7 +173,7 @@ describe('WebhookTrigger validation (real API server)', function () {
 
     const secret = await readSecret(ns(), 'too-fast-webhook');
     const writes = client.writes.length;
-    await sleep(1_000);
+    await sleep(1_000); // deliberate negative check: a rotation loop would write within this second
     expect(client.writes.slice(writes), 'no rotation loop').to.deep.equal([]);
     expect((await readSecret(ns(), 'too-fast-webhook')).secret.metadata?.resourceVersion).to.equal(secret.secret.metadata?.resourceVersion);
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;

@@ -120,7 +120,29 @@ const fullPipeline: Pipeline = {
 };
 
 const triggerSpec: Full<WebhookTriggerSpec> = {
+  // Both set only to cover every field: the CRD's rule allows one of pipelineRef and targets.
   pipelineRef: { name: 'export-loader', version: 'v4-beta' },
+  targets: [
+    {
+      name: 'warehouse',
+      pipelineRef: { name: 'warehouse-loader', version: 'v2' },
+      filter: 'body.region == "eu"',
+      params: [
+        {
+          name: 'table',
+          from: 'body',
+          path: '/table',
+          header: 'X-Table',
+          query: 'table',
+          attribute: 'subject',
+          type: 'string',
+          required: true,
+          default: 'exports',
+          sensitive: false,
+        },
+      ],
+    },
+  ],
   auth: {
     scheme: 'planasonix',
     secretRef: { name: 'billing-webhook', key: 'signing-secret' },
@@ -177,7 +199,7 @@ const runSpec: Full<PipelineRunSpec> = {
   params: { export_id: 'exp_8f3c21', location: 's3://exports-bucket/exp_8f3c21/', record_count: '482910' },
   sensitiveParams: ['api_token'],
   payloadErrors: [{ param: 'record_count', message: 'is not a number' }],
-  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z' },
+  trigger: { name: 'export-completed', deliveryId: 'msg_2b8e4a6c', receivedTime: '2025-01-02T03:04:05Z', target: 'warehouse' },
   correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
   cancelled: false,
   rerunOf: 'export-completed-5f2c9a01b7c4d3e2',
@@ -296,8 +318,7 @@ function validateAgainstSchema(obj: unknown, schema: SchemaNode): string | undef
 
 const recordSpec: Full<DeliveryRecordSpec> = {
   key: 'replay:3f1c9a',
-  pipelineRun: 'export-completed-5f2c9a01b7',
-  correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11',
+  deliveryKey: 'id:exp_8f3c21-completed',
   expiresAt: '2026-01-01T00:05:00Z',
 };
 
@@ -317,6 +338,8 @@ const cases = [
       'spec.auth.scheme': AUTH_SCHEMES,
       'spec.params[].from': PARAM_SOURCES,
       'spec.params[].type': PARAM_TYPES,
+      'spec.targets[].params[].from': PARAM_SOURCES,
+      'spec.targets[].params[].type': PARAM_TYPES,
       'spec.idempotency.from': IDEMPOTENCY_SOURCES,
       'status.conditions[].status': CONDITION_STATUSES,
     } as Record<string, readonly string[]>,

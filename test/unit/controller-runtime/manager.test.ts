@@ -8,6 +8,8 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 /** Lists `items` once the test opens the gate; watches stay open and quiet until aborted. */
 class QuietClient implements ManagerClient {
   items: KubeObject[] = [];
+  /** Lists asked for and held at the gate. */
+  listsWaiting = 0;
   private openGate: () => void = () => {};
   private readonly gate = new Promise<void>((r) => (this.openGate = r));
 
@@ -16,6 +18,7 @@ class QuietClient implements ManagerClient {
   }
 
   async listAll<T extends KubeObject>(): Promise<ObjectList<T>> {
+    this.listsWaiting++;
     await this.gate;
     return { items: structuredClone(this.items) as T[], metadata: { resourceVersion: '1' } };
   }
@@ -29,6 +32,15 @@ class QuietClient implements ManagerClient {
   }
   create = this.get;
   replace = this.get;
+}
+
+/** Polls until the check holds: the test waits for the event, not for a guessed time. */
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 describe('Manager', () => {
@@ -53,14 +65,15 @@ describe('Manager', () => {
     manager.addController(controller, secrets);
 
     const started = manager.start();
-    await new Promise((r) => setTimeout(r, 20));
+    // Both informers are listing, and their lists have not come back: not ready, no controller.
+    await until(() => client.listsWaiting === 2);
     expect(manager.ready()).to.equal(false);
     expect(controller.running).to.equal(false);
     client.release();
     await started;
     expect(manager.ready()).to.equal(true);
     expect(manager.isLeader()).to.equal(true);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => reconciled.length === 2);
     expect(reconciled.sort()).to.deep.equal(['ns/a', 'ns/b']);
 
     await manager.stop();

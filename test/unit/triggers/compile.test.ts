@@ -84,4 +84,39 @@ describe('compileTrigger', () => {
     expect(t.warning).to.include('anyone');
     expect(t.hasKeys).to.equal(true);
   });
+
+  describe('targets', () => {
+    it('pipelineRef is the one-target shorthand', () => {
+      const t = compiled({ pipelineRef: { name: 'export-loader', version: 'v2' } });
+      expect(t.targets.map((x) => ({ name: x.name, shorthand: x.shorthand, pipeline: x.pipelineName, version: x.pipelineVersion }))).to.deep.equal([
+        { name: 'export-loader', shorthand: true, pipeline: 'export-loader', version: 'v2' },
+      ]);
+    });
+
+    it('each target gets the trigger\'s params and its own, its own winning by name, and its filter compiled', () => {
+      const t = compiled({
+        pipelineRef: undefined,
+        params: [{ name: 'a', from: 'header', header: 'X-A' }, { name: 'b', from: 'header', header: 'X-B' }],
+        targets: [
+          { pipelineRef: { name: 'one' } },
+          { name: 'two', pipelineRef: { name: 'one' }, filter: 'body.x == 1', params: [{ name: 'b', from: 'query', query: 'b' }, { name: 'c', from: 'body', path: '/c' }] },
+        ],
+      });
+      expect(t.targets.map((x) => [x.name, x.shorthand, x.params.map((p) => `${p.name}:${p.from}`)])).to.deep.equal([
+        ['one', false, ['a:header', 'b:header']],
+        ['two', false, ['a:header', 'b:query', 'c:body']],
+      ]);
+      expect(t.targets[1]!.filter?.readsBody).to.equal(true);
+      expect(t.needsJsonBody).to.equal(true);
+    });
+
+    it('refuses repeated target names, a target filter that does not compile, and a trigger with no Pipeline', () => {
+      const p = problems({ pipelineRef: undefined, targets: [{ pipelineRef: { name: 'x' } }, { pipelineRef: { name: 'x' }, filter: 'body.' }] });
+      expect(p.map((x) => [x.reason, x.field])).to.deep.equal([
+        ['InvalidSpec', 'spec.targets[1].name'],
+        ['InvalidFilter', 'spec.targets[1].filter'],
+      ]);
+      expect(problems({ pipelineRef: undefined }).map((x) => x.field)).to.deep.equal(['spec.pipelineRef']);
+    });
+  });
 });
