@@ -86,4 +86,4 @@ bench: deps controlplane
 	node bench/run.ts
 
 clean:
-	rm -rf .tools node_modules .dev
+	rm -rf .tools node_modules .dev dist
