@@ -138,6 +138,8 @@ export interface AuthSpec {
   scheme?: AuthScheme;
   secretRef?: SecretKeyRef;
   publicKey?: string;
+  /** Refuse params from headers and query values, which no signature covers. */
+  signedParamsOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;
   /** Parameters of scheme hmac. */
@@ -261,3 +263,19 @@ export interface PipelineRunStatus {
 }
 
 export type PipelineRun = Resource<PipelineRunSpec, PipelineRunStatus>;
+
+// ---------------------------------------------------------------- DeliveryRecord
+
+/** A replay key's claim: the delivery key its first delivery came with, and until when it counts. */
+export interface DeliveryRecordSpec {
+  key: string;
+  deliveryKey: string;
+  expiresAt: string;
+}
+
+export interface DeliveryRecord {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: DeliveryRecordSpec;
+}
