@@ -1,10 +1,11 @@
 # Two commands matter: `make dev` runs the operator locally, `make test` passes every test.
 # Both install what they need on a fresh machine: Node.js 24 from the npm registry, the npm
-# dependencies, and the control plane built from pinned Go modules (cached outside the repo).
+# dependencies, the control plane and the node's runtime built from pinned Go modules (cached
+# outside the repo), and runc and busybox-static from Debian.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
+.PHONY: deps controlplane node-runtime node-tools node-cleanup gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -17,6 +18,27 @@ node_modules/.installed: package.json package-lock.json .tools/bin/node
 
 controlplane:
 	./tools/controlplane/build.sh >/dev/null
+
+# The local node's runtime: containerd, its runc shim, the CNI plugins and the pause binary.
+node-runtime: node-tools
+	./tools/node-runtime/build.sh >/dev/null
+
+# runc (containerd runs containers with it) and busybox-static (the pipelines' image in tests and
+# make dev), from Debian when missing.
+node-tools:
+	@missing=""; \
+	for p in runc:runc busybox:busybox-static; do \
+	  command -v "$${p%%:*}" >/dev/null || missing="$$missing $${p##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Removes what local nodes of crashed runs left on the host (a running node cleans up after itself,
+# and the next one to start cleans after crashed ones; this is for a machine no node starts on again).
+node-cleanup: controlplane
+	"$$(./tools/controlplane/build.sh)" node-cleanup
 
 # helm, kstatus and an Argo CD health-script runner, built from pinned Go modules (cached outside the repo).
 gitops-tools:
@@ -49,17 +71,19 @@ docs: deps
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
-test: deps controlplane gitops-tools test-tools typecheck
+test: deps controlplane node-runtime gitops-tools test-tools typecheck
 	npx mocha 'test/**/*.test.ts'
 
 test-unit: deps
 	npx mocha 'test/unit/**/*.test.ts'
 
+# A machine that cannot run containers still gets the rest: dev.ts says so in one line.
 dev: deps controlplane
+	@$(MAKE) --no-print-directory node-tools >/dev/null 2>&1 || true
 	node tools/dev.ts
 
 bench: deps controlplane
 	node bench/run.ts
 
 clean:
-	rm -rf .tools node_modules .dev
+	rm -rf .tools node_modules .dev dist

@@ -73,7 +73,17 @@ async function rejectRun(target: ReceiverTarget, cfg: PeerPhaseConfig): Promise<
   return { answersPerSecond: res.requests / res.durationSeconds, statuses: res.statuses, p50: res.latencyMs.p50, p99: res.latencyMs.p99 };
 }
 
-async function acceptRun(target: ReceiverTarget, cfg: PeerPhaseConfig, secret: string): Promise<AcceptRound> {
+/**
+ * CPU of the control plane and of the receivers not under load, over the timed part: what the
+ * stored rate had to share the machine with, so that a slow round can be told from a slow receiver.
+ */
+function otherCpu(meters: Record<string, number>, idle: Pick<ReceiverTarget, 'pids'>[]): () => Record<string, number> {
+  const pids: Record<string, number[]> = { ...Object.fromEntries(Object.entries(meters).map(([name, pid]) => [name, [pid]])), 'other receivers (idle)': idle.flatMap((t) => t.pids()) };
+  const start = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, sumCpu(list)]));
+  return () => Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, round(sumCpu(list) - start[name]!, 2)]));
+}
+
+async function acceptRun(target: ReceiverTarget, cfg: PeerPhaseConfig, secret: string, others: () => () => Record<string, number>): Promise<AcceptRound> {
   const spec = {
     url: target.url,
     connections: cfg.connections,
@@ -87,10 +97,12 @@ async function acceptRun(target: ReceiverTarget, cfg: PeerPhaseConfig, secret: s
   const warm = await load({ ...spec, durationSeconds: 1, maxRequests: Math.ceil(cfg.acceptMaxRequests / 4) });
   const start = await target.persisted();
   const cpuStart = sumCpu(target.pids());
+  const otherCpuRead = others();
   const rss = sampleRss(() => target.pids());
   const res = await load({ ...spec, durationSeconds: cfg.acceptSeconds, maxRequests: cfg.acceptMaxRequests });
   const end = await target.persisted();
   const cpu = sumCpu(target.pids()) - cpuStart;
+  const otherCpuSeconds = otherCpuRead();
   const peakRssMiB = rss.stop();
   const final = await drain(target, cfg.drainSeconds);
   const answered2xx = count2xx(warm.statuses) + count2xx(res.statuses);
@@ -105,6 +117,8 @@ async function acceptRun(target: ReceiverTarget, cfg: PeerPhaseConfig, secret: s
     answered2xx,
     answeredNeverStored: Math.max(0, answered2xx - (final - before)),
     cpuMsPerObject: stored > 0 ? (cpu * 1000) / stored : Number.NaN,
+    cpuSeconds: round(cpu, 2),
+    otherCpuSeconds,
     peakRssMiB,
   };
 }
@@ -121,6 +135,8 @@ export async function comparePeers(
   cfg: PeerPhaseConfig,
   secret: string,
   log: Log,
+  /** Control-plane processes by name, whose CPU each accept run records. */
+  meters: Record<string, number> = {},
 ): Promise<PeerComparison> {
   const results = new Map<string, ReceiverResult>(targets.map((t) => [t.id, { id: t.id, label: t.label, idleRssMiB: round(idleRss[t.id] ?? Number.NaN, 1), reject: [], accept: [] }]));
   // The two Tekton variants differ only in their client's request limit: one reject run serves both.
@@ -148,11 +164,14 @@ export async function comparePeers(
     }
     for (const t of order(targets)) {
       await guarded(t, 'the accept path', async () => {
-        const res = await acceptRun(t, cfg, secret);
+        // Tekton's two sinks share one interceptors server: the idle receivers' processes exclude this one's.
+        const idle = () => targets.filter((o) => o !== t).map((o) => ({ pids: () => o.pids().filter((pid) => !t.pids().includes(pid)) }));
+        const res = await acceptRun(t, cfg, secret, () => otherCpu(meters, idle()));
         results.get(t.id)!.accept.push(res);
         log(
           `  peers round ${r + 1} accept ${t.id}: ${res.persistedPerSecond.toFixed(0)} objects/s, ${res.answersPerSecond.toFixed(0)} answers/s, p50 ${res.p50.toFixed(1)} / p99 ${res.p99.toFixed(1)} ms, ` +
-            `${res.answeredNeverStored} of ${res.answered2xx} 2xx never stored, RSS peak ${res.peakRssMiB.toFixed(0)} MiB`,
+            `${res.answeredNeverStored} of ${res.answered2xx} 2xx never stored, RSS peak ${res.peakRssMiB.toFixed(0)} MiB, ` +
+            `CPU s: receiver ${res.cpuSeconds}, others ${JSON.stringify(res.otherCpuSeconds)}`,
         );
         await t.reset();
         await t.clean();

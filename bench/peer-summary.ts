@@ -35,6 +35,10 @@ export interface AcceptRound {
   answered2xx: number;
   /** Receiving processes' CPU per object stored during the timed part, ms. */
   cpuMsPerObject: number;
+  /** The receiving processes' CPU seconds over the timed part. */
+  cpuSeconds?: number;
+  /** CPU seconds of the control plane's processes and of the idle receivers during the timed part. */
+  otherCpuSeconds?: Record<string, number>;
   peakRssMiB: number;
 }
 
@@ -63,8 +67,18 @@ export interface PeerRow {
   peers: { id: string; value: number | undefined; ratio: number | undefined; note?: string }[];
 }
 
+/** kube-apiserver and etcd CPU over the timed part, per object stored in it; NaN when not recorded. */
+export function controlPlaneMsPerObject(r: AcceptRound): number {
+  const cpu = r.otherCpuSeconds;
+  const stored = r.persistedPerSecond * r.seconds;
+  if (!cpu || stored <= 0 || cpu['kube-apiserver'] === undefined) return Number.NaN;
+  return ((cpu['kube-apiserver'] + (cpu['etcd (in controlplane up)'] ?? 0)) * 1000) / stored;
+}
+
+/** The median of the rounds' finite values (a round may lack one, e.g. no object stored). */
 function medianOf<T>(rounds: T[], pick: (r: T) => number): number | undefined {
-  return rounds.length ? median(rounds.map(pick)) : undefined;
+  const values = rounds.map(pick).filter(Number.isFinite);
+  return values.length ? median(values) : undefined;
 }
 
 /** The statuses a receiver answered the reject path with, e.g. "401" or "202". */
@@ -87,6 +101,13 @@ export function summarizeComparison(c: PeerComparison): { ours: ReceiverResult; 
     { name: 'Idle RSS of the receiving process(es)', better: 'lower', unit: 'MiB', value: (r) => (r.failure && !r.accept.length ? undefined : r.idleRssMiB) },
     { name: 'RSS under load (peak)', better: 'lower', unit: 'MiB', value: (r) => medianOf(r.accept, (x) => x.peakRssMiB) },
     { name: 'Receiver CPU per stored object', better: 'lower', unit: 'ms', value: (r) => medianOf(r.accept, (x) => x.cpuMsPerObject) },
+    {
+      // CPU time, unlike rates, hardly depends on what else the machine runs.
+      name: 'API server and etcd CPU per stored object',
+      better: 'lower',
+      unit: 'ms',
+      value: (r) => medianOf(r.accept, (x) => controlPlaneMsPerObject(x)),
+    },
     {
       name: '2xx answers that never became objects (all rounds)',
       better: 'lower',

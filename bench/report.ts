@@ -187,7 +187,9 @@ object once nothing more was written for 2 s, at most 10 s after the load, after
 sink, whose backlog lives in memory, is restarted. Idle RSS is each process's after start, before any
 load (for Tekton the sink and the interceptors server together); under load, the peak sampled every
 200 ms. CPU per object is the receiving processes' CPU during the timed part over the objects stored
-in it.
+in it, and likewise for the API server and etcd: CPU time hardly depends on what else the machine
+runs, where rates do (each accept run's CPU of the control plane and of the idle receivers is in
+bench/results.json, details.peers).
 `;
 
 interface LongAcceptChunk {
@@ -478,14 +480,18 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   Making the receiver's run cache hold only what the replay look-up needs (or watch metadata only)
   would save the memory and part of that CPU; it is left to the replay record of issue 13, which
   replaces the look-up (\`src/receiver/replayed-runs.ts\`) with a record of its own.
-- **Figure 6 (the peers).** In short runs on the loaded machine (one round each, load average 9–19),
-  the ratios that held in every run: ours answered the reject path 3.3–7× Flux and 5–12× Tekton (whose
-  sink answers 202 to a wrongly signed request: it answers before it verifies); stored 3.4–4.3× the
-  objects per second of Flux and 19–74× Tekton with its defaults (client-go's 5 requests/s: 96–97% of
-  its 2xx answers never became a PipelineRun); and used less CPU per stored object than either
-  (0.7–1.3 ms against 1.0–1.3 for Flux and 2.2–3.0 for Tekton with 1000 QPS). Against Tekton with its
-  API limit raised to 1000 the stored rate went both ways (0.48× in one run, 2.0–2.1× in two), and that
-  Tekton still lost 0–19% of its 2xx answers. Memory is where ours loses: idle RSS 114–139 MiB against
-  66–69 MiB for Flux and 93–94 MiB for Tekton's two processes (under load 147–307 MiB: its backlog is
-  held in memory). Where our MiB go (a heap snapshot by type) is not measured yet.
+- **Figure 6 (the peers).** Over ten runs on the loaded machine (nine of one round, one of three;
+  load average 9–19), what held in every run: ours answered the reject path 1.9–8.6× Flux and 3.9–22×
+  Tekton (whose sink answers 202 to a wrongly signed request: it answers before it verifies); stored
+  1.9–5.6× the objects per second of Flux and 18–74× Tekton with its defaults (client-go's 5
+  requests/s: 93–98% of its 2xx answers never became a PipelineRun); its receiver CPU per stored
+  object was 0.7–1.3 ms, as Flux's (0.9–1.5) and under Tekton's with 1000 QPS (2.1–3.3); and the API
+  server and etcd spent 2.3–2.5 ms of CPU per object it stored, against 2.6–3.4 for Tekton's create and
+  9–13 for Flux's annotation patch. Against Tekton with its API limit raised to 1000 the stored rate went
+  both ways (0.48–2.8×, below 1 in three runs of eight): that Tekton is not held to the sender's 16
+  connections, since it answers first and then creates from as many goroutines as deliveries are
+  pending, while ours, like the bare client of figure 3, has at most 16 creates in flight; it paid with
+  0–23% of its 2xx answers never stored. Memory is where ours loses: idle RSS 114–139 MiB against 66–69
+  MiB for Flux and 91–94 MiB for Tekton's two processes (under load Tekton's rose to 131–476 MiB: its
+  backlog is held in memory). Where our MiB go (a heap snapshot by type) is not measured yet.
 `;

@@ -17,6 +17,10 @@
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000)
 //   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/receiver-deployment.yaml's
 //   BENCH_KEEP_LOGS=1    keep the operator processes' logs (their directory is printed at the end)
+//   PLANASONIX_TEST_NODE  off by default here: the control plane runs without its node (kubelet,
+//                        containerd), as every figure measures writes to the API server; with a node
+//                        the bench's thousands of Jobs would get Pods competing for the same cores.
+//                        Set it to anything else to measure with the node running.
 //   BENCH_WRITE_DOCS=1   write docs/ even when BENCH_PHASES chose some phases only (by default only a
 //                        run of every phase does)
 import { execFile } from 'node:child_process';
@@ -797,7 +801,7 @@ type PeerBuilds = Parameters<typeof startPeers>[1];
  * load. Ours is the receiver-only replica (no controller writes meanwhile; the peers run no
  * controller either), on the github trigger hook-gh.
  */
-async function phasePeers(ctx: Context, builds: PeerBuilds, cleanup: (() => Promise<void>)[]): Promise<void> {
+async function phasePeers(ctx: Context, builds: PeerBuilds, meters: Record<string, number>, cleanup: (() => Promise<void>)[]): Promise<void> {
   log('figure 6: ours against Tekton Triggers and Flux, the same GitHub-signed 1 KiB deliveries');
   const receiver = await startOperator(ctx, 'receiver', 'receiver-peers');
   cleanup.unshift(() => receiver.stop());
@@ -824,7 +828,7 @@ async function phasePeers(ctx: Context, builds: PeerBuilds, cleanup: (() => Prom
   await new Promise((r) => setTimeout(r, 2_000));
   const idle: Record<string, number> = {};
   for (const t of [ours, ...targets]) idle[t.id] = t.pids().reduce((s, pid) => s + processMemory(pid).rssMiB, 0);
-  const comparison = await comparePeers([ours, ...targets], failures, idle, CONFIG.peers, ctx.hookGh.secret, log);
+  const comparison = await comparePeers([ours, ...targets], failures, idle, CONFIG.peers, ctx.hookGh.secret, log, meters);
   for (const t of targets) await t.stop().catch(() => {});
   await stopOperator(ctx, receiver);
   ctx.details.peers = comparison;
@@ -965,6 +969,7 @@ async function main(): Promise<void> {
   if (PHASES.has('filter')) await phaseFilter(partial as Context);
 
   log('starting the control plane');
+  process.env.PLANASONIX_TEST_NODE ??= 'off';
   const plane = await startControlPlane();
   const cleanup: (() => Promise<void>)[] = [() => plane.stop()];
   interrupted = async () => {
@@ -1010,7 +1015,7 @@ async function main(): Promise<void> {
       if (PHASES.has('e2e')) e2eBase = await phaseE2EBaseline(ctx);
       await stopOperator(ctx, receiver);
       // A fresh replica of its own, as the peers are fresh, and no other of ours watching the runs.
-      if (PHASES.has('peers')) await phasePeers(ctx, peerBuilds!, cleanup);
+      if (PHASES.has('peers')) await phasePeers(ctx, peerBuilds!, meters, cleanup);
       // Its own receivers, one per scheme: no other process of ours may watch the runs meanwhile.
       if (PHASES.has('longaccept')) await phaseLongAccept(ctx, meters);
       op = await startOperator(ctx, 'all', 'operator-2');

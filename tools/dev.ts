@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `make dev`: one command from a clone to a running operator with a sample trigger. It starts a real
-// control plane (or uses $KUBECONFIG's cluster), installs the CRDs and the samples, runs the operator
-// in this process, and prints ready-to-paste commands. Ctrl-C or SIGTERM stops everything.
+// control plane with a node that runs the pipelines' Pods (or uses $KUBECONFIG's cluster), installs
+// the CRDs and the samples, runs the operator in this process, and prints ready-to-paste commands.
+// Ctrl-C or SIGTERM stops everything. A machine that cannot run containers (no root, no overlayfs)
+// gets everything but the node, and one line saying why.
 //
 // Environment:
 //   PLANASONIX_DEV_DIR                  where kubeconfig, env and the cluster's data go (default .dev)
@@ -91,6 +93,10 @@ interface Cluster {
   addToPath: boolean;
   /** True when this process started the cluster, and so stops it. */
   owned: boolean;
+  /** The local node that runs Pods, when this process started one. */
+  node?: { name: string; images: { busybox: string } };
+  /** Why the local cluster has no node. */
+  nodeError?: string;
 }
 
 function runCaptured(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; inheritStderr?: boolean } = {}): Promise<string> {
@@ -114,14 +120,30 @@ async function buildControlPlane(): Promise<string> {
   return binary;
 }
 
+/** Builds the node's runtime (containerd, CNI plugins, pause) once; its directory, or why there is none. */
+async function buildNodeRuntime(): Promise<{ bin?: string; error?: string }> {
+  const started = Date.now();
+  try {
+    const bin = (await runCaptured(path.join(repoRoot, 'tools/node-runtime/build.sh'), [], { inheritStderr: true })).trim();
+    const seconds = Math.round((Date.now() - started) / 1000);
+    if (seconds >= 5) say(`the node runtime build took ${seconds}s; later runs use the cached binaries`);
+    return { bin };
+  } catch (e) {
+    return { error: `the node runtime did not build (${(e as Error).message.split('\n')[0]})` };
+  }
+}
+
 async function startLocalCluster(): Promise<Cluster> {
   const binary = await buildControlPlane();
+  const runtime = await buildNodeRuntime();
   const dataDir = path.join(devDir, 'cluster');
   mkdirSync(dataDir, { recursive: true });
-  say(`starting the control plane (etcd, kube-apiserver, kube-controller-manager; logs in ${shown(dataDir)})`);
+  say(`starting the control plane and a node (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd, kubelet; logs in ${shown(dataDir)})`);
+  // --node=auto: where this machine cannot run containers, the rest starts and the ready line says why.
+  const args = ['up', '--dir', dataDir, ...(runtime.bin ? ['--node=auto', `--node-bin=${runtime.bin}`] : [])];
   // Its own process group: a Ctrl-C reaches only us, and we stop the operator before the cluster.
   // EOF on its stdin also stops it, so it cannot outlive this process even after a SIGKILL.
-  const child = spawn(binary, ['up', '--dir', dataDir], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
   controlPlaneChild = child;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   cleanups.push({
@@ -140,8 +162,19 @@ async function startLocalCluster(): Promise<Cluster> {
   });
   // Later lines answer fault-injection commands, which dev never sends; keep the pipe drained anyway.
   lines.on('line', () => {});
-  const ready = JSON.parse(first) as { kubeconfig: string; server: string };
-  return { kubeconfigText: readFileSync(ready.kubeconfig, 'utf8'), server: ready.server, kubectl: path.join(path.dirname(binary), 'kubectl'), addToPath: true, owned: true };
+  const ready = JSON.parse(first) as { kubeconfig: string; server: string; node?: { name?: string; images?: { busybox: string }; error?: string; startSeconds?: number } };
+  const node = ready.node?.name && ready.node.images ? { name: ready.node.name, images: ready.node.images } : undefined;
+  if (node) say(`node ${node.name} is Ready (${Math.round(ready.node!.startSeconds ?? 0)}s); pipelines run there in the locally imported image ${node.images.busybox}`);
+  const nodeError = node ? undefined : (runtime.error ?? ready.node?.error ?? 'no node was started');
+  return {
+    kubeconfigText: readFileSync(ready.kubeconfig, 'utf8'),
+    server: ready.server,
+    kubectl: path.join(path.dirname(binary), 'kubectl'),
+    addToPath: true,
+    owned: true,
+    ...(node ? { node } : {}),
+    ...(nodeError ? { nodeError } : {}),
+  };
 }
 
 async function useExistingCluster(): Promise<Cluster> {
@@ -181,8 +214,10 @@ async function installSamples(cluster: Cluster, kubeconfig: string, client: Kube
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
   }
-  await kubectl(cluster, kubeconfig, ['apply', '--server-side', '--force-conflicts', '-n', NAMESPACE, '-k', 'deploy/examples']);
-  say(`applied deploy/examples (Pipeline export-loader, WebhookTrigger ${TRIGGER}) in namespace ${NAMESPACE}`);
+  // The local node cannot pull ghcr.io/example/export-loader: its overlay runs the imported busybox.
+  const samples = cluster.node ? 'deploy/examples/local' : 'deploy/examples';
+  await kubectl(cluster, kubeconfig, ['apply', '--server-side', '--force-conflicts', '-n', NAMESPACE, '-k', samples]);
+  say(`applied ${samples} (Pipeline export-loader, WebhookTrigger ${TRIGGER}) in namespace ${NAMESPACE}`);
 }
 
 // ------------------------------------------------------------------ ports and logs
@@ -295,6 +330,7 @@ async function main(): Promise<void> {
   ];
 
   const cluster = env.PLANASONIX_USE_EXISTING_CLUSTER === 'true' ? await useExistingCluster() : await startLocalCluster();
+  if (cluster.nodeError) say(`pipelines will not run: this machine cannot run containers (${cluster.nodeError}); runs stop at JobPending, everything else works`);
   const kubeconfig = path.join(devDir, 'kubeconfig');
   writeFileSync(kubeconfig, cluster.kubeconfigText, { mode: 0o600 });
   say(`cluster ready at ${cluster.server}; kubeconfig written to ${shown(kubeconfig)}`);
@@ -368,7 +404,11 @@ async function main(): Promise<void> {
       `    kubectl get webhooktriggers,pipelineruns.planasonix.io -n ${NAMESPACE}`,
       '',
       `  The curl line's signature expires after ${creds.tolerance}; 'planasonix sign --trigger ${TRIGGER} -n ${NAMESPACE} --data ${PAYLOAD}' prints a fresh one.`,
-      '  This cluster has no kubelet: runs stay Pending (JobPending) once their Job exists.',
+      cluster.node
+        ? `  Runs execute on the local node ${cluster.node.name}: add --wait to the send line to follow one to Succeeded, then 'kubectl logs -n ${NAMESPACE} job/<run>'.`
+        : cluster.owned
+          ? '  This cluster has no node: runs stay Pending (JobPending) once their Job exists.'
+          : '',
       '',
       '',
     ].join('\n'),

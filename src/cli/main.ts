@@ -8,7 +8,12 @@ Usage:
   planasonix sign [flags]       print a curl command with a valid signature for a trigger
   planasonix send [flags]       sign and post a payload, then print the correlation ID and PipelineRun
   planasonix status [flags]     show a trigger's URL Secret, rotation and deliveries, or a run by correlation ID
+  planasonix runs [flags]       list PipelineRuns (-n or -A, -o wide|json|yaml|name)
   planasonix rerun RUN [flags]  run a finished PipelineRun again with the same params (a new run, same correlation ID)
+  planasonix completion SHELL   print a completion script for bash or zsh
+
+Every command that reads the cluster takes --kubeconfig, --context and -n as kubectl does. Installed
+as the kubectl plugin kubectl-planasonix (bin/), it also runs as 'kubectl planasonix <command>'.
 
 Run 'planasonix <command> --help' for the flags of a command.
 `;
@@ -20,7 +25,10 @@ const commands: Record<string, () => Promise<Command>> = {
   sign: async () => (await import('./sign-command.ts')).signCommand,
   send: async () => (await import('./send-command.ts')).sendCommand,
   status: async () => (await import('./status-command.ts')).statusCommand,
+  runs: async () => (await import('./runs-command.ts')).runsCommand,
   rerun: async () => (await import('./rerun-command.ts')).rerunCommand,
+  completion: async () => (await import('./completion-command.ts')).completionCommand,
+  __complete: async () => (await import('./completion-command.ts')).completeCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

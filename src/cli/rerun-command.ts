@@ -38,11 +38,11 @@ Example:
   pipelinerun.planasonix.io/export-completed-5f2c9a01b7c4d3e2-r1f0c9a2b created (rerun of export-completed-5f2c9a01b7c4d3e2, correlation ID 0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11)
 `;
 
-const FLAGS = { ...COMMON_FLAGS, ...OUTPUT_FLAG, force: { type: 'boolean' }, timeout: { type: 'string' } } as const;
+export const RERUN_FLAGS = { ...COMMON_FLAGS, ...OUTPUT_FLAG, force: { type: 'boolean' }, timeout: { type: 'string' } } as const;
 
 export async function rerunCommand(argv: readonly string[]): Promise<number> {
   return runCli('rerun', async () => {
-    const { values, positionals } = parseCommandLine(argv, FLAGS, 1);
+    const { values, positionals } = parseCommandLine(argv, RERUN_FLAGS, 1);
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;

@@ -40,9 +40,11 @@ interface ReceiverAnswer {
 
 const SETTLED: ReadonlySet<RunPhase> = new Set<RunPhase>(['Running', 'Succeeded', 'Failed', 'Cancelled']);
 
+export const SEND_FLAGS = { ...COMMON_FLAGS, ...SIGNING_FLAGS, wait: { type: 'boolean' }, timeout: { type: 'string' } } as const;
+
 export async function sendCommand(argv: readonly string[]): Promise<number> {
   return runCli('send', async () => {
-    const values = parseFlags(argv, { ...COMMON_FLAGS, ...SIGNING_FLAGS, wait: { type: 'boolean' }, timeout: { type: 'string' } });
+    const values = parseFlags(argv, SEND_FLAGS);
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;

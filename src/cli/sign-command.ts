@@ -19,9 +19,11 @@ Example:
     -H 'x-planasonix-signature: t=1767225600,v1=5c0f…' --data-binary @payload.json
 `;
 
+export const SIGN_FLAGS = { ...COMMON_FLAGS, ...SIGNING_FLAGS } as const;
+
 export async function signCommand(argv: readonly string[]): Promise<number> {
   return runCli('sign', async () => {
-    const values = parseFlags(argv, { ...COMMON_FLAGS, ...SIGNING_FLAGS });
+    const values = parseFlags(argv, SIGN_FLAGS);
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;
@@ -34,7 +36,8 @@ export async function signCommand(argv: readonly string[]): Promise<number> {
     const creds = await loadTriggerCredentials(client, namespace, name, stringFlag(values, 'url-override'));
     const request = signDelivery(creds, body, values);
     const kubeconfig = stringFlag(values, 'kubeconfig');
-    process.stdout.write(`${renderCurl(request, creds, data, kubeconfig ? { kubeconfig } : {})}\n`);
+    const context = stringFlag(values, 'context');
+    process.stdout.write(`${renderCurl(request, creds, data, { ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) })}\n`);
     if (process.stderr.isTTY) {
       const validity = creds.scheme === 'planasonix' || creds.scheme === 'standard-webhooks' ? `; valid for ${creds.tolerance}` : '';
       process.stderr.write(`# ${creds.scheme} signature for ${namespace}/${name}${validity}\n`);

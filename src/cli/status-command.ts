@@ -3,16 +3,17 @@
 // command, without decoding Secrets or writing label selectors.
 import { targetsOf } from '../api/targets.ts';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Condition, PipelineRun, WebhookTrigger } from '../api/types.ts';
-import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
+import type { Condition, ParamMapping, PipelineRun, WebhookTrigger } from '../api/types.ts';
+import { ANNOTATIONS, CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, parseFlags, runCli, stringFlag, type FlagValues } from './cli-args.ts';
+import { OUTPUT_FLAG, formatObjects, outputFormatFrom, type OutputFormat } from './output.ts';
 
 const USAGE = `Usage:
-  planasonix status --trigger NAME [-n NAMESPACE] [--show-url]
-  planasonix status --correlation-id ID [-n NAMESPACE | -A]
+  planasonix status --trigger NAME [-n NAMESPACE] [--show-url] [-o wide|json|yaml]
+  planasonix status --correlation-id ID [-n NAMESPACE | -A] [-o wide|json|yaml]
 
 With --trigger: the trigger's Ready condition, where its URL and signing secret are kept, its
 rotation schedule, its last delivery and its delivery counts.
@@ -25,7 +26,10 @@ Flags:
   -A, --all-namespaces    with --correlation-id: search every namespace
   --show-url              with --trigger: print the webhook URL itself (it is a credential: anyone
                           holding it and the signing secret can start the pipeline)
+  -o, --output FORMAT     wide (more fields: params, filter, trace, rerun), or json or yaml (the
+                          object itself; the runs as a v1 List)
   --kubeconfig PATH       the kubeconfig to use (default: $KUBECONFIG, ~/.kube/config)
+  --context NAME          the kubeconfig context to use
   -h, --help              show this help
 
 Example:
@@ -35,8 +39,9 @@ Example:
     ...
 `;
 
-const FLAGS = {
+export const STATUS_FLAGS = {
   ...COMMON_FLAGS,
+  ...OUTPUT_FLAG,
   trigger: { type: 'string' },
   'correlation-id': { type: 'string' },
   'all-namespaces': { type: 'boolean', short: 'A' },
@@ -45,7 +50,7 @@ const FLAGS = {
 
 export async function statusCommand(argv: readonly string[]): Promise<number> {
   return runCli('status', async () => {
-    const values = parseFlags(argv, FLAGS);
+    const values = parseFlags(argv, STATUS_FLAGS);
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;
@@ -54,16 +59,18 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
     const correlationId = stringFlag(values, 'correlation-id');
     if ((trigger === undefined) === (correlationId === undefined)) throw new UsageError('give either --trigger or --correlation-id');
     if (values['all-namespaces'] && stringFlag(values, 'namespace')) throw new UsageError('give either -n or -A, not both');
+    const format = outputFormatFrom(values, ['table', 'wide', 'json', 'yaml']);
+    if (format !== 'table' && format !== 'wide' && values['show-url']) throw new UsageError('--show-url prints a table row; leave it out with -o json or yaml');
     if (trigger !== undefined) {
       if (values['all-namespaces']) throw new UsageError('-A works with --correlation-id only; give the trigger\'s namespace with -n');
-      return showTrigger(values, trigger);
+      return showTrigger(values, trigger, format);
     }
     if (values['show-url']) throw new UsageError('--show-url works with --trigger only');
-    return showRun(values, correlationId!);
+    return showRun(values, correlationId!, format);
   });
 }
 
-async function showTrigger(values: FlagValues, name: string): Promise<number> {
+async function showTrigger(values: FlagValues, name: string, format: OutputFormat): Promise<number> {
   const client = clientFrom(values);
   const namespace = namespaceFrom(values, client);
   let trigger: WebhookTrigger;
@@ -72,6 +79,10 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   } catch (e) {
     if (isNotFound(e)) throw new CommandError(`WebhookTrigger "${name}" not found in namespace "${namespace}"`);
     throw describeKubeFailure(e, `reading WebhookTrigger "${name}"`, client);
+  }
+  if (format === 'json' || format === 'yaml') {
+    process.stdout.write(formatObjects([trigger], format, false));
+    return 0;
   }
   const status = trigger.status ?? {};
   const ready = status.conditions?.find((c) => c.type === CONDITION_TYPES.ready);
@@ -95,11 +106,16 @@ async function showTrigger(values: FlagValues, name: string): Promise<number> {
   const last = status.lastDelivery;
   rows.push(['Last delivery', last ? `${timeWithAge(last.time)}, PipelineRun ${last.pipelineRun} (correlation ID ${last.correlationId})` : 'none yet']);
   if (trigger.spec.suspend) rows.push(['Suspended', 'yes: deliveries are answered 503']);
+  if (format === 'wide') {
+    rows.push(['Filter', trigger.spec.filter ?? '-']);
+    const params = trigger.spec.params ?? [];
+    rows.push(['Params', params.length === 0 ? '-' : params.map(describeMapping).join(', ')]);
+  }
   process.stdout.write(`WebhookTrigger ${namespace}/${name}\n${formatRows(rows)}`);
   return 0;
 }
 
-async function showRun(values: FlagValues, correlationId: string): Promise<number> {
+async function showRun(values: FlagValues, correlationId: string, format: OutputFormat): Promise<number> {
   // Label values are limited to this alphabet; checking it first keeps the selector a plain equality.
   if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(correlationId)) {
     throw new UsageError(`--correlation-id "${correlationId}" is not a correlation ID (for example 0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11)`);
@@ -116,6 +132,10 @@ async function showRun(values: FlagValues, correlationId: string): Promise<numbe
   if (runs.length === 0) {
     throw new CommandError(`no PipelineRun with correlation ID ${correlationId} ${namespace ? `in namespace "${namespace}" (search all with -A)` : 'in any namespace'}`);
   }
+  if (format === 'json' || format === 'yaml') {
+    process.stdout.write(formatObjects(runs, format, true));
+    return 0;
+  }
   const blocks = runs.map((run) => {
     const s = run.status ?? {};
     const rows: [string, string][] = [
@@ -131,6 +151,12 @@ async function showRun(values: FlagValues, correlationId: string): Promise<numbe
       ['Job', s.jobRef?.name ?? '-'],
     ];
     if (s.attempts !== undefined) rows.push(['Attempts', String(s.attempts)]);
+    if (format === 'wide') {
+      rows.push(['Delivery ID', run.spec.trigger?.deliveryId ?? '-']);
+      rows.push(['Rerun of', run.spec.rerunOf ?? '-']);
+      rows.push(['Sensitive', run.spec.sensitiveParams?.join(', ') || '-']);
+      rows.push(['Traceparent', run.metadata.annotations?.[ANNOTATIONS.traceparent] ?? '-']);
+    }
     return `PipelineRun ${run.metadata.namespace}/${run.metadata.name}\n${formatRows(rows)}`;
   });
   process.stdout.write(blocks.join('\n'));
@@ -148,6 +174,12 @@ async function readUrl(client: KubeClient, namespace: string, ref: { name: strin
   const v = secret.data?.[ref.key];
   if (v === undefined) throw new CommandError(`Secret "${ref.name}" has no key "${ref.key}"`);
   return Buffer.from(v, 'base64').toString('utf8');
+}
+
+/** "export_id ← body /export_id": where a param comes from, never a value. */
+function describeMapping(p: ParamMapping): string {
+  const where = p.from === 'header' ? `header ${p.header}` : p.from === 'query' ? `query ${p.query}` : p.from === 'cloudevent' ? `cloudevent ${p.attribute}` : `body ${p.path}`;
+  return `${p.name} ← ${where}${p.sensitive ? ' (sensitive)' : ''}`;
 }
 
 function describeCondition(c: Condition | undefined): string {

@@ -27,6 +27,7 @@ export const SIGNING_FLAGS = {
 
 export const SIGNING_FLAGS_HELP = `  --trigger NAME          the WebhookTrigger (required)
   -n, --namespace NS      its namespace (default: the kubeconfig context's, else "default")
+  --context NAME          the kubeconfig context to use
   -d, --data FILE|-       the JSON payload to sign, or - for standard input (required)
   --url-override BASE     send to BASE instead of the URL's origin, keeping the webhook path
                           (for make dev: --url-override "$RECEIVER_URL")
@@ -179,11 +180,11 @@ function readKeyFile(file: string): string {
  * inlined when it came from standard input). A bearer token is the secret itself, so it is never
  * printed: the command reads it from its Secret with kubectl when it runs.
  */
-export function renderCurl(request: SignedRequest, creds: TriggerCredentials, dataSource: string, opts: { kubeconfig?: string } = {}): string {
+export function renderCurl(request: SignedRequest, creds: TriggerCredentials, dataSource: string, opts: { kubeconfig?: string; context?: string } = {}): string {
   const parts = ['curl', '-sS', '-X', 'POST', singleQuote(request.url)];
   for (const [name, value] of request.headers) {
     if (creds.scheme === 'bearer' && name === SIGNATURE_HEADERS.authorization && creds.secretRef) {
-      parts.push('-H', `"${name}: Bearer $(${tokenCommand(creds, opts.kubeconfig)})"`);
+      parts.push('-H', `"${name}: Bearer $(${tokenCommand(creds, opts)})"`);
     } else {
       parts.push('-H', singleQuote(`${name}: ${value}`));
     }
@@ -192,12 +193,13 @@ export function renderCurl(request: SignedRequest, creds: TriggerCredentials, da
   return parts.join(' ');
 }
 
-function tokenCommand(creds: TriggerCredentials, kubeconfig: string | undefined): string {
+function tokenCommand(creds: TriggerCredentials, { kubeconfig, context }: { kubeconfig?: string; context?: string }): string {
   const ref = creds.secretRef!;
   // Secret names and keys are limited to [-._a-zA-Z0-9], so they are safe inside the template.
   return [
     'kubectl',
     ...(kubeconfig ? ['--kubeconfig', shellWord(kubeconfig)] : []),
+    ...(context ? ['--context', shellWord(context)] : []),
     'get',
     'secret',
     ref.name,

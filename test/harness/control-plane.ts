@@ -1,7 +1,9 @@
-// Starts a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) once per
-// test run, as controller-runtime's envtest does, and stops it at the end.
+// Starts a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) and a real
+// node (kube-scheduler, containerd, a kubelet, the Job controller) once per test run, and stops
+// them at the end.
 //
-//   default                                    build (cached) and run tools/controlplane
+//   default                                    build (cached) and run tools/controlplane with a node
+//   PLANASONIX_TEST_NODE=off                   no node: Jobs create no Pods (the node's tests fail, saying why)
 //   PLANASONIX_USE_EXISTING_CLUSTER=true       use the cluster in $KUBECONFIG instead (like USE_EXISTING_CLUSTER)
 //   KUBEBUILDER_ASSETS=/path/to/bin           run envtest's prebuilt etcd and kube-apiserver (no Go build)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -14,16 +16,37 @@ import { startEnvtestAssets } from './envtest-assets.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The local node, when the control plane runs one. */
+export interface LocalNode {
+  name: string;
+  /** Images imported into the node's runtime: never pulled, so Pods use imagePullPolicy IfNotPresent. */
+  images: { busybox: string; pause: string };
+  podSubnet: string;
+  startSeconds: number;
+}
+
 export interface ControlPlane {
   kubeconfig: string;
+  /** The node Pods run on; undefined when there is none (and nodeError says why, if it was asked for). */
+  node?: LocalNode;
+  nodeError?: string;
   server: string;
   /** Path of a kubectl binary that talks to this control plane through $KUBECONFIG. */
   kubectl: string;
   /** True when this process started the control plane and can inject faults into it. */
   owned: boolean;
-  /** Sends a fault-injection command: stop-apiserver, start-apiserver, compact, stop-kcm, start-kcm. */
+  /** Sends a fault-injection command: stop-apiserver, start-apiserver, compact, stop-kcm, start-kcm, restart-node. */
   command(line: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Builds the node's runtime (containerd, CNI plugins, pause) if its cached build is missing; returns its directory. */
+export function buildNodeRuntime(): string {
+  const out = execFileSync(path.join(repoRoot, 'tools/node-runtime/build.sh'), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out.trim();
 }
 
 /** Builds the control-plane binary if its cached build is missing, and returns its path. */
@@ -56,10 +79,12 @@ export async function startControlPlane(): Promise<ControlPlane> {
   }
   const binary = buildControlPlane();
   const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-test-'));
-  return superviseControlPlane(binary, ['up', '--dir', dir], dir);
+  const args = ['up', '--dir', dir];
+  if (process.env.PLANASONIX_TEST_NODE !== 'off') args.push('--node=required', `--node-bin=${buildNodeRuntime()}`);
+  return superviseControlPlane(binary, args, dir);
 }
 
-async function superviseControlPlane(binary: string, args: string[], dir: string): Promise<ControlPlane> {
+export async function superviseControlPlane(binary: string, args: string[], dir: string): Promise<ControlPlane> {
   const child: ChildProcess = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: Interface = createInterface({ input: child.stdout! });
   const pending: ((line: string) => void)[] = [];
@@ -85,12 +110,18 @@ async function superviseControlPlane(binary: string, args: string[], dir: string
       });
     });
 
-  const ready = JSON.parse(await nextLine(180_000)) as { kubeconfig: string; server: string };
+  const ready = JSON.parse(await nextLine(300_000)) as {
+    kubeconfig: string;
+    server: string;
+    node?: Partial<LocalNode> & { error?: string };
+  };
   const kubectl = path.join(path.dirname(binary), 'kubectl');
   let stopped = false;
   return {
     kubeconfig: ready.kubeconfig,
     server: ready.server,
+    ...(ready.node?.name ? { node: ready.node as LocalNode } : {}),
+    ...(ready.node?.error ? { nodeError: ready.node.error } : {}),
     kubectl,
     owned: true,
     async command(line: string) {

@@ -4,11 +4,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${PLANASONIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/planasonix}"
-key="$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" "$here/build.sh" | sha256sum | cut -c1-16)"
+key="$(cat "$here/go.mod" "$here/go.sum" "$here"/*.go "$here/build.sh" | sha256sum | cut -c1-16)"
 out="$cache_root/controlplane-$key/controlplane"
 if [ ! -x "$out" ]; then
   mkdir -p "$(dirname "$out")"
-  echo "building the control plane (kube-apiserver, kube-controller-manager, etcd, kubectl) into $out; the first build takes several minutes" >&2
+  echo "building the control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, etcd, kubectl) into $out; the first build takes several minutes" >&2
   start=$(date +%s)
   # Stamp the Kubernetes version so kubectl and clients see v1.35.4 rather than v0.0.0-master.
   k8s="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go.mod")"

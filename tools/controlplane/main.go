@@ -2,9 +2,14 @@
 // control plane for tests and local development, built from pinned modules
 // because this project's machines cannot download prebuilt binaries.
 //
-//	controlplane up [--dir D] [--kcm=true]   etcd + kube-apiserver (+ kube-controller-manager), supervised
+//	controlplane up [--dir D] [--kcm=true] [--node=off|auto|required --node-bin DIR]
+//	                                          etcd + kube-apiserver (+ kube-controller-manager)
+//	                                          (+ kube-scheduler, containerd and a kubelet: a node), supervised
 //	controlplane kube-apiserver ARGS...       the real kube-apiserver command
 //	controlplane kube-controller-manager ...  the real kube-controller-manager command
+//	controlplane kube-scheduler ARGS...       the real kube-scheduler command
+//	controlplane kubelet ARGS...              the real kubelet command
+//	controlplane node-cleanup                 remove what nodes of crashed runs left on the host
 //	controlplane kubectl ARGS...              the real kubectl (also when invoked through a link named kubectl)
 //	controlplane etcd ARGS...                 the real etcd server command
 //
@@ -14,7 +19,7 @@
 // `up` prints one JSON line once the API server is ready, then reads commands
 // on stdin (one per line) so a test harness can inject faults:
 //
-//	stop-apiserver | start-apiserver | compact | stop-kcm | start-kcm
+//	stop-apiserver | start-apiserver | compact | stop-kcm | start-kcm | restart-node
 //
 // Each command is answered with one JSON line. EOF on stdin, SIGINT or SIGTERM
 // stops everything and removes the data directory when `up` created it.
@@ -61,6 +66,8 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 )
@@ -84,6 +91,19 @@ func main() {
 		cmd := kcm.NewControllerManagerCommand()
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
+	case "kube-scheduler":
+		cmd := scheduler.NewSchedulerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "kubelet":
+		cmd := kubelet.NewKubeletCommand(context.Background())
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "node-cleanup":
+		if err := nodeCleanup(); err != nil {
+			fmt.Fprintln(os.Stderr, "controlplane:", err)
+			os.Exit(1)
+		}
 	case "kubectl":
 		os.Args = append([]string{"kubectl"}, args...)
 		logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args)) // nolint:errcheck
@@ -112,16 +132,24 @@ type plane struct {
 	etcdURL   string
 	port      int
 	withKCM   bool
+	withNode  bool
 	mu        sync.Mutex
 	apiserver *exec.Cmd
 	kcm       *exec.Cmd
+	scheduler *exec.Cmd
+	node      *node
 }
+
+// The API server's user towards kubelets.
+const kubeletClientUser = "kube-apiserver-kubelet-client"
 
 func up(args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	dir := fs.String("dir", "", "data directory (default: a new temporary directory, removed on exit)")
 	withKCM := fs.Bool("kcm", true, "also run kube-controller-manager (garbage collector, namespace controller)")
 	port := fs.Int("port", 0, "API server secure port (default: a free port)")
+	nodeMode := fs.String("node", "off", "run a node (kube-scheduler, containerd, kubelet, the Job controllers): off, auto (skip it, saying why, where the machine cannot run containers) or required")
+	nodeBin := fs.String("node-bin", "", "directory of containerd, its runc shim, ctr, the CNI plugins and pause (tools/node-runtime/build.sh)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -137,7 +165,22 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	p := &plane{dir: *dir, self: self, withKCM: *withKCM, port: *port}
+	if *nodeMode != "off" && *nodeMode != "auto" && *nodeMode != "required" {
+		return fmt.Errorf("--node must be off, auto or required, not %q", *nodeMode)
+	}
+	p := &plane{dir: *dir, self: self, withKCM: *withKCM, port: *port, withNode: *nodeMode != "off"}
+	var nodeErr error
+	if p.withNode {
+		if nodeErr = canRunContainers(); nodeErr == nil && *nodeBin == "" {
+			nodeErr = errors.New("--node-bin is not set")
+		}
+		if nodeErr != nil {
+			if *nodeMode == "required" {
+				return fmt.Errorf("cannot run a node: %w", nodeErr)
+			}
+			p.withNode = false
+		}
+	}
 	defer func() {
 		if removeDir {
 			os.RemoveAll(p.dir)
@@ -164,7 +207,34 @@ func up(args []string) error {
 			return err
 		}
 	}
+	nodeInfo := map[string]any{}
+	if p.withNode {
+		started := time.Now()
+		if err := p.startScheduler(); err != nil {
+			return err
+		}
+		if err := p.bindKubeletClient(); err != nil {
+			return err
+		}
+		n, err := p.startNode(*nodeBin)
+		if err != nil {
+			if *nodeMode == "required" {
+				return fmt.Errorf("starting the node: %w", err)
+			}
+			nodeErr = err
+		} else {
+			p.node = n
+			nodeInfo["name"] = n.name
+			nodeInfo["podSubnet"] = fmt.Sprintf("10.244.%d.0/24", n.slot)
+			nodeInfo["images"] = map[string]string{"busybox": busyboxRef, "pause": pauseRef}
+			nodeInfo["startSeconds"] = time.Since(started).Seconds()
+		}
+	}
+	if nodeErr != nil {
+		nodeInfo["error"] = nodeErr.Error()
+	}
 	ready, _ := json.Marshal(map[string]any{
+		"node":       nodeInfo,
 		"ready":      true,
 		"kubeconfig": filepath.Join(p.dir, "kubeconfig"),
 		"server":     fmt.Sprintf("https://127.0.0.1:%d", p.port),
@@ -221,6 +291,11 @@ func (p *plane) command(line string) error {
 		return p.startKCM()
 	case "compact":
 		return p.compact()
+	case "restart-node":
+		if p.node == nil {
+			return errors.New("no node is running")
+		}
+		return p.node.restart()
 	}
 	return fmt.Errorf("unknown command %q", line)
 }
@@ -300,7 +375,14 @@ func (p *plane) startAPIServer() error {
 		"--tls-cert-file=" + filepath.Join(d, "apiserver.crt"),
 		"--tls-private-key-file=" + filepath.Join(d, "apiserver.key"),
 		"--client-ca-file=" + filepath.Join(d, "ca.crt"),
-		"--authorization-mode=RBAC",
+		// Node: kubelets may read only what their own Pods need.
+		"--authorization-mode=Node,RBAC",
+		// Logs and exec go to the kubelet with a client certificate, over a verified connection.
+		"--kubelet-client-certificate=" + filepath.Join(d, "apiserver-kubelet-client.crt"),
+		"--kubelet-client-key=" + filepath.Join(d, "apiserver-kubelet-client.key"),
+		"--kubelet-certificate-authority=" + filepath.Join(d, "ca.crt"),
+		// Nodes are named per slot and listen on 127.0.0.1; their names need not resolve.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--service-account-issuer=https://127.0.0.1:" + strconv.Itoa(p.port),
 		"--service-account-key-file=" + filepath.Join(d, "sa.pub"),
 		"--service-account-signing-key-file=" + filepath.Join(d, "sa.key"),
@@ -337,12 +419,18 @@ func (p *plane) startKCM() error {
 		return err
 	}
 	kc := filepath.Join(p.dir, "kubeconfig")
+	controllers := "garbage-collector-controller,namespace-controller,serviceaccount-controller"
+	if p.withNode {
+		// Jobs run Pods; finished Jobs and orphaned Pods are collected; the node lifecycle controller
+		// lifts the not-ready taint that keeps the scheduler away from a starting node.
+		controllers += ",job-controller,ttl-after-finished-controller,pod-garbage-collector-controller,node-lifecycle-controller"
+	}
 	args := []string{
 		"--kubeconfig=" + kc,
 		"--authentication-kubeconfig=" + kc,
 		"--authorization-kubeconfig=" + kc,
 		"--leader-elect=false",
-		"--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller",
+		"--controllers=" + controllers,
 		"--root-ca-file=" + filepath.Join(p.dir, "ca.crt"),
 		"--use-service-account-credentials=false",
 		"--bind-address=127.0.0.1",
@@ -360,20 +448,97 @@ func (p *plane) startKCM() error {
 }
 
 func (p *plane) spawn(name string, args []string, logName string) (*exec.Cmd, error) {
+	return p.spawnIn(name, p.self, args, logName, nil, "")
+}
+
+// spawnIn starts program (as `program name args...` when name is set) logging to logName in the
+// data directory, with env (nil: ours), and moves it into cgroup (relative, in every hierarchy).
+func (p *plane) spawnIn(name, program string, args []string, logName string, env []string, cgroup string) (*exec.Cmd, error) {
 	logFile, err := os.OpenFile(filepath.Join(p.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(p.self, append([]string{name}, args...)...)
+	if name != "" {
+		args = append([]string{name}, args...)
+	}
+	cmd := exec.Command(program, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = env
 	// Children die with the supervisor, so a killed test run leaves no stray API server.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
 	}
+	if cgroup != "" {
+		joinCgroup(cgroup, cmd.Process.Pid)
+	}
 	go func() { cmd.Wait(); logFile.Close() }()
 	return cmd, nil
+}
+
+func (p *plane) startScheduler() error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	kc := filepath.Join(p.dir, "kubeconfig")
+	cmd, err := p.spawn("kube-scheduler", []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--leader-elect=false",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--v=0",
+	}, "scheduler.log")
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.scheduler = cmd
+	p.mu.Unlock()
+	return nil
+}
+
+// bindKubeletClient lets the API server's kubelet client certificate use the kubelet API (logs,
+// exec), which the kubelet authorizes through SubjectAccessReviews.
+func (p *plane) bindKubeletClient() error {
+	manifest := `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: planasonix:kube-apiserver-kubelet-client
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:kubelet-api-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: ` + kubeletClientUser + "\n"
+	cmd := exec.Command(p.self, "kubectl", "--kubeconfig", filepath.Join(p.dir, "kubeconfig"), "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("binding the kubelet client: %v: %s", err, out)
+	}
+	return nil
+}
+
+// stopCmd sends SIGTERM and waits, killing the process after 10 s.
+func (p *plane) stopCmd(cmd *exec.Cmd) {
+	holder := cmd
+	p.stop(&holder)
+}
+
+// killCmd kills the process and waits until it is gone.
+func killCmd(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Kill()
+	for cmd.Process.Signal(syscall.Signal(0)) == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (p *plane) stop(slot **exec.Cmd) {
@@ -404,6 +569,11 @@ func (p *plane) stop(slot **exec.Cmd) {
 }
 
 func (p *plane) shutdown() {
+	if p.node != nil {
+		p.node.teardown()
+		p.node = nil
+	}
+	p.stop(&p.scheduler)
 	p.stop(&p.kcm)
 	p.stop(&p.apiserver)
 	if p.etcd != nil {
@@ -491,24 +661,7 @@ func writePKI(dir string, port int) error {
 	if err := writeKey(filepath.Join(dir, "ca.key"), caKey); err != nil {
 		return err
 	}
-	issue := func(name string, tmpl *x509.Certificate) error {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-		tmpl.SerialNumber = serial
-		tmpl.NotBefore, tmpl.NotAfter = now, now.Add(10*365*24*time.Hour)
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", der); err != nil {
-			return err
-		}
-		return writeKey(filepath.Join(dir, name+".key"), key)
-	}
+	issue := func(name string, tmpl *x509.Certificate) error { return issueCert(dir, name, tmpl, caCert, caKey) }
 	if err := issue("apiserver", &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -519,6 +672,14 @@ func writePKI(dir string, port int) error {
 	}
 	if err := issue("admin", &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return err
+	}
+	// The API server's identity towards kubelets (logs, exec); bound to system:kubelet-api-admin
+	// once the API server runs, instead of being a cluster admin.
+	if err := issue("apiserver-kubelet-client", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: kubeletClientUser},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}); err != nil {
 		return err
@@ -558,6 +719,65 @@ contexts:
 current-context: planasonix-local
 `, port, filepath.Join(dir, "ca.crt"), filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key"))
 	return os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kubeconfig), 0o600)
+}
+
+// issueCert writes NAME.crt and NAME.key: a new P-256 key and a certificate for it signed by the CA.
+func issueCert(dir, name string, tmpl *x509.Certificate, caCert *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	now := time.Now().Add(-time.Hour)
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore, tmpl.NotAfter = now, now.Add(10*365*24*time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", der); err != nil {
+		return err
+	}
+	return writeKey(filepath.Join(dir, name+".key"), key)
+}
+
+// issueNodeCerts writes the kubelet's client certificate (the Node authorizer's system:node:NAME
+// in group system:nodes) and its serving certificate for 127.0.0.1, both signed by the cluster CA.
+func issueNodeCerts(dir, nodeName string) error {
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return err
+	}
+	cb, _ := pem.Decode(caPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return errors.New("unreadable CA in " + dir)
+	}
+	caCert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return err
+	}
+	caKey, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return err
+	}
+	if err := issueCert(dir, nodeName+"-client", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, caCert, caKey); err != nil {
+		return err
+	}
+	return issueCert(dir, nodeName+"-serving", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: nodeName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{nodeName, "localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}, caCert, caKey)
 }
 
 func writeKey(path string, key *ecdsa.PrivateKey) error {

@@ -48,6 +48,13 @@ export interface PipelineRunControllerOptions {
 /** What a reconcile uses: the options and the controller's one status writer. */
 interface RunReconcileDeps extends PipelineRunControllerOptions {
   status: StatusWriter<PipelineRunStatus>;
+  /**
+   * Runs this controller let start whose jobRef the cache does not show yet (their Job create or
+   * status write is in flight). Admission counts them as active: decided from the cache alone, two
+   * runs of a Queue or Forbid Pipeline reconciled a moment apart could both start (seen with real
+   * Pods: two deliveries a millisecond apart ran side by side).
+   */
+  admitted: Set<string>;
 }
 
 /** A run's place in its Pipeline's concurrency changed: it got a Job, or its phase moved. */
@@ -62,13 +69,14 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     opts.runs.addIndex(RUNS_BY_PIPELINE, (r) => [keyOf(r.metadata.namespace, r.spec.pipelineRef.name)]);
   }
   const status = new StatusWriter<PipelineRunStatus>({ client: opts.client, resource: RESOURCES.pipelineRuns, fields: RUN_STATUS_FIELDS });
+  const admitted = new Set<string>();
   const controller = new Controller({
     name: 'pipelinerun',
     // A reconcile is two API writes in a row (the Job, then the status), so it is bound by their
     // latency: with 4 workers a faster receiver outran the controller and runs waited in the queue.
     workers: opts.workers ?? 16,
     logger: opts.logger,
-    reconcile: (key) => reconcileRun(key, { ...opts, status }, now()),
+    reconcile: (key) => reconcileRun(key, { ...opts, status, admitted }, now()),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueueRun = (r: PipelineRun) => controller.enqueue(keyOf(r.metadata.namespace, r.metadata.name!));
@@ -81,11 +89,13 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   opts.runs.onAdd(enqueueRun);
   const specChanged = anyOf<PipelineRun>(generationChanged, deletionChanged);
   opts.runs.onUpdate((before, after) => {
+    if (after.status?.jobRef !== undefined || isTerminal(after.status?.phase)) admitted.delete(keyOf(after.metadata.namespace, after.metadata.name!));
     if (specChanged(before, after) || justFinished(before, after) || rerunRequestChanged(before, after)) enqueueRun(after);
     if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
   opts.runs.onDelete((r) => {
     status.forget(r);
+    admitted.delete(keyOf(r.metadata.namespace, r.metadata.name!));
     enqueueWaitingSiblings(r);
   });
   const enqueueOwner = (o: KubeObject) => {
@@ -151,7 +161,9 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
     return { requeueAfterMs: 2_000 };
   }
 
-  const siblings = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name));
+  const siblings = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, run.spec.pipelineRef.name)).map((s) =>
+    s.status?.jobRef === undefined && opts.admitted.has(keyOf(s.metadata.namespace, s.metadata.name!)) ? { ...s, status: { ...s.status, jobRef: { name: jobNameFor(s) } } } : s,
+  );
   const admission = decideAdmission(run, siblings, pipeline.spec.concurrencyPolicy ?? 'Allow');
   switch (admission.action) {
     case 'wait':
@@ -175,12 +187,17 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
       break;
   }
 
+  // Synchronously with the decision (no await since it for 'start'): the next reconcile sees it.
+  opts.admitted.add(key);
   let created: Job;
   try {
     created = await opts.client.create(RESOURCES.jobs, buildJob(run, pipeline, resolved.template, resolved.values, { now }));
     opts.events.record(run, 'Normal', EVENT_REASONS.runStarted, 'CreateJob', `created Job ${jobName}`);
   } catch (e) {
-    if (!(isKubeError(e) && e.alreadyExists)) throw e;
+    if (!(isKubeError(e) && e.alreadyExists)) {
+      opts.admitted.delete(key);
+      throw e;
+    }
     // Created by an earlier attempt whose status write was lost: adopt it, never create a second.
     created = await opts.client.get<Job>(RESOURCES.jobs, namespace, jobName);
   }

@@ -68,7 +68,7 @@ export async function operatorNamespaceExists(): Promise<boolean> {
 
 /**
  * Applies the whole deploy/ kustomization (server-side, as a user would) and waits for the CRDs.
- * The Deployment gets no pods: the test control plane has no kubelet and no deployment controller.
+ * The Deployment gets no pods: the test control plane runs no deployment controller.
  */
 export async function installDeploy(fieldManager = 'planasonix-deploy-test'): Promise<Installation> {
   const existed = await operatorNamespaceExists();

@@ -14,6 +14,7 @@ import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { findObject, installDeploy, sendDelivery, webhookEndpoint, OPERATOR_NAME, OPERATOR_NAMESPACE, RECEIVER_NAME, RECEIVER_SERVICE_ACCOUNT_USER, SERVICE_ACCOUNT_USER, type Installation, type Manifest } from './deploy-helpers.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 /** `group:resource[/subresource]:verb`, the unit in which RBAC grants. */
 type Permission = string;
@@ -153,7 +154,7 @@ const pipeline = (name: string, spec: Record<string, unknown>) => ({
   kind: 'Pipeline',
   metadata: { name },
   spec: {
-    jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: 'ghcr.io/example/reload:1' }] } } } },
+    jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: 'ghcr.io/example/reload:1' }] } } } },
     ...spec,
   },
 });

@@ -19,6 +19,7 @@ import { startTestOperator, type TestOperator } from '../../harness/operator.ts'
 import { createPipeline, createTrigger, jsonBodyOf, planasonixHeaders, rawExchange, send, statusOf, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
 import { activeResources, type JobRecord } from './fault-fixtures.ts';
 import { exists } from '../pipeline-run/run-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 const HEADER_TIMEOUT_MS = 500;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -73,6 +74,7 @@ describe('fault: abuse of the receiver and of the API', function () {
         jobTemplate: {
           metadata: { annotations: { 'example.com/export': '$(params.export_id)' } },
           spec: {
+            ...STATUS_WRITTEN_BY_TEST,
             template: {
               spec: {
                 restartPolicy: 'Never',

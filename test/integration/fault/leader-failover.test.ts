@@ -14,6 +14,7 @@ import { startTestOperator, type TestOperator } from '../../harness/operator.ts'
 import { runJobToSuccess } from '../pipeline-run/run-fixtures.ts';
 import { createPipeline, createTrigger, PIPELINE, deliver, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
 import { expectOneJobPerRun, FaultyClient, runsOfTrigger, sleep, type Call } from './fault-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 const LEASE_MS = 2_000;
 const RENEW_MS = 1_500;
@@ -198,7 +199,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     leader.client.beforeWrite = (call) => {
       if (call.verb === 'patchStatus' && call.resource === 'webhooktriggers' && call.name === 'flip') leader.client.freeze();
     };
-    await adminClient().create(RESOURCES.pipelines, { apiVersion: 'planasonix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'later', namespace: ns() }, spec: { jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } } } });
+    await adminClient().create(RESOURCES.pipelines, { apiVersion: 'planasonix.io/v1alpha1', kind: 'Pipeline', metadata: { name: 'later', namespace: ns() }, spec: { jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } } } });
     await eventually(async () => leader.client.state === 'frozen', 10_000, 20);
     // Meanwhile the Pipeline goes away again, and the new leader says so.
     await adminClient().delete(RESOURCES.pipelines, ns(), 'later');

@@ -14,6 +14,7 @@ import { gitopsToolsDir, readHealth } from '../../harness/gitops-tools.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
 import { pipelineObject, triggerEvents, triggerObject } from '../webhook-trigger/trigger-fixtures.ts';
 import { createRun, failJob, runJobToSuccess, startJob, waitJob } from '../pipeline-run/run-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 type Kind = 'Pipeline' | 'WebhookTrigger' | 'PipelineRun';
 const RESOURCE = { Pipeline: RESOURCES.pipelines, WebhookTrigger: RESOURCES.webhookTriggers, PipelineRun: RESOURCES.pipelineRuns } as const;
@@ -57,7 +58,7 @@ describe('GitOps health: kubectl wait, Flux kstatus and Argo CD on the status th
     operator = await startTestOperator({ namespaces: [ns()] });
     const client = adminClient();
     const params = [{ name: 'export_id', type: 'string' as const, required: true }];
-    const job = (args: string[]) => ({ spec: { template: { spec: { restartPolicy: 'Never' as const, containers: [{ name: 'load', image: 'registry.example/loader:1', args }] } } } });
+    const job = (args: string[]) => ({ spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never' as const, containers: [{ name: 'load', image: 'registry.example/loader:1', args }] } } } });
     await client.create(RESOURCES.pipelines, pipelineObject(ns(), 'loader', { params, jobTemplate: job(['--export', '$(params.export_id)']) }));
     await client.create(RESOURCES.pipelines, pipelineObject(ns(), 'broken', { params, jobTemplate: job(['--export', '$(params.exportid)']) }));
     const mapped = [{ name: 'export_id', from: 'body' as const, path: '/export_id' }];
@@ -67,7 +68,7 @@ describe('GitOps health: kubectl wait, Flux kstatus and Argo CD on the status th
     await client.create(RESOURCES.webhookTriggers, triggerObject(ns(), 'paused', { pipelineRef: { name: 'loader' }, params: mapped, suspend: true }));
     for (const name of ['pending', 'done', 'failed']) await createRun(ns(), name, 'loader');
     for (const name of ['done', 'failed']) await waitJob(ns(), name);
-    // The test acts as the Job controller (the control plane has no kubelet).
+    // The test acts as the Job controller (the Pipelines' Jobs name it in spec.managedBy).
     await runJobToSuccess(ns(), 'done');
     await startJob(ns(), 'failed');
     await failJob(ns(), 'failed', 'BackoffLimitExceeded');

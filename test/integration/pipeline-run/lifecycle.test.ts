@@ -151,7 +151,7 @@ describe('PipelineRun lifecycle (real API server)', function () {
     await createRun(ns(), 'cancel-me', PIPELINE);
     const job = await waitJob(ns(), 'cancel-me');
     await startJob(ns(), 'cancel-me');
-    // As the Job controller would, create the Job's pod (no kubelet runs it).
+    // As the Job controller would, create the Job's pod (never scheduled; test/e2e cancels a real one).
     const pod = await createJobPod(ns(), job);
     const running = await waitPhase(ns(), 'cancel-me', 'Running');
 

@@ -11,6 +11,7 @@ import type { EnvVar } from '../../../src/controllers/pipeline-run/job.ts';
 import { adminClient, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { IMAGE, createPipeline, createRun, getRun, waitJob, waitPhase, type Job } from './run-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 const PIPELINE = 'inject';
 
@@ -55,6 +56,7 @@ describe('PipelineRun params in the Job (real API server)', function () {
       jobTemplate: {
         metadata: { annotations: { 'example.com/ref': '$(params.ref)', 'example.com/yaml': '$(params.yaml)' } },
         spec: {
+          ...STATUS_WRITTEN_BY_TEST,
           template: {
             metadata: { annotations: { 'example.com/shell': '$(params.shell)' } },
             spec: {

@@ -1,6 +1,7 @@
 // Shared pieces of the run controller's integration tests: Pipelines and PipelineRuns shaped as the
-// receiver makes them, a stand-in for the Job controller (there is no kubelet and no job controller
-// in the test control plane, so these tests write the Job status the way Kubernetes 1.32+ does), a
+// receiver makes them, a stand-in for the Job controller (these Pipelines' Jobs carry spec.managedBy,
+// so the real Job controller leaves them alone and these tests write the Job status the way
+// Kubernetes 1.32+ does: see test/harness/job-status-writer.ts; test/e2e runs real Pods), a
 // KubeClient that records and can fail the writes of an operator, and readers of runs and Events.
 import { randomUUID } from 'node:crypto';
 import type { Pipeline, PipelineRun, PipelineSpec, PipelineRunSpec } from '../../../src/api/types.ts';
@@ -14,6 +15,7 @@ import type { Job, JobCondition, JobStatus } from '../../../src/controllers/pipe
 import { adminClient, eventually } from '../../harness/fixtures.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
 import type { TestOperator } from '../../harness/operator.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 export type { Job };
 
@@ -29,6 +31,7 @@ export function pipelineObject(namespace: string, name: string, spec: Partial<Pi
       params: [{ name: 'export_id', type: 'string', required: true }],
       jobTemplate: {
         spec: {
+          ...STATUS_WRITTEN_BY_TEST,
           template: { spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: IMAGE, args: ['--export', '$(params.export_id)'] }] } },
         },
       },
@@ -193,8 +196,8 @@ export async function runJobToSuccess(namespace: string, name: string): Promise<
 }
 
 /**
- * A Pod owned by the Job, as the Job controller would create it (it never runs: there is no
- * kubelet), so that a test can see the garbage collector remove it with the Job.
+ * A Pod owned by the Job, as the Job controller would create it (it never runs: it is never
+ * scheduled), so that a test can see the garbage collector remove it with the Job.
  */
 export async function createJobPod(namespace: string, job: Job): Promise<string> {
   const name = `${job.metadata.name}-pod`;
@@ -207,7 +210,8 @@ export async function createJobPod(namespace: string, job: Job): Promise<string>
       labels: { 'batch.kubernetes.io/job-name': job.metadata.name },
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid!, controller: true, blockOwnerDeletion: true }],
     },
-    spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: IMAGE }] },
+    // A scheduling gate keeps it off the node: it exists only to be garbage collected.
+    spec: { restartPolicy: 'Never', schedulingGates: [{ name: 'planasonix.test/never-scheduled' }], containers: [{ name: 'load', image: IMAGE }] },
   } as KubeObject);
   return name;
 }

@@ -11,6 +11,7 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 import type { RouteState } from '../../../src/receiver/compile-route.ts';
 import { adminClient, eventually } from '../../harness/fixtures.ts';
 import type { TestOperator } from '../../harness/operator.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 export const PIPELINE = 'loader';
 
@@ -29,6 +30,7 @@ export async function createPipeline(namespace: string, name = PIPELINE): Promis
       ],
       jobTemplate: {
         spec: {
+          ...STATUS_WRITTEN_BY_TEST,
           template: {
             spec: { restartPolicy: 'Never', containers: [{ name: 'load', image: 'registry.example/loader:1', args: ['--export', '$(params.export_id)'] }] },
           },

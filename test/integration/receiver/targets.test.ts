@@ -14,6 +14,7 @@ import { adminClient, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { readyCondition, waitReason } from '../webhook-trigger/trigger-fixtures.ts';
 import { createPipeline, createTrigger, deliver, runsOf, type TriggerHandle } from './receiver-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 /** Refuses the next `failures` creates of a run for target `target` as an overloaded API server would (503). */
 class FlakyRunsClient extends KubeClient {
@@ -39,7 +40,7 @@ async function createNotifier(namespace: string): Promise<void> {
         { name: 'channel', type: 'string', required: true },
         { name: 'export_id', type: 'string', default: '' },
       ],
-      jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'notify', image: 'registry.example/notify:1' }] } } } },
+      jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'notify', image: 'registry.example/notify:1' }] } } } },
     },
   };
   await adminClient().create(RESOURCES.pipelines, pipeline);

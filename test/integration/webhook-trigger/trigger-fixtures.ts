@@ -9,6 +9,7 @@ import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import type { RunningOperator } from '../../../src/operator/operator.ts';
 import { adminClient, eventually } from '../../harness/fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 export type WriteVerb = 'create' | 'replace' | 'mergePatch' | 'patchStatus' | 'apply' | 'delete';
 
@@ -85,7 +86,7 @@ export function pipelineObject(namespace: string, name: string, spec: Partial<Pi
     kind: KINDS.pipeline.kind,
     metadata: { name, namespace },
     spec: {
-      jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } },
+      jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } },
       ...spec,
     },
   };

@@ -21,8 +21,9 @@ import {
   waitReason,
   type CountingClient,
 } from './trigger-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
-const JOB = { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } };
+const JOB = { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/job:1' }] } } } };
 
 /** Becoming Ready after a fix is event-driven: well under this, even on a busy CI machine. */
 const RECOVERY_MS = 3_000;

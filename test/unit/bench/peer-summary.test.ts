@@ -47,6 +47,14 @@ describe('bench: the peers comparison summary', () => {
     expect(failures).to.deep.equal(['Flux: build failed: no module']);
   });
 
+  it('charges the API server and etcd CPU of a timed run to the objects stored in it', () => {
+    const round = { ...accept(100, 900, 0), otherCpuSeconds: { 'kube-apiserver': 1.6, 'etcd (in controlplane up)': 0.4, 'other receivers (idle)': 3 } };
+    const c: PeerComparison = { config, receivers: [receiver('ours', [], { accept: [round] }), receiver('flux', [50])] };
+    const row = summarizeComparison(c).rows.find((r) => r.name.startsWith('API server and etcd CPU'))!;
+    expect(row.ours).to.be.closeTo(2.5, 1e-9); // 2 CPU s over 100/s × 8 s
+    expect(row.peers[0]!.value).to.equal(undefined); // not recorded for that peer: no figure, not a zero
+  });
+
   it('says which statuses each receiver answered the reject path with', () => {
     const tekton = receiver('tekton', [6], { reject: [{ answersPerSecond: 465, statuses: { '202': 2790 }, p50: 20, p99: 200 }] });
     const { rows } = peerTable({ config, receivers: [receiver('ours', [200]), tekton] });

@@ -1,0 +1,3 @@
+module planasonix.local/tools/node-runtime/pause
+
+go 1.25.0
