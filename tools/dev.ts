@@ -215,7 +215,7 @@ async function installSamples(cluster: Cluster, kubeconfig: string, client: Kube
     if (!isAlreadyExists(e)) throw e;
   }
   // The local node cannot pull ghcr.io/example/export-loader: its overlay runs the imported busybox.
-  const samples = cluster.node ? 'deploy/examples/local' : 'deploy/examples';
+  const samples = cluster.node ? 'deploy/examples-local' : 'deploy/examples';
   await kubectl(cluster, kubeconfig, ['apply', '--server-side', '--force-conflicts', '-n', NAMESPACE, '-k', samples]);
   say(`applied ${samples} (Pipeline export-loader, WebhookTrigger ${TRIGGER}) in namespace ${NAMESPACE}`);
 }

@@ -524,12 +524,6 @@ subjects:
 	return nil
 }
 
-// stopCmd sends SIGTERM and waits, killing the process after 10 s.
-func (p *plane) stopCmd(cmd *exec.Cmd) {
-	holder := cmd
-	p.stop(&holder)
-}
-
 // killCmd kills the process and waits until it is gone.
 func killCmd(cmd *exec.Cmd) {
 	if cmd == nil || cmd.Process == nil {

@@ -410,10 +410,10 @@ func (n *node) restart() error {
 }
 
 func (n *node) teardown() {
-	if n.kubelet.cmd != nil {
-		n.plane.stopCmd(n.kubelet.cmd)
-		n.kubelet.cmd = nil
-	}
+	// Killed outright, like everything else of the node: a kubelet stopping gracefully would
+	// first wait for Pods that are killed a moment later anyway.
+	killCmd(n.kubelet.cmd)
+	n.kubelet.cmd = nil
 	cleanSlot(n.slot)
 	n.runtime.cmd = nil
 	if n.lock != nil {
@@ -427,6 +427,12 @@ func (n *node) teardown() {
 func cleanSlot(slot int) {
 	_, root, state, cg, bridge, network := slotPaths(slot)
 	killCgroupTree(cg)
+	// libcni caches each sandbox's loopback result under a network name shared by every containerd
+	// (cni-loopback); ours are the sandboxes this slot's containerd made.
+	sandboxes, _ := filepath.Glob(filepath.Join(root, "containerd", "io.containerd.grpc.v1.cri", "sandboxes", "*"))
+	for _, sandbox := range sandboxes {
+		os.Remove(filepath.Join("/var/lib/cni/results", "cni-loopback-"+filepath.Base(sandbox)+"-lo"))
+	}
 	unmountUnder(root, state)
 	os.RemoveAll(state)
 	os.RemoveAll(root)

@@ -120,7 +120,8 @@ describe('make dev (tools/dev.ts)', function () {
     expect(listed.stdout).to.include(fromCurl);
   });
 
-  it("runs the README's quick start verbatim, after make dev, in a shell with the machine's own PATH", async () => {
+  it("runs the README's quick start verbatim, after make dev, in a shell with the machine's own PATH", async function () {
+    this.timeout(240_000); // the runs of the deliveries above go first (the sample Pipeline queues)
     const lines = readmeBlock('## Quick start');
     // The two lines this test stands in for: the checkout it runs in, and the make dev it started.
     expect(lines[0]).to.match(/^git clone /);
@@ -138,7 +139,12 @@ describe('make dev (tools/dev.ts)', function () {
       expect(res.stdout).to.match(/^HTTP (202 Accepted|200 OK)$/m);
       expect(res.stdout).to.match(/^correlation ID: \S+$/m);
       expect(res.stdout).to.match(/webhooktrigger\.planasonix\.io\/export-completed +export-loader +planasonix +True/);
-      expect(res.stdout).to.match(/pipelinerun\.planasonix\.io\/export-completed-\S+ +export-loader +export-completed +Pending/);
+      // The local node ran the sample Pipeline (deploy/examples-local): the run Succeeded, and its
+      // Pod printed the params mapped from the payload.
+      expect(res.stdout).to.match(/pipelinerun\.planasonix\.io\/export-completed-\S+ +export-loader +export-completed +Succeeded/);
+      expect(res.stdout).to.include('PARAM_EXPORT_ID=exp_8f3c21\n');
+      expect(res.stdout).to.include('PARAM_LOCATION=s3://exports-bucket/exp_8f3c21/\n');
+      expect(res.stdout).to.include('PARAM_RECORD_COUNT=482910\n');
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
