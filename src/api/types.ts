@@ -110,6 +110,8 @@ export interface AuthSpec {
   scheme?: AuthScheme;
   secretRef?: SecretKeyRef;
   publicKey?: string;
+  /** Refuse params from headers and query values, which no signature covers. */
+  signedParamsOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;
 }
@@ -231,3 +233,19 @@ export interface PipelineRunStatus {
 }
 
 export type PipelineRun = Resource<PipelineRunSpec, PipelineRunStatus>;
+
+// ---------------------------------------------------------------- DeliveryRecord
+
+/** A replay key's claim: the delivery key its first delivery came with, and until when it counts. */
+export interface DeliveryRecordSpec {
+  key: string;
+  deliveryKey: string;
+  expiresAt: string;
+}
+
+export interface DeliveryRecord {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: DeliveryRecordSpec;
+}

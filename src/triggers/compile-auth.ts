@@ -13,8 +13,14 @@ import { checkRotation } from './compile-rotation.ts';
 
 export const DEFAULT_TOLERANCE = '5m';
 
+/** Schemes whose signature covers a timestamp, refused outside the tolerance. */
+const TIMESTAMPED_SCHEMES: ReadonlySet<AuthScheme> = new Set(['planasonix', 'standard-webhooks']);
+
 export interface CompiledAuth {
   scheme: AuthScheme;
+  /** Whether the scheme signs a timestamp (so a delivery is refused after `toleranceSeconds`). */
+  signsTimestamp: boolean;
+  toleranceSeconds: number;
   verifier: SignatureVerifier;
   keysAt(nowMs: number): VerificationKeys;
   hasKeys: boolean;
@@ -48,6 +54,8 @@ export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | unde
   const withPrevious: readonly string[] = previous ? [...currentOnly, previous.secret] : currentOnly;
   return {
     scheme,
+    signsTimestamp: TIMESTAMPED_SCHEMES.has(scheme),
+    toleranceSeconds,
     verifier,
     keysAt: (nowMs) => ({
       secrets: previous && nowMs < previous.expiresAtMs ? withPrevious : currentOnly,

@@ -13,6 +13,8 @@ import type {
   AuthScheme,
   ConcurrencyPolicy,
   Condition,
+  DeliveryRecord,
+  DeliveryRecordSpec,
   IdempotencySource,
   ParamSource,
   ParamType,
@@ -145,6 +147,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
     scheme: 'planasonix',
     secretRef: { name: 'billing-webhook', key: 'signing-secret' },
     publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
+    signedParamsOnly: false,
     tolerance: '5m',
     rotation: { every: '2160h', schedule: '0 3 * * SUN', overlap: '24h' },
   },
@@ -313,6 +316,19 @@ function validateAgainstSchema(obj: unknown, schema: SchemaNode): string | undef
 
 // ---------------------------------------------------------------- the kinds
 
+const recordSpec: Full<DeliveryRecordSpec> = {
+  key: 'replay:3f1c9a',
+  deliveryKey: 'id:exp_8f3c21-completed',
+  expiresAt: '2026-01-01T00:05:00Z',
+};
+
+const fullRecord: DeliveryRecord = {
+  apiVersion: API_VERSION,
+  kind: KINDS.deliveryRecord.kind,
+  metadata: { name: 'export-completed-9a8b7c6d5e4f3a2b', namespace: 'data' },
+  spec: recordSpec,
+};
+
 const cases = [
   {
     kind: 'WebhookTrigger',
@@ -346,6 +362,12 @@ const cases = [
       'status.phase': RUN_PHASES,
       'status.conditions[].status': CONDITION_STATUSES,
     } as Record<string, readonly string[]>,
+  },
+  {
+    kind: 'DeliveryRecord',
+    file: 'planasonix.io_deliveryrecords.yaml',
+    fixture: fullRecord,
+    enums: {} as Record<string, readonly string[]>,
   },
 ];
 
