@@ -8,6 +8,7 @@ export const KINDS = {
   webhookTrigger: { kind: 'WebhookTrigger', plural: 'webhooktriggers' },
   pipeline: { kind: 'Pipeline', plural: 'pipelines' },
   pipelineRun: { kind: 'PipelineRun', plural: 'pipelineruns' },
+  deliveryRecord: { kind: 'DeliveryRecord', plural: 'deliveryrecords' },
 } as const;
 
 export const FIELD_MANAGER = 'planasonix-webhook-operator';
@@ -55,6 +56,11 @@ export const ANNOTATIONS = {
   rerunRefused: `${GROUP}/rerun-refused`,
   /** On the generated Secret: when the current signing secret was created. */
   secretCreatedAt: `${GROUP}/secret-created-at`,
+  /**
+   * On a PipelineRun: until when its delivery key must keep deduplicating, so history pruning keeps
+   * it that long (the trigger's replay window from the moment it was received).
+   */
+  keepUntil: `${GROUP}/keep-until`,
   /** On the generated Secret: the rotate-requested-at value last acted on. */
   rotateHandled: `${GROUP}/rotate-handled`,
 } as const;
@@ -99,6 +105,8 @@ export const TRIGGER_REASONS = {
   secretConflict: 'SecretConflict',
   /** The generated Secret's path is already served by an earlier trigger (a Secret edited by hand). */
   pathConflict: 'PathConflict',
+  /** payload.maxBytes is above the operator's --max-body-bytes. */
+  payloadLimitTooHigh: 'PayloadLimitTooHigh',
   invalidPublicKey: 'InvalidPublicKey',
   paramsMismatch: 'ParamsMismatch',
   invalidSpec: 'InvalidSpec',

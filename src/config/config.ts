@@ -36,6 +36,16 @@ export interface Config {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   defaultMaxBodyBytes: number;
+  /** Largest payload.maxBytes a trigger may ask for; one asking more is not Ready. */
+  maxBodyBytes: number;
+  /** Requests in progress at once in the receiver; beyond it, 503 with Retry-After. */
+  maxInflightRequests: number;
+  /** Request body bytes held at once in the receiver; beyond it, 503 with Retry-After. */
+  maxInflightBodyBytes: number;
+  /** Largest sum of one delivery's mapped param values. */
+  maxParamsBytes: number;
+  /** How long a delivery key deduplicates for schemes that sign no timestamp. */
+  replayWindowMs: number;
   requestTimeoutMs: number;
   headerTimeoutMs: number;
   components: Component;
@@ -136,6 +146,12 @@ function parseBoolean(text: string): boolean {
   if (lower === 'true' || lower === '1') return true;
   if (lower === 'false' || lower === '0') return false;
   throw new Error(`${quote(text)} is not true or false`);
+}
+
+function parsePositiveInteger(text: string): number {
+  const n = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0)) throw new Error(`${quote(text)} is not a whole number above zero`);
+  return n;
 }
 
 function parsePositiveDuration(text: string): number {
@@ -270,6 +286,39 @@ const OPTIONS: { [K in keyof Config]: OptionSpec<Config[K]> } = {
     default: '1Mi',
     description: 'Largest request body accepted when a trigger sets no `payload.maxBytes` (bytes, or with Ki, Mi, k, M).',
     parse: parsePositiveBytes,
+  }),
+  maxBodyBytes: option({
+    flag: 'max-body-bytes',
+    default: '4Mi',
+    description:
+      'Largest `payload.maxBytes` a trigger may ask for; a trigger asking more is not Ready (`PayloadLimitTooHigh`). Bodies are held in memory while verified and parsed, at a few times their size.',
+    parse: parsePositiveBytes,
+  }),
+  maxInflightRequests: option({
+    flag: 'max-inflight-requests',
+    default: '128',
+    description: 'Webhook requests the receiver works on at once; beyond it, and beyond half of it for one trigger, it answers 503 with `Retry-After` before reading the body.',
+    parse: parsePositiveInteger,
+  }),
+  maxInflightBodyBytes: option({
+    flag: 'max-inflight-body-bytes',
+    default: '16Mi',
+    description:
+      'Request body bytes the receiver holds at once (declared or read so far); beyond it, and beyond half of it for one trigger, it answers 503 with `Retry-After`. At least twice `--max-body-bytes`.',
+    parse: parsePositiveBytes,
+  }),
+  maxParamsBytes: option({
+    flag: 'max-params-bytes',
+    default: '512Ki',
+    description: 'Largest sum of one delivery\'s mapped param values (UTF-8 bytes), well under the API server\'s object size limit; beyond it the params are refused (400 in strict mode, a Failed run otherwise).',
+    parse: parsePositiveBytes,
+  }),
+  replayWindowMs: option({
+    flag: 'replay-window',
+    default: '24h',
+    description:
+      'How long a delivery key (delivery ID, idempotency key, signed-request fingerprint) starts no second run for schemes that sign no timestamp (`github`, `bearer`, `none`); signed-timestamp schemes use twice their `tolerance`. History keeps runs at least this long.',
+    parse: parsePositiveDuration,
   }),
   requestTimeoutMs: option({ flag: 'request-timeout', default: '30s', description: 'Time budget for one webhook request, from first byte to answer.', parse: parsePositiveDuration }),
   headerTimeoutMs: option({
@@ -472,6 +521,12 @@ function checkCombinations(config: Partial<Config>, ctx: CheckContext, problems:
     if (!(renewDeadlineMs > retryPeriodMs * 1.2)) {
       problems.push('--renew-deadline: must be longer than 1.2 × --retry-period, to leave room for a retry');
     }
+  }
+  if (valid('defaultMaxBodyBytes', 'maxBodyBytes') && config.defaultMaxBodyBytes! > config.maxBodyBytes!) {
+    problems.push('--default-max-body-bytes: must not be more than --max-body-bytes');
+  }
+  if (valid('maxBodyBytes', 'maxInflightBodyBytes') && config.maxBodyBytes! * 2 > config.maxInflightBodyBytes!) {
+    problems.push('--max-inflight-body-bytes: must be at least twice --max-body-bytes, so that one trigger\'s share holds its largest body');
   }
   if (valid('headerTimeoutMs', 'requestTimeoutMs') && config.headerTimeoutMs! > config.requestTimeoutMs!) {
     problems.push('--header-timeout: must not be longer than --request-timeout');

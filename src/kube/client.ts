@@ -192,11 +192,11 @@ export class KubeClient {
     r: ResourceType,
     namespace: string | undefined,
     name: string,
-    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; gracePeriodSeconds?: number } = {},
+    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; resourceVersion?: string; gracePeriodSeconds?: number } = {},
   ): Promise<void> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
-    if (opts.uid) body.preconditions = { uid: opts.uid };
+    if (opts.uid || opts.resourceVersion) body.preconditions = { ...(opts.uid ? { uid: opts.uid } : {}), ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}) };
     if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
     await this.request('DELETE', resourcePath(r, namespace, name), { body });
   }

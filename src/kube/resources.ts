@@ -21,6 +21,7 @@ export const RESOURCES = {
   webhookTriggers: crd(KINDS.webhookTrigger),
   pipelines: crd(KINDS.pipeline),
   pipelineRuns: crd(KINDS.pipelineRun),
+  deliveryRecords: crd(KINDS.deliveryRecord),
   secrets: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },

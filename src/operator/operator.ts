@@ -3,7 +3,7 @@
 // start exactly this.
 import { hostname } from 'node:os';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Pipeline, PipelineRun, WebhookTrigger } from '../api/types.ts';
+import type { DeliveryRecord, Pipeline, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import type { Config } from '../config/config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { RESOURCES } from '../kube/resources.ts';
@@ -14,10 +14,11 @@ import { keyOf } from '../controller-runtime/keys.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
 import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
+import { createRecordExpiryController } from '../controllers/delivery-record/record-expiry-controller.ts';
 import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
 import { createReceiverApp } from '../receiver/app.ts';
-import { replayedRunFinder } from '../receiver/replayed-runs.ts';
+import { RequestBudget } from '../receiver/request-budget.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
 import { compileTrustedProxies } from '../util/source-ranges.ts';
 import { describeError, type Logger } from '../observability/logger.ts';
@@ -88,12 +89,12 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const secrets = runControllers
     ? manager.informer<V1Secret>(RESOURCES.secrets, selector)
     : manager.informer<V1Secret>(RESOURCES.secrets, { ...selector, labelSelector: WEBHOOK_SECRET_SELECTOR });
-  // The run controller's cache, and the receiver's for finding replayed deliveries.
-  const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
   addTriggerIndexes(triggers);
 
   const controllers: Controller[] = [];
   if (runControllers) {
+    const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
+    const records = manager.informer<DeliveryRecord>(RESOURCES.deliveryRecords, selector);
     const events = createEventRecorder(client, {
       instance: identity,
       onError: (e) => logger.warn({ component: 'events', ...describeError(e) }, 'recording an event failed'),
@@ -109,6 +110,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       runs,
       lastDeliveryIntervalMs: config.statusFlushIntervalMs,
       externalUrl: config.externalUrl,
+      limits: { defaultMaxBytes: config.defaultMaxBodyBytes, maxBodyBytes: config.maxBodyBytes, replayWindowMs: config.replayWindowMs },
       ...(opts.now ? { now: opts.now } : {}),
       events,
       logger, // the Controller names itself in every line
@@ -133,10 +135,12 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       logger, // the Controller names itself in every line
       onReconciled: recordReconcile(metrics),
     });
+    const recordController = createRecordExpiryController({ client, records, logger, onReconciled: recordReconcile(metrics) });
     manager.addController(triggerController, triggers);
     manager.addController(runController, runs);
     manager.addController(pipelineController, pipelines);
-    controllers.push(triggerController, runController, pipelineController);
+    manager.addController(recordController, records);
+    controllers.push(triggerController, runController, pipelineController, recordController);
     observeControllers(manager, controllers, metrics, { runs, triggers });
   }
 
@@ -150,6 +154,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       },
       {
         defaultMaxBytes: config.defaultMaxBodyBytes,
+        maxBodyBytes: config.maxBodyBytes,
+        replayWindowMs: config.replayWindowMs,
         onCompileError: (key, e) => logger.warn({ component: 'receiver', trigger: key, ...describeError(e) }, 'trigger cannot be served'),
       },
     );
@@ -168,8 +174,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       routes,
       client,
       trustedProxies: compileTrustedProxies(config.trustedProxies),
-      findReplayedRun: replayedRunFinder(runs),
       createTimeoutMs: config.kubeApiTimeoutMs,
+      budget: new RequestBudget({ maxRequests: config.maxInflightRequests, maxBodyBytes: config.maxInflightBodyBytes }),
+      maxParamsBytes: config.maxParamsBytes,
       ...(opts.now ? { now: () => opts.now!().getTime() } : {}),
       observe: observeRequest({ metrics, logger: logger.child({ component: 'receiver' }) }),
     });

@@ -4,7 +4,6 @@
 import Koa from 'koa';
 import type { KubeClient } from '../kube/client.ts';
 import type { RoutingTable } from './routing-table.ts';
-import type { FindReplayedRun } from './replayed-runs.ts';
 import type { WebhookState } from './webhook-context.ts';
 import { respondWithErrors, type RequestReport } from './middleware/respond-with-errors.ts';
 import { readTraceContext } from './middleware/read-trace-context.ts';
@@ -13,6 +12,8 @@ import { checkAvailability } from './middleware/check-availability.ts';
 import { checkSourceAddress } from './middleware/check-source-address.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { readBody } from './middleware/read-body.ts';
+import { admitRequest } from './middleware/admit-request.ts';
+import { RequestBudget } from './request-budget.ts';
 import { verifySignature } from './middleware/verify-signature.ts';
 import { readCloudEvent } from './middleware/read-cloudevent.ts';
 import { parsePayload } from './middleware/parse-payload.ts';
@@ -23,10 +24,12 @@ export interface ReceiverOptions {
   routes: RoutingTable;
   client: KubeClient;
   trustedProxies: (ip: string) => boolean;
-  /** The run an earlier delivery of the same signed content created (replayed-runs.ts). */
-  findReplayedRun: FindReplayedRun;
   /** Budget for storing one PipelineRun before answering 503. */
   createTimeoutMs: number;
+  /** Requests and body bytes held at once; unbounded when omitted (unit tests only). */
+  budget?: RequestBudget;
+  /** Largest sum of a delivery's mapped param values, in UTF-8 bytes. */
+  maxParamsBytes?: number;
   observe: (report: RequestReport) => void;
   now?: () => number;
 }
@@ -43,11 +46,12 @@ export function createReceiverApp(opts: ReceiverOptions): Koa<WebhookState> {
   app.use(checkSourceAddress(opts.trustedProxies)); // 403
   app.use(checkAvailability); //               503 suspended or not Ready
   app.use(rateLimit(opts.routes)); //          429
+  app.use(admitRequest(opts.budget ?? new RequestBudget({ maxRequests: Infinity, maxBodyBytes: Infinity }))); // 503 busy
   app.use(readBody); //                        413
   app.use(verifySignature(opts.now ?? Date.now)); // 401
   app.use(readCloudEvent); //                  400 invalid CloudEvent, 415 batch
   app.use(parsePayload); //                    415, 400
   app.use(filterDelivery); //                  200 filtered, 400 filter over its cost limit
-  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, findReplayedRun: opts.findReplayedRun })); // 202, 200 duplicate, 400 strict, 503
+  app.use(createPipelineRun(opts.client, { timeoutMs: opts.createTimeoutMs, maxParamsBytes: opts.maxParamsBytes ?? Infinity })); // 202, 200 duplicate, 400 strict, 503
   return app;
 }

@@ -23,6 +23,8 @@ export interface DeliveryRecord {
   deliveryKey: string;
   /** Fingerprint of the signed content, when a signature binds the body. */
   replayKey?: string;
+  /** Until when history must keep the run, so that its delivery key keeps deduplicating. */
+  keepUntil?: Date;
   correlationId: string;
   /** The W3C trace context the run carries to its Job. */
   traceparent: string;
@@ -51,6 +53,7 @@ export function buildPipelineRun(route: Route, target: Pick<CompiledTarget, 'nam
       annotations: {
         [ANNOTATIONS.traceparent]: d.traceparent,
         ...(d.tracestate ? { [ANNOTATIONS.tracestate]: d.tracestate } : {}),
+        ...(d.keepUntil ? { [ANNOTATIONS.keepUntil]: d.keepUntil.toISOString() } : {}),
       },
     },
     spec: {

@@ -36,6 +36,8 @@ export const methodNotAllowed = () =>
   new WebhookError(405, 'method_not_allowed', 'method_not_allowed', 'webhooks accept POST only', { headers: { Allow: 'POST' } });
 export const unavailable = (code: string, message: string, retryAfterSeconds = 5) =>
   new WebhookError(503, 'unavailable', code, message, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+/** The receiver holds as many requests or body bytes as it may: retry in a moment. */
+export const busy = () => unavailable('receiver_busy', 'the receiver is at its limit of requests in progress; retry shortly', 1);
 export const forbidden = () => new WebhookError(403, 'forbidden', 'source_address_not_allowed', 'requests from this address are not allowed');
 export const rateLimited = (retryAfterSeconds: number) =>
   new WebhookError(429, 'rate_limited', 'rate_limited', 'too many requests for this webhook', {

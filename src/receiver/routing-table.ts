@@ -33,11 +33,15 @@ export class RoutingTable {
   private readonly compiledFrom = new Map<string, string>();
   private readonly sources: RoutingSources;
   private readonly defaultMaxBytes: number;
+  private readonly maxBodyBytes: number;
+  private readonly replayWindowMs: number | undefined;
   private readonly onCompileError: (key: string, error: unknown) => void;
 
-  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; onCompileError?: (key: string, error: unknown) => void }) {
+  constructor(sources: RoutingSources, opts: { defaultMaxBytes: number; maxBodyBytes?: number; replayWindowMs?: number; onCompileError?: (key: string, error: unknown) => void }) {
     this.sources = sources;
     this.defaultMaxBytes = opts.defaultMaxBytes;
+    this.maxBodyBytes = opts.maxBodyBytes ?? Infinity;
+    this.replayWindowMs = opts.replayWindowMs;
     this.onCompileError = opts.onCompileError ?? (() => {});
   }
 
@@ -81,7 +85,11 @@ export class RoutingTable {
       if (inputs === this.compiledFrom.get(key)) return;
       this.compiledFrom.set(key, inputs);
       try {
-        route = compileRoute({ trigger, webhookSecret, limits: { defaultMaxBytes: this.defaultMaxBytes } });
+        route = compileRoute({
+          trigger,
+          webhookSecret,
+          limits: { defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) },
+        });
       } catch (e) {
         // A trigger we cannot compile serves nothing; the controller reports why in its status.
         this.onCompileError(key, e);

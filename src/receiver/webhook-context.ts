@@ -5,10 +5,13 @@ import type { WebhookOutcome } from '../api/constants.ts';
 import type { PreparedFilterInput } from '../triggers/filter/compile-filter.ts';
 import type { TraceContext } from '../tracing/trace-context.ts';
 import type { ReceivedCloudEvent } from './cloudevents/cloudevent.ts';
+import type { BudgetTicket } from './request-budget.ts';
 
 export interface WebhookState {
   receivedAt: Date;
   route?: Route;
+  /** This request's hold on the receiver's request budget, and the body length it declared. */
+  budget?: { ticket: BudgetTicket; declared: number };
   rawBody?: Buffer;
   /** From the verified request: the sender's delivery ID and a fingerprint of the signed content. */
   deliveryId?: string;

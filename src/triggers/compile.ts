@@ -28,7 +28,13 @@ export interface TriggerSources {
 export interface TriggerLimits {
   /** Body size for a trigger that sets no spec.payload.maxBytes. */
   defaultMaxBytes: number;
+  /** The largest spec.payload.maxBytes a trigger may ask for (--max-body-bytes); a trigger asking more does not compile. */
+  maxBodyBytes?: number;
+  /** --replay-window: how long a delivery key deduplicates for schemes that sign no timestamp. */
+  replayWindowMs?: number;
 }
+
+const DEFAULT_REPLAY_WINDOW_MS = 24 * 3600 * 1000;
 
 export const DEFAULT_TRIGGER_LIMITS: TriggerLimits = { defaultMaxBytes: 1024 * 1024 };
 
@@ -45,6 +51,7 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
   const rateLimit = compileRateLimit(spec.rateLimit);
   const filter = compileFilterOf(spec.filter, 'spec.filter', problems);
   const targets = compileTargets(sources.trigger.spec, params, problems);
+  if (spec.auth?.signedParamsOnly) checkSignedParamsOnly([...params, ...targets.flatMap((t) => t.params)], problems);
 
   if (problems.length > 0) return { ok: false, problems };
   const strict = spec.payload?.strict ?? false;
@@ -62,11 +69,25 @@ export function compileTrigger(sources: TriggerSources, limits: TriggerLimits = 
       filter?.readsBody === true ||
       targets.some((t) => t.filter?.readsBody === true || t.params.some((p) => p.from === 'body')),
     idempotency,
+    // Twice the tolerance for schemes that sign a timestamp: a request is accepted from tolerance
+    // before its timestamp to tolerance after. GitHub's (and bearer's, none's) never expire.
+    replayWindowMs: auth.signsTimestamp ? 2 * auth.toleranceSeconds * 1000 : (limits.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS),
     rateLimit,
     filter,
     targets,
   };
   return { ok: true, trigger };
+}
+
+/** spec.auth.signedParamsOnly: no scheme signs headers or query values, so no param may come from them. */
+function checkSignedParamsOnly(params: readonly CompiledParam[], problems: TriggerProblem[]): void {
+  const unsigned = [...new Set(params.filter((p) => p.from === 'header' || p.from === 'query').map((p) => p.name))];
+  if (unsigned.length === 0) return;
+  problems.push({
+    reason: TRIGGER_REASONS.invalidSpec,
+    field: 'spec.auth.signedParamsOnly',
+    message: `spec.auth.signedParamsOnly: params ${unsigned.join(', ')} come from headers or query values, which no signature covers; map them from the body or drop signedParamsOnly`,
+  });
 }
 
 /**
@@ -122,11 +143,28 @@ function compileSchema(payload: PayloadSpec | undefined, problems: TriggerProble
 function compileMaxBytes(payload: PayloadSpec | undefined, limits: TriggerLimits, problems: TriggerProblem[]): number {
   if (payload?.maxBytes === undefined) return limits.defaultMaxBytes;
   try {
-    return parseByteQuantity(payload.maxBytes);
+    const asked = parseByteQuantity(payload.maxBytes);
+    if (limits.maxBodyBytes !== undefined && asked > limits.maxBodyBytes) {
+      // Any trigger author could otherwise have the receiver hold 64 MiB per request.
+      problems.push({
+        reason: TRIGGER_REASONS.payloadLimitTooHigh,
+        field: 'spec.payload.maxBytes',
+        message: `spec.payload.maxBytes ${payload.maxBytes} is more than this operator accepts (${formatBytes(limits.maxBodyBytes)}, --max-body-bytes): lower it, or ask the operator's administrator`,
+      });
+      return limits.maxBodyBytes;
+    }
+    return asked;
   } catch (e) {
     problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.payload.maxBytes', message: `spec.payload.maxBytes: ${(e as Error).message}` });
     return limits.defaultMaxBytes;
   }
+}
+
+/** Bytes as the flag would say them: 4Mi, 512Ki, or plain bytes. */
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}Mi`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}Ki`;
+  return `${bytes} bytes`;
 }
 
 /** The address matcher, undefined for "every address", or 'invalid' (with a problem) when a range does not parse. */

@@ -56,6 +56,11 @@ export interface CompiledTrigger {
   /** The body must parse as JSON: body params, a body delivery key, a schema or strict mode need it. */
   needsJsonBody: boolean;
   idempotency: CompiledIdempotency;
+  /**
+   * How long a delivery key keeps deduplicating (its run kept in history, its replay key claimed):
+   * twice the tolerance for schemes that sign a timestamp, else the operator's --replay-window.
+   */
+  replayWindowMs: number;
   rateLimit: { requestsPerMinute: number; burst: number } | undefined;
   /** spec.filter: a delivery it does not match is answered 200 filtered and creates nothing. */
   filter: CompiledFilter | undefined;

@@ -11,7 +11,7 @@ import { API_VERSION, KINDS } from '../../src/api/constants.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 import type { Pipeline, PipelineRun, WebhookTrigger } from '../../src/api/types.ts';
 
-const CRD_NAMES = ['webhooktriggers.planasonix.io', 'pipelines.planasonix.io', 'pipelineruns.planasonix.io'];
+const CRD_NAMES = ['webhooktriggers.planasonix.io', 'pipelines.planasonix.io', 'pipelineruns.planasonix.io', 'deliveryrecords.planasonix.io'];
 const CORRELATION_ID = '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11';
 
 interface Manifest {
@@ -114,7 +114,11 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       expectAccepted(res);
       const { rows } = parseTable(res.stdout);
       const shortNamesOf = (row: Record<string, string>) => (row.SHORTNAMES ?? '').split(',').filter(Boolean);
-      const ours = rows.filter((r) => r.APIVERSION === API_VERSION);
+      // DeliveryRecords are the receiver's bookkeeping: no short name, and not in `kubectl get planasonix`.
+      const records = rows.find((r) => r.APIVERSION === API_VERSION && r.NAME === 'deliveryrecords');
+      expect(records && shortNamesOf(records)).to.deep.equal([]);
+      expect(records?.CATEGORIES ?? '').to.equal('');
+      const ours = rows.filter((r) => r.APIVERSION === API_VERSION && r.NAME !== 'deliveryrecords');
       expect(Object.fromEntries(ours.map((r) => [r.NAME, shortNamesOf(r).sort()]))).to.deep.equal({
         webhooktriggers: ['wht'],
         pipelines: ['pl'],
@@ -210,9 +214,9 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       },
       {
         title: 'an unknown auth scheme',
-        manifest: triggerManifest('bad-scheme', { auth: { scheme: 'hmac' } }),
+        manifest: triggerManifest('bad-scheme', { auth: { scheme: 'hmac-sha1' } }),
         field: 'spec.auth.scheme',
-        says: 'Unsupported value: "hmac"',
+        says: 'Unsupported value: "hmac-sha1"',
       },
       {
         title: 'a negative tolerance',

@@ -127,8 +127,7 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
     // Pruned here, from the cache, rather than right after our own status write: runs that finish
     // at the same moment would each miss the others' new status there, and none would be pruned.
     // The last of them to reach the cache sees them all.
-    await pruneHistory(opts, run, now);
-    return;
+    return pruneHistory(opts, run, now);
   }
 
   const jobName = jobNameFor(run);
@@ -221,16 +220,19 @@ async function writeStatus(opts: RunReconcileDeps, run: PipelineRun, status: Pip
 }
 
 /** Keeps the newest N succeeded and N failed runs of the Pipeline; older ones go, with their Jobs. */
-async function pruneHistory(opts: RunReconcileDeps, finishedRun: PipelineRun, _now: Date): Promise<void> {
+async function pruneHistory(opts: RunReconcileDeps, finishedRun: PipelineRun, now: Date): Promise<ReconcileResult | void> {
   const namespace = finishedRun.metadata.namespace!;
   const pipeline = opts.pipelines.get(keyOf(namespace, finishedRun.spec.pipelineRef.name));
   const limits = { ...DEFAULT_HISTORY, ...(pipeline?.spec.history ?? {}) };
   const runs = opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(namespace, finishedRun.spec.pipelineRef.name));
-  for (const name of selectRunsToPrune(runs, limits)) {
+  const { names, keptUntilMs } = selectRunsToPrune(runs, limits, now.getTime());
+  for (const name of names) {
     await opts.client.delete(RESOURCES.pipelineRuns, namespace, name, { propagationPolicy: 'Background' }).catch((e: unknown) => {
       if (!(isKubeError(e) && e.notFound)) throw e;
     });
   }
+  // Runs kept for their replay window are pruned once it ends.
+  if (keptUntilMs !== undefined) return { requeueAfterMs: Math.max(1_000, keptUntilMs - now.getTime()) };
 }
 
 /**

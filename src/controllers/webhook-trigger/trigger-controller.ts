@@ -14,10 +14,11 @@ import type { SharedInformer } from '../../controller-runtime/shared-informer.ts
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
-import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
+import { annotationsChanged, anyOf, deletionChanged, generationChanged, statusChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
+import type { TriggerLimits } from '../../triggers/compile.ts';
 import { buildWebhookSecret, claimantOf, comparePathClaims, isWebhookSecretOf, readWebhookSecret, sameSecretState, triggerNameOfWebhookSecret, webhookPathOf, webhookSecretName } from '../../api/webhook-secret.ts';
 import { desiredSecretState, type DesiredSecretState } from './desired-secret-state.ts';
 import { desiredTriggerStatus, progressOf, TRIGGER_STATUS_FIELDS } from './trigger-status.ts';
@@ -49,6 +50,8 @@ export interface TriggerControllerOptions {
   runs: SharedInformer<PipelineRun>;
   /** How often, at most, a trigger's lastDelivery is written: a busy webhook must not become a busy etcd. */
   lastDeliveryIntervalMs?: number;
+  /** The operator's limits on what a trigger may ask for (--max-body-bytes), as the receiver compiles with them. */
+  limits?: TriggerLimits;
   /** Base URL callers reach the receiver at; the capability path is appended. */
   externalUrl: string;
   events: EventRecorder;
@@ -92,8 +95,8 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
   opts.triggers.onDelete((t) => status.forget(t));
-  // Its own status writes do not wake it: it is the only writer of a trigger's status.
-  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged);
+  // The spec, a request (annotation), deletion, or a status write that may not be its own.
+  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged, statusChanged<WebhookTriggerStatus>(TRIGGER_STATUS_FIELDS));
   opts.triggers.onUpdate((before, after) => {
     if (specOrRequestChanged(before, after)) enqueue(after);
   });
@@ -149,6 +152,7 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     pipelines: (pipeline) => opts.pipelines.get(keyOf(namespace, pipeline)),
     userSecret,
     generated: existing && ownedBy(existing, trigger) ? readWebhookSecret(existing) : undefined,
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   if (existing && !ownedBy(existing, trigger)) {
     const generation = trigger.metadata.generation ?? 0;

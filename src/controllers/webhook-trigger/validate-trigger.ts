@@ -5,7 +5,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Pipeline, WebhookTrigger } from '../../api/types.ts';
 import { TRIGGER_REASONS } from '../../api/constants.ts';
 import type { WebhookSecretState } from '../../api/webhook-secret.ts';
-import { compileTrigger } from '../../triggers/compile.ts';
+import { compileTrigger, type TriggerLimits } from '../../triggers/compile.ts';
 import { readReferencedSecret } from '../../triggers/referenced-secret.ts';
 import type { TriggerProblem } from '../../triggers/compiled-trigger.ts';
 import { targetsOf } from '../../api/targets.ts';
@@ -23,6 +23,8 @@ export interface TriggerReferences {
   userSecret: V1Secret | undefined;
   /** The generated Secret's current state, when it exists. */
   generated?: WebhookSecretState | undefined;
+  /** The operator's limits (--max-body-bytes), as the receiver compiles with them. */
+  limits?: TriggerLimits;
 }
 
 /**
@@ -33,7 +35,7 @@ export function validateTrigger(trigger: WebhookTrigger, refs: TriggerReferences
   const problems = pipelineProblems(trigger, refs.pipelines ?? (() => refs.pipeline));
   const referenced = readReferencedSecret(trigger.spec.auth ?? {}, refs.userSecret);
   if (referenced && 'problem' in referenced) problems.push(referenced.problem);
-  const compiled = compileTrigger({ trigger, generated: refs.generated });
+  const compiled = compileTrigger({ trigger, generated: refs.generated }, refs.limits);
   if (!compiled.ok) problems.push(...compiled.problems);
   if (problems.length > 0) {
     return { valid: false, reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') };

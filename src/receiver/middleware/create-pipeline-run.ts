@@ -13,7 +13,7 @@ import { resolveJsonPointer } from '../../util/json-pointer.ts';
 import { newDeliveryKey, pipelineRunNameFor } from '../delivery-key.ts';
 import { cloudEventDeliveryKey } from '../cloudevents/cloudevent.ts';
 import { buildPipelineRun, buildSensitiveParamsSecret } from '../build-pipeline-run.ts';
-import type { FindReplayedRun } from '../replayed-runs.ts';
+import { claimReplayKey, ClaimUnsettled, type ReplayClaim } from '../delivery-records.ts';
 import { ANNOTATIONS, paramsSecretName } from '../../api/constants.ts';
 import { traceparentFromCorrelationId } from '../../tracing/trace-context.ts';
 import { badRequest, unavailable, WebhookError } from '../errors.ts';
@@ -30,7 +30,8 @@ const MAX_DELIVERY_KEY = 256;
  */
 const UNSIGNED_DELIVERY_ID: ReadonlySet<AuthScheme> = new Set(['planasonix', 'github']);
 
-export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; findReplayedRun: FindReplayedRun }): WebhookMiddleware {
+export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number; maxParamsBytes: number; now?: () => number }): WebhookMiddleware {
+  const now = opts.now ?? Date.now;
   return async (ctx) => {
     const route = servingRoute(ctx);
     const targets = matchingTargets(ctx, route);
@@ -42,7 +43,7 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
       query: new URLSearchParams(ctx.querystring),
       ...(cloudEvent ? { cloudEvent: cloudEvent.attributes } : {}),
     };
-    const planned = targets.map((target) => ({ target, mapped: mapParams(target.params, source) }));
+    const planned = targets.map((target) => ({ target, mapped: mapParams(target.params, source, { maxTotalBytes: opts.maxParamsBytes }) }));
     const errors = planned.flatMap(({ target, mapped }) => mapped.errors.map((e) => ({ path: problemPathOf(target, e.param), message: e.message })));
     if (route.strict && errors.length > 0) {
       throw badRequest('invalid_params', 'the payload does not provide the params this webhook requires', uniqueProblems(errors));
@@ -50,20 +51,38 @@ export function createPipelineRun(client: KubeClient, opts: { timeoutMs: number;
     let { key: deliveryKey, unsigned } = deliveryKeyOf(ctx, route);
     const replayKey = ctx.state.replayKey;
 
-    if (replayKey && unsigned) {
-      // A replay of signed content under a fresh delivery ID is the earlier delivery: its key
-      // finds the earlier runs (and completes any a failed attempt left missing).
-      const earlier = opts.findReplayedRun(route.namespace, route.name, replayKey);
-      const earlierKey = earlier?.spec.trigger?.deliveryId;
-      if (earlierKey && earlierKey !== deliveryKey) {
-        deliveryKey = earlierKey;
-        unsigned = false;
+    const nowMs = now();
+
+    // A key the signature does not cover (an unsigned delivery-ID header, a binary CloudEvent's
+    // id, an idempotency header) can be changed on a captured request. So the signed content's
+    // replay key is claimed first, with a DeliveryRecord (the API server's create is the claim,
+    // across replicas); a replay of signed content under a fresh key is the earlier delivery: its
+    // key finds the earlier runs (and completes any a failed attempt left missing).
+    if (replayKey && (unsigned || route.idempotency.from === 'header')) {
+      let claim: ReplayClaim;
+      try {
+        claim = await claimReplayKey(client, route, { replayKey, deliveryKey, nowMs, timeoutMs: opts.timeoutMs });
+      } catch (e) {
+        throw apiUnavailable(e instanceof ClaimUnsettled ? e.cause : e);
+      }
+      if (claim.outcome === 'replay') {
+        deliveryKey = claim.deliveryKey;
       }
     }
 
     // The first target's run first: a retry that finds it adopts its correlation ID, so every run
     // of one delivery carries the same ID even when an earlier attempt stored only some of them.
-    const delivery: Delivery = { route, deliveryKey, replayKey, receivedAt: ctx.state.receivedAt, incomingTrace: ctx.state.incomingTrace, tracestate: ctx.state.tracestate };
+    const delivery: Delivery = {
+      route,
+      deliveryKey,
+      replayKey,
+      receivedAt: ctx.state.receivedAt,
+      incomingTrace: ctx.state.incomingTrace,
+      tracestate: ctx.state.tracestate,
+      // History keeps the runs while their key must deduplicate: a retry of this delivery after
+      // they were pruned would otherwise start them again.
+      ...(deliveryKey.startsWith('generated:') ? {} : { keepUntil: new Date(nowMs + route.replayWindowMs) }),
+    };
     const [first, ...rest] = planned;
     const stored = [await storeRun(client, delivery, first!.target, first!.mapped, uuidv7(), opts.timeoutMs)];
     const correlationId = stored[0]!.run.spec.correlationId;
@@ -79,6 +98,8 @@ interface Delivery {
   receivedAt: Date;
   incomingTrace: WebhookContext['state']['incomingTrace'];
   tracestate: string | undefined;
+  /** Until when history must keep the runs (the trigger's replay window from now). */
+  keepUntil?: Date;
 }
 
 interface StoredRun {
@@ -108,6 +129,7 @@ async function storeRun(client: KubeClient, d: Delivery, target: CompiledTarget,
     runName,
     deliveryKey,
     ...(d.replayKey ? { replayKey: d.replayKey } : {}),
+    ...(d.keepUntil ? { keepUntil: d.keepUntil } : {}),
     correlationId,
     // The sender's trace, else a new one seeded by the correlation ID.
     traceparent: (d.incomingTrace ?? traceparentFromCorrelationId(correlationId)).traceparent,
@@ -219,7 +241,7 @@ function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): { key: string;
     unsigned = ctx.state.cloudEvent.mode === 'binary';
   } else if (ctx.state.deliveryId) {
     key = `id:${ctx.state.deliveryId}`;
-    unsigned = UNSIGNED_DELIVERY_ID.has(route.scheme);
+    unsigned = route.verifier.signsDeliveryId === undefined ? UNSIGNED_DELIVERY_ID.has(route.scheme) : !route.verifier.signsDeliveryId;
   } else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
   else if (ctx.get('idempotency-key')) key = `header:${ctx.get('idempotency-key')}`;
   else key = newDeliveryKey();

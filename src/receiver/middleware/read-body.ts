@@ -1,7 +1,7 @@
 // Reads the raw body up to the trigger's limit: 413 as soon as the limit is crossed (from
 // Content-Length before reading anything, or while streaming), without buffering the excess.
 import type { IncomingMessage } from 'node:http';
-import { badRequest, tooLarge } from '../errors.ts';
+import { badRequest, busy, tooLarge } from '../errors.ts';
 import { servingRoute, type WebhookMiddleware } from '../webhook-context.ts';
 
 export const readBody: WebhookMiddleware = async (ctx, next) => {
@@ -9,11 +9,20 @@ export const readBody: WebhookMiddleware = async (ctx, next) => {
   const declared = ctx.get('content-length');
   // Nothing is read: respondWithErrors answers with Connection: close, so the excess is never read.
   if (declared && Number(declared) > limit) throw tooLarge(limit);
-  ctx.state.rawBody = await readLimited(ctx.req, limit);
+  // Bytes beyond what was declared (and held) when the request was admitted take more budget.
+  const budget = ctx.state.budget;
+  let held = budget?.declared ?? Infinity;
+  const take = (size: number): boolean => {
+    if (!budget || size <= held) return true;
+    const more = size - held;
+    held = size;
+    return budget.ticket.grow(more);
+  };
+  ctx.state.rawBody = await readLimited(ctx.req, limit, take);
   await next();
 };
 
-function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readLimited(req: IncomingMessage, limit: number, take: (size: number) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -31,6 +40,12 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
         // Stop pulling from the socket; the 413 goes out with Connection: close.
         req.pause();
         reject(tooLarge(limit));
+        return;
+      }
+      if (!take(size)) {
+        cleanup();
+        req.pause();
+        reject(busy());
         return;
       }
       chunks.push(chunk);

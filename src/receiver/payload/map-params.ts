@@ -31,8 +31,12 @@ export interface MappedParams {
 
 type Lookup = { found: true; raw: RawValue } | { found: false; where: string } | { error: string };
 
-/** Applies the trigger's param mappings to one delivery. */
-export function mapParams(mappings: readonly CompiledParam[], input: ParamInput): MappedParams {
+/**
+ * Applies the trigger's param mappings to one delivery. Values that together exceed
+ * `maxTotalBytes` are all dropped, with one error: 64 params of 64 KiB would make a run larger than
+ * the API server stores, and a sender would be told to retry what can never be accepted.
+ */
+export function mapParams(mappings: readonly CompiledParam[], input: ParamInput, limits: { maxTotalBytes?: number } = {}): MappedParams {
   // Entries, then Object.fromEntries: a param named "__proto__" becomes a plain key, not a prototype.
   const params: [string, string][] = [];
   const sensitive: [string, string][] = [];
@@ -65,6 +69,11 @@ export function mapParams(mappings: readonly CompiledParam[], input: ParamInput)
       continue;
     }
     (mapping.sensitive ? sensitive : params).push([mapping.name, coerced.value]);
+  }
+  const maxTotal = limits.maxTotalBytes ?? Infinity;
+  const total = [...params, ...sensitive].reduce((sum, [, value]) => sum + Buffer.byteLength(value, 'utf8'), 0);
+  if (total > maxTotal) {
+    return { params: {}, sensitive: {}, errors: [...errors, { param: '(params)', message: `the params together are longer than ${maxTotal} bytes` }] };
   }
   return { params: Object.fromEntries(params), sensitive: Object.fromEntries(sensitive), errors };
 }

@@ -10,6 +10,7 @@ import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import { ANNOTATIONS, WEBHOOK_SECRET_SELECTOR } from '../../../src/api/constants.ts';
 import { KubeClient, type KubeObject, type ListOptions, type ObjectList, type WatchEventType, type WatchOptions } from '../../../src/kube/client.ts';
 import { isKubeError } from '../../../src/kube/errors.ts';
+import { signRequest } from '../../../src/signing/sign-request.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
@@ -39,6 +40,9 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
   'planasonix.io:pipelineruns:delete': 'prune history (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/status:patch': 'run status (pipeline-run-controller.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on Jobs (build-job.ts)',
+  'planasonix.io:deliveryrecords:list': 'informer (operator.ts)',
+  'planasonix.io:deliveryrecords:watch': 'informer (operator.ts)',
+  'planasonix.io:deliveryrecords:delete': 'expired replay records (record-expiry-controller.ts)',
   ':secrets:list': 'informer (operator.ts)',
   ':secrets:watch': 'informer (operator.ts)',
   ':secrets:create': "webhook Secret (trigger-controller.ts); a rerun's copy of the sensitive params (rerun.ts)",
@@ -58,12 +62,11 @@ const OPERATOR_NEEDED: Record<Permission, string> = {
 const RECEIVER_NEEDED: Record<Permission, string> = {
   'planasonix.io:webhooktriggers:list': 'informer (operator.ts)',
   'planasonix.io:webhooktriggers:watch': 'informer (operator.ts)',
-  'planasonix.io:webhooktriggers:get': 're-read after a Conflict on the delivery-count write (delivery-status-recorder.ts)',
-  'planasonix.io:webhooktriggers/status:patch': 'delivery counts (delivery-status-recorder.ts)',
   'planasonix.io:pipelineruns:create': 'one run per delivery (create-pipeline-run.ts)',
-  'planasonix.io:pipelineruns:get': 'read back on a duplicate delivery (create-pipeline-run.ts)',
-  'planasonix.io:pipelineruns:list': 'informer for replay look-ups (operator.ts)',
-  'planasonix.io:pipelineruns:watch': 'informer for replay look-ups (operator.ts)',
+  'planasonix.io:pipelineruns:get': 'read back on a duplicate delivery or a replay (create-pipeline-run.ts, delivery-records.ts)',
+  'planasonix.io:deliveryrecords:create': 'claim a replay key (delivery-records.ts)',
+  'planasonix.io:deliveryrecords:get': 'read a claimed replay key (delivery-records.ts)',
+  'planasonix.io:deliveryrecords:update': 'take over an expired or orphaned replay key (delivery-records.ts)',
   'planasonix.io:pipelineruns/finalizers:update': 'blockOwnerDeletion on sensitive-param Secrets (build-pipeline-run.ts)',
   ':secrets:list': 'label-selected informer of generated webhook Secrets (operator.ts)',
   ':secrets:watch': 'label-selected informer of generated webhook Secrets (operator.ts)',
@@ -76,8 +79,17 @@ const RECEIVER_NEEDED: Record<Permission, string> = {
  * default kube-apiserver) does not enable; the trigger get needs two replicas racing on a status
  * write.
  */
-const OPERATOR_NOT_REACHED: Permission[] = ['planasonix.io:webhooktriggers/finalizers:update', 'planasonix.io:pipelineruns/finalizers:update'];
-const RECEIVER_NOT_REACHED: Permission[] = ['planasonix.io:pipelineruns/finalizers:update', 'planasonix.io:webhooktriggers:get'];
+const OPERATOR_NOT_REACHED: Permission[] = [
+  'planasonix.io:webhooktriggers/finalizers:update',
+  'planasonix.io:pipelineruns/finalizers:update',
+  // Records expire after twice the tolerance (10 minutes here): test/integration/receiver/replay-window.test.ts deletes them.
+  'planasonix.io:deliveryrecords:delete',
+];
+const RECEIVER_NOT_REACHED: Permission[] = [
+  'planasonix.io:pipelineruns/finalizers:update',
+  // A takeover needs an expired or orphaned record: test/integration/receiver/replay-window.test.ts.
+  'planasonix.io:deliveryrecords:update',
+];
 
 interface Call {
   permission: Permission;
@@ -211,13 +223,30 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     const { path, signingSecret } = await webhookEndpoint(ns(), 'export-completed');
     await eventually(async () => receiver!.routes?.lookup(path)?.state === 'serving', 10_000);
     const body = { event: 'export.completed', export_id: 'exp_rbac1', location: 's3://exports/exp_rbac1/', record_count: 10 };
-    const first = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body);
+    // One delivery ID for both attempts, as a sender's retry keeps it (each is signed anew).
+    const delivery = { 'x-planasonix-delivery': 'exp_rbac1-completed' };
+    const first = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body, delivery);
     expect(first.status, JSON.stringify(first.body)).to.equal(202);
     const runName = (first.body.pipelineRun as { name: string }).name;
     // The same delivery again: the receiver reads the existing run back (pipelineruns get).
-    const again = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body);
+    const again = await sendDelivery(receiver!.receiverUrl, path, signingSecret, body, delivery);
     expect(again.status).to.equal(200);
     expect(again.body.duplicate).to.equal(true);
+
+    // One signed request under two delivery IDs: the second is a replay, caught by the first's
+    // DeliveryRecord (deliveryrecords create, then get, and the run's get).
+    const raw = Buffer.from(JSON.stringify({ ...body, export_id: 'exp_rbac_replay' }));
+    const signature = signRequest('planasonix', { secret: signingSecret, body: raw });
+    const post = (deliveryId: string) =>
+      fetch(receiver!.receiverUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...signature, 'x-planasonix-delivery': deliveryId }, body: raw });
+    expect((await post('rbac-replay-1')).status).to.equal(202);
+    const replay = await post('rbac-replay-2');
+    expect(replay.status).to.equal(200);
+    const replayed = (await replay.json()) as { duplicate: boolean; pipelineRun: { name: string } };
+    expect(replayed.duplicate).to.equal(true);
+    // Out of the way of the Pipeline's Queue policy, which would hold later runs behind it.
+    await kubectl(['patch', '-n', ns(), 'pipelinerun.planasonix.io', replayed.pipelineRun.name, '--type=merge', '-p', '{"spec":{"cancelled":true}}']);
+    await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), replayed.pipelineRun.name)).status?.phase === 'Cancelled', 20_000);
 
     await eventually(() => adminClient().get(RESOURCES.jobs, ns(), runName), 20_000);
     const run = await eventually(async () => {
@@ -229,7 +258,7 @@ describe('least privilege: the operator and the receiver, each under its own RBA
 
   it('cancels a run: its Job is deleted and the run ends Cancelled', async () => {
     const runs = await adminClient().list<PipelineRun>(RESOURCES.pipelineRuns, ns(), { labelSelector: 'planasonix.io/trigger=export-completed' });
-    const run = runs.items[0]!;
+    const run = runs.items.find((r) => r.spec.params?.export_id === 'exp_rbac1')!;
     const res = await kubectl(['patch', '-n', ns(), 'pipelinerun', run.metadata.name!, '--type=merge', '-p', '{"spec":{"cancelled":true}}']);
     expect(res.code, res.stderr).to.equal(0);
     await eventually(async () => (await adminClient().get<PipelineRun>(RESOURCES.pipelineRuns, ns(), run.metadata.name!)).status?.phase === 'Cancelled', 20_000);
@@ -297,7 +326,9 @@ describe('least privilege: the operator and the receiver, each under its own RBA
         kind: 'List',
         items: [
           pipeline('nightly-reload', { concurrencyPolicy: 'Replace', history: { succeeded: 0, failed: 0 } }),
-          { apiVersion: 'planasonix.io/v1alpha1', kind: 'WebhookTrigger', metadata: { name: 'nightly-reload' }, spec: { pipelineRef: { name: 'nightly-reload' }, auth: { scheme: 'planasonix' } } },
+          // A 2s tolerance: history keeps a run through its replay window (twice the tolerance), so
+          // the replaced run is pruned 4s after it was received, not 10 minutes.
+          { apiVersion: 'planasonix.io/v1alpha1', kind: 'WebhookTrigger', metadata: { name: 'nightly-reload' }, spec: { pipelineRef: { name: 'nightly-reload' }, auth: { scheme: 'planasonix', tolerance: '2s' } } },
         ],
       }),
     );
@@ -480,5 +511,56 @@ describe('least privilege: the operator and the receiver, each under its own RBA
         expect(await canI(...args.map((a) => (a === 'NS' ? ns() : a)))).to.equal('no');
       });
     }
+  });
+
+  describe("tenants: deploy/tenant-roles.yaml, aggregated into the cluster's view and edit", () => {
+    const canI = async (user: string, ...args: string[]) => (await kubectl(['auth', 'can-i', `--as=${user}`, ...args])).stdout.trim();
+    before(async () => {
+      const bind = (name: string, role: string, user: string) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace: ns() },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      });
+      const applied = await kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [bind('viewer', 'planasonix-view', 'tenant-viewer'), bind('editor', 'planasonix-edit', 'tenant-editor'), bind('author', 'planasonix-pipeline-author', 'tenant-author')],
+        }),
+      );
+      expect(applied.code, applied.stderr).to.equal(0);
+    });
+
+    it('labels view for view, edit and admin, edit for edit and admin, and the Pipeline author role for nothing', () => {
+      const labels = (name: string) => findObject(installation.objects, 'ClusterRole', name).metadata.labels ?? {};
+      const aggregated = (name: string) => ['view', 'edit', 'admin'].filter((r) => labels(name)[`rbac.authorization.k8s.io/aggregate-to-${r}`] === 'true');
+      expect(aggregated('planasonix-view')).to.deep.equal(['view', 'edit', 'admin']);
+      expect(aggregated('planasonix-edit')).to.deep.equal(['edit', 'admin']);
+      expect(aggregated('planasonix-pipeline-author')).to.deep.equal([]);
+    });
+
+    it('view reads triggers, Pipelines and runs, and writes nothing', async () => {
+      expect(await canI('tenant-viewer', 'list', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-viewer', 'get', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-viewer', 'create', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-viewer', 'patch', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('no');
+    });
+
+    it('edit writes triggers and cancels runs, but writes no Pipeline, no run status and no DeliveryRecord', async () => {
+      expect(await canI('tenant-editor', 'create', 'webhooktriggers.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-editor', 'patch', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-editor', 'create', 'pipelines.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'create', 'pipelineruns.planasonix.io', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'patch', 'webhooktriggers.planasonix.io', '--subresource=status', '-n', ns())).to.equal('no');
+      expect(await canI('tenant-editor', 'delete', 'deliveryrecords.planasonix.io', '-n', ns())).to.equal('no');
+    });
+
+    it('writing Pipelines is granted deliberately, by binding planasonix-pipeline-author', async () => {
+      expect(await canI('tenant-author', 'create', 'pipelines.planasonix.io', '-n', ns())).to.equal('yes');
+      expect(await canI('tenant-author', 'create', 'pipelines.planasonix.io', '-n', 'default')).to.equal('no');
+    });
   });
 });

@@ -34,6 +34,10 @@ describe('receiver: routes owned, not trusted (real API server)', function () {
   after(() => operator?.stop());
 
   it("refuses a later trigger whose Secret was edited to hold an earlier trigger's path: not Ready, PathConflict", async () => {
+    // "Later" is by creationTimestamp, which has whole seconds (a tie goes to the smaller UID): make
+    // sure the tenant's trigger is created in a later second than the victim's.
+    const victimCreated = Date.parse((await getTrigger(victimNs(), 'victim')).metadata.creationTimestamp!);
+    await eventually(async () => Date.now() >= victimCreated + 1_000, 5_000, 50);
     const tenant = await createTrigger(operator, tenantNs(), 'hijack');
     // What the tenant may do with their own Secret: keep the owner reference, change the path.
     const secret = await adminClient().get<V1Secret>(RESOURCES.secrets, tenantNs(), 'hijack-webhook');

@@ -252,7 +252,11 @@ describe('parser properties', () => {
       webhookPort: fc.integer({ min: 1, max: 65535 }).map((p) => [String(p), p]),
       namespaces: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/), { maxLength: 3 }).map((n) => [n.join(','), n]),
       logLevel: fc.constantFrom('debug', 'info', 'warn', 'error').map((l) => [l, l as Config['logLevel']]),
-      defaultMaxBodyBytes: fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('', 'Ki', 'Mi', 'k')).map(([n, s]) => [`${n}${s}`, n * MULTIPLIERS[s]!]),
+      // At most --max-body-bytes (default 4Mi), which the default may not exceed.
+      defaultMaxBodyBytes: fc
+        .tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('', 'Ki', 'Mi', 'k'))
+        .map(([n, s]): [string, number] => [`${n}${s}`, n * MULTIPLIERS[s]!])
+        .filter(([, bytes]) => bytes <= 4 * 1024 * 1024),
       kubeApiTimeoutMs: fc.integer({ min: 1, max: 10 * 60_000 }).map((ms) => [formatDuration(ms), ms]),
       statusFlushIntervalMs: fc.integer({ min: 1, max: 60 * 60_000 }).map((ms) => [formatDuration(ms), ms]),
       leaderElect: fc.constantFrom(['true', true], ['false', false], ['TRUE', true], ['0', false], ['1', true]) as fc.Arbitrary<[string, boolean]>,

@@ -40,7 +40,7 @@ describe('receiver app (scripted API client)', () => {
     const client = {
       create: (_r: unknown, run: PipelineRun) => create(run),
     } as unknown as KubeClient;
-    const app = createReceiverApp({ routes, client, trustedProxies: () => false, findReplayedRun: () => undefined, createTimeoutMs: 1000, observe: (r) => observe(r) });
+    const app = createReceiverApp({ routes, client, trustedProxies: () => false, createTimeoutMs: 1000, observe: (r) => observe(r) });
     server = await listen(app, { port: 0, host: '127.0.0.1', headersTimeoutMs: 1000, requestTimeoutMs: 5000 });
   });
   beforeEach(() => {
