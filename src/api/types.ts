@@ -90,7 +90,35 @@ export type Pipeline = Resource<PipelineSpec, PipelineStatus>;
 
 // ---------------------------------------------------------------- WebhookTrigger
 
-export type AuthScheme = 'planasonix' | 'standard-webhooks' | 'github' | 'bearer' | 'none';
+export type AuthScheme = 'planasonix' | 'standard-webhooks' | 'github' | 'bearer' | 'hmac' | 'none';
+
+/** Senders whose signature the hmac scheme knows by name; the other hmac fields override a preset's. */
+export type HmacPreset = 'github' | 'gitlab' | 'stripe' | 'slack' | 'shopify' | 'standard-webhooks';
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+export type HmacEncoding = 'hex' | 'base64';
+
+/** scheme: hmac, parameterised for any sender that signs a request with a shared secret. */
+export interface HmacSpec {
+  preset?: HmacPreset;
+  /** signature (default): the header carries an HMAC; token: the header carries the secret itself. */
+  mode?: 'signature' | 'token';
+  /** The header holding the signature (or token). */
+  header?: string;
+  algorithm?: HmacAlgorithm;
+  encoding?: HmacEncoding;
+  /** Text before the signature value, such as "sha256=" or "v0=". */
+  prefix?: string;
+  /** When set, the header holds several entries separated by this; those with the prefix are signatures. */
+  separator?: string;
+  /** What is signed: a template over {timestamp}, {id} and {body} (once); defaults to "{body}". */
+  signedContent?: string;
+  /** Where the Unix-seconds timestamp comes from: a header, or the signature header's entry with this prefix. */
+  timestamp?: { header?: string; prefix?: string };
+  /** The header carrying the sender's delivery ID (deduplication; signed when {id} is in signedContent). */
+  deliveryIdHeader?: string;
+  /** text (default): the secret's UTF-8 bytes key the HMAC; base64: its base64 after an optional whsec_. */
+  secretEncoding?: 'text' | 'base64';
+}
 
 export interface SecretKeyRef {
   name: string;
@@ -114,6 +142,8 @@ export interface AuthSpec {
   signedParamsOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;
+  /** Parameters of scheme hmac. */
+  hmac?: HmacSpec;
 }
 
 export type ParamSource = 'body' | 'header' | 'query' | 'cloudevent';

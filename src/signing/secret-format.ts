@@ -13,6 +13,9 @@ const generators: Record<AuthScheme, () => string> = {
   'standard-webhooks': () => STANDARD_WEBHOOKS_PREFIX + randomBytes(SECRET_BYTES).toString('base64'),
   github: () => randomBytes(SECRET_BYTES).toString('hex'),
   bearer: () => randomBytes(SECRET_BYTES).toString('base64url'),
+  // whsec_ and base64: a key for every hmac sender, whether it keys the HMAC with the text as it is
+  // (Stripe, GitHub, Slack, Shopify) or with the base64 after whsec_ (Standard Webhooks, Svix).
+  hmac: () => STANDARD_WEBHOOKS_PREFIX + randomBytes(SECRET_BYTES).toString('base64'),
   none: () => '',
 };
 

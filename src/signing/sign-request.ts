@@ -5,6 +5,8 @@ import type { AuthScheme } from '../api/types.ts';
 import { SIGNATURE_HEADERS as H } from './headers.ts';
 import { assertEd25519PrivateKey } from './public-key.ts';
 import { hmacKeyFor } from './secret-format.ts';
+import type { ResolvedHmac } from '../triggers/compile-hmac.ts';
+import { hmacKeyBytes } from '../triggers/signature-verifiers/hmac.ts';
 
 export interface SignOptions {
   /** The shared secret; may be omitted for planasonix or standard-webhooks when privateKey is given. */
@@ -16,6 +18,8 @@ export interface SignOptions {
   deliveryId?: string;
   /** Ed25519 private key: adds a v1a signature (planasonix and standard-webhooks). */
   privateKey?: KeyObject;
+  /** scheme hmac: the trigger's spec.auth.hmac, resolved (resolveHmac). */
+  hmac?: ResolvedHmac;
 }
 
 type Signer = (o: SignOptions) => Record<string, string>;
@@ -25,6 +29,7 @@ const signers: Record<AuthScheme, Signer> = {
   'standard-webhooks': signStandardWebhooks,
   github: signGithub,
   bearer: signBearer,
+  hmac: signHmac,
   none: () => ({}),
 };
 
@@ -69,6 +74,30 @@ function signBearer(o: SignOptions): Record<string, string> {
   if (o.secret === undefined) throw new Error('bearer authentication needs a token (the secret)');
   hmacKeyFor('bearer', o.secret); // validates the token's format with a clear error
   return { [H.authorization]: `Bearer ${o.secret}` };
+}
+
+/** Signs as spec.auth.hmac describes: the inverse of the hmac verifier, for the CLI and tests. */
+function signHmac(o: SignOptions): Record<string, string> {
+  const spec = o.hmac;
+  if (!spec) throw new Error('hmac signing needs the trigger\'s spec.auth.hmac');
+  if (o.secret === undefined) throw new Error('hmac signing needs a secret');
+  const headers: Record<string, string> = {};
+  if (spec.mode === 'token') {
+    headers[spec.header] = o.secret;
+    if (spec.deliveryIdHeader && o.deliveryId !== undefined) headers[spec.deliveryIdHeader] = checkDeliveryId(o.deliveryId);
+    return headers;
+  }
+  const t = String(timestampOf(o));
+  const id = spec.deliveryIdHeader ? checkDeliveryId(o.deliveryId ?? `msg_${randomUUID()}`) : '';
+  const fill = (part: string) => part.replaceAll('{timestamp}', t).replaceAll('{id}', id);
+  const key = hmacKeyBytes(o.secret, spec.secretEncoding);
+  if (!key) throw new Error('the secret is not base64 (after an optional whsec_), as spec.auth.hmac.secretEncoding says');
+  const digest = createHmac(spec.algorithm, key).update(fill(spec.before)).update(o.body).update(fill(spec.after)).digest(spec.encoding);
+  const signature = `${spec.prefix}${digest}`;
+  headers[spec.header] = spec.timestamp && 'prefix' in spec.timestamp ? `${spec.timestamp.prefix}${t}${spec.separator ?? ','}${signature}` : signature;
+  if (spec.timestamp && 'header' in spec.timestamp) headers[spec.timestamp.header] = t;
+  if (spec.deliveryIdHeader) headers[spec.deliveryIdHeader] = id;
+  return headers;
 }
 
 function hmac(scheme: AuthScheme, secret: string, prefix: string, body: Buffer): Buffer {

@@ -10,6 +10,8 @@ import { parseDuration } from '../util/duration.ts';
 import { verifiers, type SignatureVerifier, type VerificationKeys } from './signature-verifiers/index.ts';
 import type { TriggerProblem } from './compiled-trigger.ts';
 import { checkRotation } from './compile-rotation.ts';
+import { resolveHmac, type ResolvedHmac } from './compile-hmac.ts';
+import { createHmacVerifier, hmacKeyBytes } from './signature-verifiers/hmac.ts';
 
 export const DEFAULT_TOLERANCE = '5m';
 
@@ -29,7 +31,14 @@ export interface CompiledAuth {
 
 export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | undefined, problems: TriggerProblem[]): CompiledAuth {
   const scheme: AuthScheme = auth.scheme ?? 'planasonix';
-  const verifier = verifiers[scheme];
+  let verifier: SignatureVerifier = verifiers[scheme as Exclude<AuthScheme, 'hmac'>];
+  let hmac: ResolvedHmac | undefined;
+  if (scheme === 'hmac') {
+    hmac = resolveHmac(auth.hmac, problems);
+    if (hmac) verifier = createHmacVerifier(hmac);
+  } else if (auth.hmac) {
+    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.hmac', message: `spec.auth.hmac applies to scheme hmac only, not "${scheme}"` });
+  }
   if (!verifier) problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.scheme', message: `spec.auth.scheme "${String(scheme)}" is not supported` });
 
   if (auth.secretRef && auth.rotation) {
@@ -50,6 +59,9 @@ export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | unde
     }
   }
 
+  if (hmac?.secretEncoding === 'base64' && current !== undefined && hmacKeyBytes(current, 'base64') === undefined) {
+    problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.secretRef', message: 'spec.auth.hmac.secretEncoding is base64, but the signing secret is not base64 (after an optional whsec_)' });
+  }
   const currentOnly: readonly string[] = current ? [current] : [];
   const withPrevious: readonly string[] = previous ? [...currentOnly, previous.secret] : currentOnly;
   return {

@@ -214,9 +214,9 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       },
       {
         title: 'an unknown auth scheme',
-        manifest: triggerManifest('bad-scheme', { auth: { scheme: 'hmac' } }),
+        manifest: triggerManifest('bad-scheme', { auth: { scheme: 'hmac-sha1' } }),
         field: 'spec.auth.scheme',
-        says: 'Unsupported value: "hmac"',
+        says: 'Unsupported value: "hmac-sha1"',
       },
       {
         title: 'a negative tolerance',

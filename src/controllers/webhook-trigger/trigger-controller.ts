@@ -14,7 +14,7 @@ import type { SharedInformer } from '../../controller-runtime/shared-informer.ts
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
-import { annotationsChanged, anyOf, deletionChanged, generationChanged } from '../../controller-runtime/predicates.ts';
+import { annotationsChanged, anyOf, deletionChanged, generationChanged, statusChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { validateTrigger } from './validate-trigger.ts';
@@ -95,8 +95,8 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
   opts.triggers.onDelete((t) => status.forget(t));
-  // Its own status writes do not wake it: it is the only writer of a trigger's status.
-  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged);
+  // The spec, a request (annotation), deletion, or a status write that may not be its own.
+  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged, statusChanged<WebhookTriggerStatus>(TRIGGER_STATUS_FIELDS));
   opts.triggers.onUpdate((before, after) => {
     if (specOrRequestChanged(before, after)) enqueue(after);
   });

@@ -241,7 +241,7 @@ function deliveryKeyOf(ctx: WebhookContext, route: ServingRoute): { key: string;
     unsigned = ctx.state.cloudEvent.mode === 'binary';
   } else if (ctx.state.deliveryId) {
     key = `id:${ctx.state.deliveryId}`;
-    unsigned = UNSIGNED_DELIVERY_ID.has(route.scheme);
+    unsigned = route.verifier.signsDeliveryId === undefined ? UNSIGNED_DELIVERY_ID.has(route.scheme) : !route.verifier.signsDeliveryId;
   } else if (ctx.state.replayKey) key = `replay:${ctx.state.replayKey}`;
   else if (ctx.get('idempotency-key')) key = `header:${ctx.get('idempotency-key')}`;
   else key = newDeliveryKey();

@@ -16,7 +16,8 @@ export type {
   VerificationResult,
 } from './signature-verifier.ts';
 
-export const verifiers: Readonly<Record<AuthScheme, SignatureVerifier>> = {
+/** The fixed schemes; hmac gets a verifier per trigger from its spec.auth.hmac (compile-auth.ts). */
+export const verifiers: Readonly<Record<Exclude<AuthScheme, 'hmac'>, SignatureVerifier>> = {
   planasonix: planasonixVerifier,
   'standard-webhooks': standardWebhooksVerifier,
   github: githubVerifier,

@@ -48,6 +48,11 @@ export interface SignatureVerifier {
   readonly scheme: AuthScheme;
   /** True when the scheme signs a timestamp, so stale deliveries are refused. */
   readonly timestamped: boolean;
+  /**
+   * Whether the delivery ID it returns is covered by the signature; undefined leaves it to the
+   * receiver's list of schemes (planasonix and github send it outside the signature).
+   */
+  readonly signsDeliveryId?: boolean;
   /** Never throws: any input yields a result. */
   verify(req: VerificationRequest, keys: VerificationKeys): VerificationResult;
 }

@@ -23,8 +23,10 @@ describe('planasonix send', function () {
     // The sample queues runs one at a time, and without a kubelet none finishes: let runs start side by side.
     await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'export-loader', { spec: { concurrencyPolicy: 'Allow' } });
     await createTrigger(ns(), 'paused', { suspend: true });
+    await createTrigger(ns(), 'stripe-like', { auth: { scheme: 'hmac', hmac: { preset: 'stripe' } } });
     await waitServing(operator, ns(), 'export-completed');
     await waitServing(operator, ns(), 'paused', 'suspended');
+    await waitServing(operator, ns(), 'stripe-like');
   });
   after(async () => operator?.stop());
 
@@ -41,6 +43,12 @@ describe('planasonix send', function () {
     expect(runs.items).to.have.length(1);
     expect(runs.items[0]!.metadata.name).to.equal(runName);
     expect(runs.items[0]!.spec.params).to.include({ export_id: 'exp_8f3c21', requested_by: 'billing' });
+  });
+
+  it('signs for a scheme hmac trigger as its spec.auth.hmac says (here the stripe preset)', async () => {
+    const res = await runCli(['send', '--trigger', 'stripe-like', '-n', ns(), '--data', PAYLOAD_FILE, '--url-override', operator.receiverUrl]);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout.trim().split('\n')[0]).to.equal('HTTP 202 Accepted');
   });
 
   it('with --wait, prints the phases until the run is Running', async () => {

@@ -71,6 +71,7 @@ describe('LeaderElector (real API server)', function () {
     a.start();
     b.start();
     await eventually(async () => leaderOf(a, b).length === 1);
+    // Deliberate negative check: over a whole lease duration, two leaders never overlap.
     await new Promise((r) => setTimeout(r, LEASE_MS + 500));
     overlap.stop();
     expect(overlap.overlapped()).to.equal(false);
@@ -89,9 +90,9 @@ describe('LeaderElector (real API server)', function () {
     await eventually(async () => a.isLeader());
     const b = makeElector('replica-b');
     b.start();
-    await new Promise((r) => setTimeout(r, 2 * RETRY_MS));
+    // b has read the lease and found a holding it.
+    await eventually(async () => b.leader === 'replica-a', 5000, 20);
     expect(b.isLeader()).to.equal(false);
-    expect(b.leader).to.equal('replica-a');
 
     const stoppedAt = Date.now();
     await a.stop();
@@ -111,7 +112,7 @@ describe('LeaderElector (real API server)', function () {
     await eventually(async () => a.isLeader());
     const b = makeElector('replica-b');
     b.start();
-    await new Promise((r) => setTimeout(r, 2 * RETRY_MS));
+    await eventually(async () => b.leader === 'replica-a', 5000, 20);
 
     const releasedAt = Date.now();
     await a.release();
@@ -138,7 +139,7 @@ describe('LeaderElector (real API server)', function () {
       await controlPlane().command('stop-apiserver');
       await eventually(async () => !a.isLeader(), 5000, 20);
       expect(signal?.aborted).to.equal(true);
-      // Stays a follower while the API server is away.
+      // Stays a follower while the API server is away (deliberate negative check).
       await new Promise((r) => setTimeout(r, 1000));
       expect(a.isLeader()).to.equal(false);
     } finally {

@@ -17,7 +17,7 @@ import { createLogCapture, createLogger, type LogCapture } from '../../../src/ob
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, jsonBodyOf, planasonixHeaders, rawExchange, send, statusOf, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
-import { activeResources, sleep, type JobRecord } from './fault-fixtures.ts';
+import { activeResources, type JobRecord } from './fault-fixtures.ts';
 import { exists } from '../pipeline-run/run-fixtures.ts';
 import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
@@ -250,10 +250,11 @@ describe('fault: abuse of the receiver and of the API', function () {
   it('a crowd of slow clients is cut off at the timeouts while signed deliveries are still served promptly', async () => {
     const before = activeResources().total;
     const url = new URL(operator.receiverUrl);
+    let connected = 0;
     const slow = (head: string, drip: string) =>
       new Promise<number>((resolve) => {
         const started = Date.now();
-        const socket = net.connect(Number(url.port), url.hostname);
+        const socket = net.connect(Number(url.port), url.hostname, () => connected++);
         const timer = setInterval(() => socket.write(drip), 100);
         socket.on('error', () => {});
         socket.on('close', () => {
@@ -266,7 +267,8 @@ describe('fault: abuse of the receiver and of the API', function () {
     const bodies = Array.from({ length: 30 }, () =>
       slow(`POST ${inject.path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"export_id":"`, 'x'),
     );
-    await sleep(200);
+    // Every slow client holds its connection before the signed deliveries go.
+    await eventually(async () => connected === headers.length + bodies.length, 10_000, 10);
     const served: number[] = [];
     for (let i = 0; i < 10; i++) {
       const body = JSON.stringify({ export_id: `during-slowloris-${i}` });

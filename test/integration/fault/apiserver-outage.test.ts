@@ -10,7 +10,7 @@ import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, PIPELINE, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
-import { checkDeliveryInvariants, expectOneJobPerRun, runsOfTrigger, sleep, Traffic, waitForApiServer } from './fault-fixtures.ts';
+import { checkDeliveryInvariants, expectOneJobPerRun, runsOfTrigger, Traffic, waitForApiServer } from './fault-fixtures.ts';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 
@@ -45,17 +45,19 @@ describe('fault: the API server dies under mixed traffic and comes back', functi
     let downAt = 0;
     let upAt = 0;
     try {
-      await sleep(1_500);
+      await traffic.answered(10);
       stopping = Date.now();
       await controlPlane().command('stop-apiserver'); // takes ~10 s; the traffic goes on meanwhile
       downAt = Date.now();
-      await sleep(3_000);
+      // Deliveries sent after the API server went down, and answered while it is down.
+      await eventually(async () => traffic.attempts.filter((a) => a.at > downAt).length > 10, 60_000, 20);
+
     } finally {
       upAt = Date.now();
       await controlPlane().command('start-apiserver');
     }
     await waitForApiServer();
-    await sleep(3_000);
+    await traffic.answered(10); // and after it is back
     await senders.stop();
 
     const during = traffic.attempts.filter((a) => a.at > downAt && a.at + a.durationMs < upAt);

@@ -11,7 +11,7 @@ import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, DEFAULT_PARAMS, PIPELINE, readTriggerSecret, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
-import { checkDeliveryInvariants, expectOneJobPerRun, FaultyClient, runsOfTrigger, sleep, StallProxy, Traffic, waitForApiServer } from './fault-fixtures.ts';
+import { checkDeliveryInvariants, expectOneJobPerRun, FaultyClient, runsOfTrigger, StallProxy, Traffic, waitForApiServer } from './fault-fixtures.ts';
 
 const INACTIVITY_MS = 3_000;
 const API_TIMEOUT_MS = 2_000;
@@ -70,7 +70,7 @@ describe('fault: broken watches (silent connections, 410 Gone after compaction)'
     const before = informerTotals();
     const senders = traffic.start(2, { valid: 6, duplicate: 2, forged: 2 }, 100);
     try {
-      await sleep(500);
+      await traffic.answered(5);
       const stalled = proxy.stall();
       expect(stalled, 'connections stalled (HTTP/2 carries every watch and request on one)').to.be.at.least(1);
       const t0 = performance.now();

@@ -306,6 +306,12 @@ export class Traffic {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
   }
 
+  /** Resolves once `n` more deliveries have been answered (or failed): traffic measured in deliveries, not time. */
+  async answered(n: number, timeoutMs = 60_000): Promise<void> {
+    const from = this.attempts.length;
+    await eventually(async () => this.attempts.length >= from + n, timeoutMs, 20);
+  }
+
   /** Delivery IDs sent as valid deliveries. */
   get validIds(): string[] {
     return [...this.bodies.keys()];

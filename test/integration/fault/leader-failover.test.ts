@@ -119,7 +119,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     console.log(`      takeover after the crash: ${Math.round(performance.now() - t0)} ms`);
     await eventually(async () => (await handledRequest()) === 'request-1', 10_000);
 
-    await sleep(500);
+    await sleep(500); // deliberate negative check: a second rotation for the same request would land in this time
     expect(signingSecrets, 'the signing secrets the Secret has held').to.have.length(2);
     const secret = await webhookSecret();
     expect(decode(secret, 'signing-secret')).to.equal(signingSecrets[1]);
@@ -180,7 +180,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     leader.client.afterWrite = undefined;
     leader.client.thaw();
     await eventually(async () => !leader.operator.controllers.some((c) => c.queue.inFlight > 0), 10_000, 50);
-    await sleep(1_000);
+    await sleep(1_000); // deliberate negative check: the resumed leader's late writes would land in this time
     const after: PipelineRun[] = await mine();
     for (const run of after) expect(run.status?.phase, `${run.metadata.name} after the old leader resumed`).to.equal('Succeeded');
     await expectOneJobPerRun(ns(), after);
@@ -209,7 +209,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     leader.client.beforeWrite = undefined;
     leader.client.thaw();
     await eventually(async () => leader.client.writes.some((w) => w.resource === 'webhooktriggers' && w.name === 'flip' && w.verb === 'patchStatus'), 10_000, 50);
-    await sleep(1_000);
+    await sleep(1_000); // deliberate negative check: a status the resumed leader overwrote would show in this time
     const ready = await readyOf();
     expect(`${ready?.status} ${ready?.reason}`, 'the trigger\'s Ready condition after the old leader resumed').to.equal('False PipelineNotFound');
     const generated = await webhookSecretOf('flip');
@@ -237,7 +237,7 @@ describe('fault: the leader dies during a rotation and during Job creation', fun
     await eventually(async () => leader.client.writes.some((w) => w.resource === 'secrets' && w.name === `${trigger.name}-webhook`), 10_000, 50);
     const late = leader.client.writes.filter((w) => w.resource === 'secrets' && w.name === `${trigger.name}-webhook`);
     expect(late.map((w) => `${w.outcome} ${w.reason ?? ''}`.trim())).to.deep.equal(['error Conflict']);
-    await sleep(1_000);
+    await sleep(1_000); // deliberate negative check: a second rotation would land in this time
     expect(signingSecrets.length - before, 'rotations in all').to.equal(1);
     const secret = await webhookSecret();
     expect(decode(secret, 'signing-secret')).to.equal(signingSecrets.at(-1));

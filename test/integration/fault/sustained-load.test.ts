@@ -92,7 +92,7 @@ describe('load: sustained traffic at 70% of measured capacity', function () {
       ],
     });
     const rate = Math.floor(capacity!.requestsPerSecond * FRACTION);
-    await sleep(500);
+    await sleep(500); // measurement, not synchronisation: closed sockets finish closing before the handles are counted
     const baseline = { memory: await memoryAfterGc(), handles: activeResources() };
 
     // The valid deliveries trickle through the short run too, so that both see the same mix.
@@ -124,7 +124,7 @@ describe('load: sustained traffic at 70% of measured capacity', function () {
       clearInterval(sampler);
       await senders.stop();
     }
-    await sleep(500);
+    await sleep(500); // measurement: the same pause as before the baseline, so both counts are alike
     const after = { memory: await memoryAfterGc(), handles: activeResources() };
 
     const figures = {

@@ -88,7 +88,8 @@ describe('--namespaces with several namespaces (real API server)', function () {
   });
 
   it('never reconciles the trigger in the unwatched namespace: no status, no generated Secret', async () => {
-    // Both watched triggers were reconciled (previous tests); give a stray reconcile time to show.
+    // Both watched triggers were reconciled (previous tests). Deliberate negative check: a stray
+    // reconcile of the unwatched one would show within this time.
     await new Promise((r) => setTimeout(r, 2_000));
     const trigger = await adminClient().get<WebhookTrigger>(RESOURCES.webhookTriggers, nsC(), TRIGGER);
     expect(trigger.status).to.equal(undefined);
@@ -123,7 +124,7 @@ describe('--namespaces with several namespaces (real API server)', function () {
       buildWebhookSecret(trigger, { path, url: webhookUrl(operator.config.externalUrl, path), signingSecret: creds.signingSecret, currentSince: new Date() }),
     );
 
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 1_000)); // deliberate negative check: a watch would route it well within this
     expect(operator.routes?.lookup(path)).to.equal(undefined);
     const res = await sendSigned(operator, creds, payload('exp_c'));
     expect(res.status).to.equal(404);

@@ -243,7 +243,7 @@ describe('PipelineRun lifecycle (real API server)', function () {
       console.log(`      all ${cases.length} failed within ${Date.now() - t0} ms of being created`);
       await settle(operator!);
       const reconciles = await reconcileTotal(operator!);
-      await new Promise((r) => setTimeout(r, 2_500));
+      await new Promise((r) => setTimeout(r, 2_500)); // deliberate negative check: no retry loop in this window
       expect(await reconcileTotal(operator!), 'reconciles after the runs failed').to.equal(reconciles);
       expect(runController(operator!).stats.errors).to.equal(errorsBefore);
       for (const c of cases) {

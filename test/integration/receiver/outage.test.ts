@@ -52,11 +52,16 @@ describe('receiver: API server outage', function () {
     const stream = (async () => {
       while (sending) {
         attempts.push(await attempt('stream'));
-        await new Promise((r) => setTimeout(r, 150));
+        await new Promise((r) => setTimeout(r, 150)); // the sender's pace, not a synchronisation
       }
     })();
+    /** Waits until the stream has made `n` more attempts. */
+    const streamed = async (n: number) => {
+      const from = attempts.length;
+      await eventually(async () => attempts.length >= from + n, 30_000, 20);
+    };
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await streamed(3);
       await controlPlane().command('stop-apiserver');
       const during = await Promise.all(Array.from({ length: 10 }, () => attempt('down')));
       attempts.push(...during);
@@ -68,12 +73,12 @@ describe('receiver: API server outage', function () {
         expect(a.reply!.durationMs).to.be.below(REQUEST_TIMEOUT_MS);
         expect(a.reply!.headers['x-correlation-id']).to.equal(undefined);
       }
-      await new Promise((r) => setTimeout(r, 1_000));
+      await streamed(2); // the stream too meets the outage
     } finally {
       await controlPlane().command('start-apiserver');
     }
     await eventually(() => adminClient().list(RESOURCES.namespaces, undefined, { limit: 1 }), 60_000, 250);
-    await new Promise((r) => setTimeout(r, 500));
+    await streamed(3); // and its return
     sending = false;
     await stream;
 

@@ -11,6 +11,9 @@ import { Ajv } from 'ajv';
 import { API_VERSION, KINDS } from '../../../src/api/constants.ts';
 import type {
   AuthScheme,
+  HmacAlgorithm,
+  HmacEncoding,
+  HmacPreset,
   ConcurrencyPolicy,
   Condition,
   DeliveryRecord,
@@ -57,7 +60,10 @@ interface CrdDocument {
 
 // ---------------------------------------------------------------- enums, checked against the unions by tsc
 
-const AUTH_SCHEMES = ['planasonix', 'standard-webhooks', 'github', 'bearer', 'none'] as const satisfies readonly AuthScheme[];
+const AUTH_SCHEMES = ['planasonix', 'standard-webhooks', 'github', 'bearer', 'hmac', 'none'] as const satisfies readonly AuthScheme[];
+const HMAC_PRESETS = ['github', 'gitlab', 'shopify', 'slack', 'standard-webhooks', 'stripe'] as const satisfies readonly HmacPreset[];
+const HMAC_ALGORITHMS = ['sha1', 'sha256', 'sha512'] as const satisfies readonly HmacAlgorithm[];
+const HMAC_ENCODINGS = ['base64', 'hex'] as const satisfies readonly HmacEncoding[];
 const PARAM_TYPES = ['string', 'number', 'boolean', 'object'] as const satisfies readonly ParamType[];
 const PARAM_SOURCES = ['body', 'header', 'query', 'cloudevent'] as const satisfies readonly ParamSource[];
 const IDEMPOTENCY_SOURCES = ['scheme', 'header', 'body'] as const satisfies readonly IdempotencySource[];
@@ -69,6 +75,9 @@ const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const satisfies reado
 const ENUMS_COVER_UNIONS: true[] = [
   true satisfies Covers<AuthScheme, typeof AUTH_SCHEMES>,
   true satisfies Covers<ParamType, typeof PARAM_TYPES>,
+  true satisfies Covers<HmacPreset, typeof HMAC_PRESETS>,
+  true satisfies Covers<HmacAlgorithm, typeof HMAC_ALGORITHMS>,
+  true satisfies Covers<HmacEncoding, typeof HMAC_ENCODINGS>,
   true satisfies Covers<ParamSource, typeof PARAM_SOURCES>,
   true satisfies Covers<IdempotencySource, typeof IDEMPOTENCY_SOURCES>,
   true satisfies Covers<ConcurrencyPolicy, typeof CONCURRENCY_POLICIES>,
@@ -150,6 +159,19 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
     signedParamsOnly: false,
     tolerance: '5m',
     rotation: { every: '2160h', schedule: '0 3 * * SUN', overlap: '24h' },
+    hmac: {
+      preset: 'stripe',
+      mode: 'signature',
+      header: 'Stripe-Signature',
+      algorithm: 'sha256',
+      encoding: 'hex',
+      prefix: 'v1=',
+      separator: ',',
+      signedContent: '{timestamp}.{body}',
+      timestamp: { header: 'X-Timestamp', prefix: 't=' },
+      deliveryIdHeader: 'X-Delivery',
+      secretEncoding: 'text',
+    },
   },
   allowedSourceRanges: ['203.0.113.0/24', '2001:db8::/32'],
   params: [
@@ -337,6 +359,11 @@ const cases = [
     fixture: fullTrigger,
     enums: {
       'spec.auth.scheme': AUTH_SCHEMES,
+      'spec.auth.hmac.preset': HMAC_PRESETS,
+      'spec.auth.hmac.mode': ['signature', 'token'],
+      'spec.auth.hmac.algorithm': HMAC_ALGORITHMS,
+      'spec.auth.hmac.encoding': HMAC_ENCODINGS,
+      'spec.auth.hmac.secretEncoding': ['base64', 'text'],
       'spec.params[].from': PARAM_SOURCES,
       'spec.params[].type': PARAM_TYPES,
       'spec.targets[].params[].from': PARAM_SOURCES,

@@ -87,7 +87,7 @@ describe('Controller', () => {
     controller.start();
     controller.enqueue('ns/a');
     await until(() => events.length === 1);
-    await wait(100);
+    await wait(100); // deliberate negative check: a retry would come within this
     expect(calls).to.equal(1);
     expect(events[0]!.outcome).to.equal('terminal');
     expect(controller.stats.terminalErrors).to.equal(1);
@@ -129,7 +129,7 @@ describe('Controller', () => {
     controller.start();
     controller.enqueue('data/a');
     await until(() => events.length === 1);
-    await wait(50); // several backoff periods
+    await wait(50); // deliberate negative check: several backoff periods, and no retry
     expect(calls).to.equal(1);
     expect(events.map((e) => e.outcome)).to.deep.equal(['terminal']);
     expect(controller.stats.errors).to.equal(0);
@@ -189,7 +189,8 @@ describe('Controller', () => {
     );
     controller.start();
     for (const key of ['ns/a', 'ns/b', 'ns/c', 'ns/d', 'ns/e', 'ns/f']) controller.enqueue(key);
-    await wait(5);
+    // Again while ns/a is in hand: it must wait for the first to finish.
+    await until(() => activeKeys.has('ns/a'));
     controller.enqueue('ns/a');
     await until(() => events.length === 7);
     expect(maxActive).to.equal(3);
@@ -228,7 +229,7 @@ describe('Controller', () => {
     controller.start();
     controller.enqueue('ns/b');
     await until(() => seen.length === 1);
-    await wait(20);
+    await wait(20); // deliberate negative check: the dropped key does not come back
     expect(seen).to.deep.equal(['ns/b']);
     expect(controller.running).to.equal(true);
   });

@@ -252,7 +252,7 @@ describe('Informer (scripted client)', () => {
     await waiting.catch((e: unknown) => (error = e));
     expect((error as Error).message).to.match(/stopped before it synced/);
     const listsAtStop = client.lists.length;
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 120)); // deliberate negative check: no list after stop
     expect(client.lists.length).to.equal(listsAtStop);
   });
 

@@ -101,6 +101,7 @@ async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
   }
 }
 
+/** A deliberate negative check: what has not happened in 10 ms (with every list answered at once) does not. */
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
 describe('MultiNamespaceInformer (scripted client)', () => {

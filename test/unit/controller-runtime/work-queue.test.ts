@@ -62,7 +62,7 @@ describe('WorkQueue', () => {
         active.set(key, n);
         maxConcurrentPerKey = Math.max(maxConcurrentPerKey, n);
         lastStart.set(key, ++tick);
-        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        await new Promise((r) => setTimeout(r, Math.random() * 3)); // the work takes a little while
         active.set(key, n - 1);
         q.done(key);
       }
@@ -210,7 +210,7 @@ describe('WorkQueue', () => {
       const key = await q.get();
       let drained = false;
       const shutdown = q.shutdown().then(() => (drained = true));
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 10)); // deliberate negative check: not drained while a key is out
       expect(drained).to.equal(false);
       expect(await q.get()).to.equal(undefined);
       q.done(key!);
