@@ -134,9 +134,10 @@ const METHOD = `
   c.modified.exists(f, f.startsWith("src/")))\`, 20 commits) on a push-like JSON body of 1 KiB and
   64 KiB, timed as the receiver pays it per delivery: JSON.parse, the one conversion into CEL values,
   the metered evaluation. Shown beside the planasonix verifier on the same body (the work every
-  delivery already pays); no target. 2g: how long an evaluation built to take hours (a quadratic
-  \`all\` over 200,000 items) runs before the default budget (100,000 units) stops it: the longest a
-  filter can hold the event loop. Median of 7 rounds.
+  delivery already pays); no target. 2g: the longest one evaluation runs under the default budget
+  (20,000 units or 100 ms): the worse median of a loop whose steps spend the units and of
+  \`lowerAscii\` on the longest string the units allow (300 KiB); the longest a filter can hold the
+  event loop. Median of 7 rounds.
 - **3 — Accept path.** Each request is a distinct, freshly signed planasonix delivery (own body, own
   \`X-Planasonix-Delivery\`), built in autocannon's \`setupRequest\`; 16 connections. Ours is a receiver
   replica (\`--components=receiver\`) so that no controller writes to the API server while it is
