@@ -27,8 +27,8 @@ node-runtime: node-tools
 # make dev), from Debian when missing.
 node-tools:
 	@missing=""; \
-	for p in runc:runc busybox:busybox-static; do \
-	  command -v "$${p%%:*}" >/dev/null || missing="$$missing $${p##*:}"; \
+	for p in runc busybox-static; do \
+	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian:$$missing"; \

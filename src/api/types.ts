@@ -228,6 +228,8 @@ export interface WebhookTriggerStatus {
   rotation?: { lastRotationTime?: string; nextRotationTime?: string; lastHandledRequest?: string };
   /** The newest delivery that started a run (written by the leader, at most once per interval). */
   lastDelivery?: { time: string; correlationId: string; pipelineRun: string };
+  /** Digest of the capability path the controller gave the trigger: only that path is served. */
+  pathDigest?: string;
 }
 
 export type WebhookTrigger = Resource<WebhookTriggerSpec, WebhookTriggerStatus>;

@@ -1,6 +1,6 @@
 // The Secret the trigger controller owns for each trigger (`<trigger>-webhook`): the capability URL,
 // its path, and — unless the user brings their own — the signing secret with its rotation state.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from './types.ts';
 import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
@@ -104,8 +104,11 @@ export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSec
 // The controller and the receiver decide who may serve a path by these same rules: a route comes
 // only from a generated Secret whose controller owner reference is the trigger it is named after
 // (UID checked, so a Secret written by hand for another trigger, or left from a deleted one of the
-// same name, serves nothing), and when two triggers' Secrets carry the same path, the earlier
-// trigger keeps it and the later one is refused.
+// same name, serves nothing); and the path must be the one the controller gave the trigger, whose
+// digest it records in the trigger's status (status.pathDigest, which tenants cannot write): a
+// Secret edited to hold another trigger's path serves nothing, however old its trigger. Between two
+// claims that both pass (a trigger not yet given its digest, after an upgrade), the one with the
+// digest, then the earlier trigger, keeps the path.
 
 /** Whether this is `trigger`'s generated Secret, owned by exactly that trigger (its UID). */
 export function isWebhookSecretOf(secret: V1Secret, trigger: WebhookTrigger): boolean {
@@ -128,18 +131,34 @@ export function webhookPathOf(secret: V1Secret): string | undefined {
   return path?.startsWith(WEBHOOK_PATH_PREFIX) ? path : undefined;
 }
 
-/** What decides between two triggers claiming one path: the older one, then the smaller UID. */
+/**
+ * A capability path's digest, as recorded in status.pathDigest: enough to recognise the path,
+ * nothing to call it with (the path holds 256 random bits).
+ */
+export function webhookPathDigest(path: string): string {
+  return createHash('sha256').update(path).digest('hex').slice(0, 32);
+}
+
+/** What decides between two triggers claiming one path: the digest, then the older one, then the smaller UID. */
 export interface PathClaimant {
+  /** The trigger's status records this path's digest (the controller gave it this path). */
+  recorded: boolean;
   createdAtMs: number;
   uid: string;
 }
 
-export function claimantOf(trigger: WebhookTrigger): PathClaimant {
+/**
+ * The trigger's claim to `path`, or undefined when it has none: its status records the digest of
+ * another path (its Secret was edited to hold this one).
+ */
+export function claimantOf(trigger: WebhookTrigger, path: string): PathClaimant | undefined {
+  const recorded = trigger.status?.pathDigest;
+  if (recorded !== undefined && recorded !== webhookPathDigest(path)) return undefined;
   const created = Date.parse(trigger.metadata.creationTimestamp ?? '');
-  return { createdAtMs: Number.isNaN(created) ? Number.MAX_SAFE_INTEGER : created, uid: trigger.metadata.uid ?? '' };
+  return { recorded: recorded !== undefined, createdAtMs: Number.isNaN(created) ? Number.MAX_SAFE_INTEGER : created, uid: trigger.metadata.uid ?? '' };
 }
 
 /** Negative when `a` keeps the path over `b`. The same on every replica: no arrival order involved. */
 export function comparePathClaims(a: PathClaimant, b: PathClaimant): number {
-  return a.createdAtMs - b.createdAtMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
+  return Number(b.recorded) - Number(a.recorded) || a.createdAtMs - b.createdAtMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
 }

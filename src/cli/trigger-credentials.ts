@@ -11,6 +11,8 @@ import { RESOURCES } from '../kube/resources.ts';
 import { SIGNATURE_HEADERS } from '../signing/headers.ts';
 import { parseEd25519PrivateKey } from '../signing/public-key.ts';
 import { signRequest } from '../signing/sign-request.ts';
+import { resolveHmac, type ResolvedHmac } from '../triggers/compile-hmac.ts';
+import type { TriggerProblem } from '../triggers/compiled-trigger.ts';
 import { webhookSecretName } from '../api/webhook-secret.ts';
 import { DEFAULT_SECRET_KEY } from '../api/constants.ts';
 import { CommandError, UsageError, describeKubeFailure, stringFlag, type FlagSpec, type FlagValues } from './cli-args.ts';
@@ -49,6 +51,8 @@ export interface TriggerCredentials {
   secretRef: { name: string; key: string } | undefined;
   /** The trigger's tolerance as written (e.g. "5m"), for telling how long a signature stays valid. */
   tolerance: string;
+  /** scheme hmac: the trigger's spec.auth.hmac, resolved, so the CLI signs as the sender would. */
+  hmac?: ResolvedHmac;
 }
 
 /** Reads the trigger, its generated `<trigger>-webhook` Secret and, if it names one, the user's Secret. */
@@ -69,6 +73,12 @@ export async function loadTriggerCredentials(client: KubeClient, namespace: stri
   if (!urlText) throw new CommandError(`Secret "${generatedName}" has no key "${WEBHOOK_SECRET_KEYS.url}": the operator has not written the trigger's URL yet`);
   const path = secretText(generated, WEBHOOK_SECRET_KEYS.path) ?? new URL(urlText).pathname;
 
+  let hmac: ResolvedHmac | undefined;
+  if (scheme === 'hmac') {
+    const problems: TriggerProblem[] = [];
+    hmac = resolveHmac(auth.hmac, problems);
+    if (!hmac || problems.length > 0) throw new CommandError(`WebhookTrigger "${name}": ${problems.map((p) => p.message).join('; ')}`);
+  }
   let secret: string | undefined;
   let secretRef: { name: string; key: string } | undefined;
   if (scheme !== 'none') {
@@ -91,6 +101,7 @@ export async function loadTriggerCredentials(client: KubeClient, namespace: stri
     secret,
     secretRef,
     tolerance: auth.tolerance ?? '5m',
+    ...(hmac ? { hmac } : {}),
   };
 }
 
@@ -154,6 +165,7 @@ export function signDelivery(creds: TriggerCredentials, body: Buffer, values: Fl
       ...(creds.secret !== undefined ? { secret: creds.secret } : {}),
       ...(privateKey ? { privateKey } : {}),
       ...(deliveryId !== undefined ? { deliveryId } : {}),
+      ...(creds.hmac ? { hmac: creds.hmac } : {}),
     });
   } catch (e) {
     // The signer's messages never contain the secret; they say what is wrong with it.

@@ -103,10 +103,12 @@ export class RoutingTable {
       this.claims.get(oldPath)?.delete(key);
       this.settle(oldPath);
     }
-    if (route && trigger) {
+    // A path the trigger's status does not vouch for (its Secret was edited to hold it) is no claim.
+    const claimant = route && trigger ? claimantOf(trigger, route.path) : undefined;
+    if (route && claimant) {
       let claims = this.claims.get(route.path);
       if (!claims) this.claims.set(route.path, (claims = new Map()));
-      claims.set(key, { route, claimant: claimantOf(trigger) });
+      claims.set(key, { route, claimant });
       this.pathByTrigger.set(key, route.path);
       this.settle(route.path);
     } else {

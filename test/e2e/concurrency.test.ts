@@ -4,26 +4,15 @@
 // order among such runs is whatever the controller saw first, but never two at a time.
 import { expect } from 'chai';
 import type { ConcurrencyPolicy } from '../../src/api/types.ts';
-import { useNamespace } from '../harness/fixtures.ts';
-import { startTestOperator, type TestOperator } from '../harness/operator.ts';
 import { createRun, waitPhase } from '../integration/pipeline-run/run-fixtures.ts';
-import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podsOfJob, watchRunningPods } from './node-fixtures.ts';
+import { POD_TIMEOUT_MS, createScriptPipeline, podsOfJob, useNodeOperator, watchRunningPods } from './node-fixtures.ts';
 
 const RUNS = 3;
 
 for (const policy of ['Queue', 'Forbid'] as ConcurrencyPolicy[]) {
   describe(`concurrencyPolicy ${policy} with real Pods`, function () {
     this.timeout(RUNS * POD_TIMEOUT_MS);
-    const ns = useNamespace(`e2e-${policy.toLowerCase()}`);
-    let operator: TestOperator;
-
-    before(async () => {
-      localNode();
-      operator = await startTestOperator({ namespaces: [ns()] });
-    });
-    after(async () => {
-      await operator?.stop();
-    });
+    const { ns } = useNodeOperator(`e2e-${policy.toLowerCase()}`);
 
     it(`never has two runs' Pods running at once, and runs them all`, async () => {
       // Long enough that a second Pod started too early would be seen running beside the first.

@@ -4,9 +4,11 @@
 // that remembers how many of a namespace's Pods were running at once.
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Pipeline, PipelineSpec } from '../../src/api/types.ts';
-import { API_VERSION } from '../../src/api/constants.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
-import { adminClient } from '../harness/fixtures.ts';
+import type { Logger } from '../../src/observability/logger.ts';
+import { adminClient, useNamespace } from '../harness/fixtures.ts';
+import { startTestOperator, type TestOperator } from '../harness/operator.ts';
+import { pipelineObject } from '../integration/pipeline-run/run-fixtures.ts';
 import { controlPlane } from '../harness/root-hooks.ts';
 import type { LocalNode } from '../harness/control-plane.ts';
 
@@ -27,26 +29,38 @@ export function localNode(): LocalNode {
  * positional parameters ($1...). The image was imported into the node, never pulled.
  */
 export function scriptPipeline(namespace: string, name: string, script: string, spec: Partial<PipelineSpec> = {}, args: string[] = []): Pipeline {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Pipeline',
-    metadata: { name, namespace },
-    spec: {
-      params: [{ name: 'export_id', type: 'string', required: true }],
-      jobTemplate: {
-        spec: {
-          template: {
-            spec: {
-              restartPolicy: 'Never',
-              terminationGracePeriodSeconds: 2,
-              containers: [{ name: 'main', image: localNode().images.busybox, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script, 'pipeline'], args }],
-            },
+  // run-fixtures' Pipeline (param export_id), with a Job that Kubernetes runs rather than the test.
+  return pipelineObject(namespace, name, {
+    jobTemplate: {
+      spec: {
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            terminationGracePeriodSeconds: 2,
+            containers: [{ name: 'main', image: localNode().images.busybox, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script, 'pipeline'], args }],
           },
         },
       },
-      ...spec,
     },
-  };
+    ...spec,
+  });
+}
+
+/**
+ * This file's namespace and an operator watching it, for tests that run Pods on the local node
+ * (which must be running: the before hook fails, saying why, when it is not).
+ */
+export function useNodeOperator(prefix: string, opts: { logger?: Logger } = {}): { ns: () => string; operator: () => TestOperator } {
+  const ns = useNamespace(prefix);
+  let running: TestOperator | undefined;
+  before(async () => {
+    localNode();
+    running = await startTestOperator({ namespaces: [ns()] }, opts.logger ? { logger: opts.logger } : {});
+  });
+  after(async () => {
+    await running?.stop();
+  });
+  return { ns, operator: () => running! };
 }
 
 export async function createScriptPipeline(namespace: string, name: string, script: string, spec: Partial<PipelineSpec> = {}, args: string[] = []): Promise<Pipeline> {

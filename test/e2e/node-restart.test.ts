@@ -1,24 +1,14 @@
 // The node restarts mid-run — the kubelet and containerd are killed and started again, as after a
 // crash of both — and the run still ends with the phase its container decides.
 import { expect } from 'chai';
-import { useNamespace, eventually } from '../harness/fixtures.ts';
+import { eventually } from '../harness/fixtures.ts';
 import { controlPlane } from '../harness/root-hooks.ts';
-import { startTestOperator, type TestOperator } from '../harness/operator.ts';
 import { createRun, waitPhase } from '../integration/pipeline-run/run-fixtures.ts';
-import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podLog, podsOfJob } from './node-fixtures.ts';
+import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podLog, podsOfJob, useNodeOperator } from './node-fixtures.ts';
 
 describe('a node restart in the middle of runs', function () {
   this.timeout(3 * POD_TIMEOUT_MS);
-  const ns = useNamespace('e2e-restart');
-  let operator: TestOperator;
-
-  before(async () => {
-    localNode();
-    operator = await startTestOperator({ namespaces: [ns()] });
-  });
-  after(async () => {
-    await operator?.stop();
-  });
+  const { ns } = useNodeOperator('e2e-restart');
 
   it('ends each run with the phase its container decided: Succeeded for exit 0, Failed for exit 3', async () => {
     // The containers wait until the node has restarted, so both outcomes are decided after it.

@@ -4,24 +4,20 @@
 import { expect } from 'chai';
 import type { PipelineRun } from '../../src/api/types.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
-import { adminClient, eventually, useNamespace } from '../harness/fixtures.ts';
-import { startTestOperator, type TestOperator } from '../harness/operator.ts';
+import { adminClient, eventually } from '../harness/fixtures.ts';
 import { PIPELINE, createTrigger, deliver, type TriggerHandle } from '../integration/receiver/receiver-fixtures.ts';
 import { createRun, getRun, waitPhase } from '../integration/pipeline-run/run-fixtures.ts';
-import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podLog, podsOfJob } from './node-fixtures.ts';
+import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podLog, podsOfJob, useNodeOperator } from './node-fixtures.ts';
 
 // Prints what the pipeline received: its arguments, then its PARAM_ and PLANASONIX_ variables.
 const PRINT_INPUTS = 'echo "args: $*"; env | grep -E "^(PARAM|PLANASONIX)_" | sort';
 
 describe('pipelines run on a real node (kubelet, containerd, Job controller)', function () {
   this.timeout(4 * POD_TIMEOUT_MS);
-  const ns = useNamespace('e2e-run');
-  let operator: TestOperator;
+  const { ns, operator } = useNodeOperator('e2e-run');
   let trigger: TriggerHandle;
 
   before(async () => {
-    localNode();
-    operator = await startTestOperator({ namespaces: [ns()] });
     await createScriptPipeline(ns(), PIPELINE, PRINT_INPUTS, {
       params: [
         { name: 'export_id', type: 'string', required: true },
@@ -29,10 +25,7 @@ describe('pipelines run on a real node (kubelet, containerd, Job controller)', f
         { name: 'requested_by', type: 'string', default: '' },
       ],
     }, ['--export', '$(params.export_id)']);
-    trigger = await createTrigger(operator, ns(), 'exports');
-  });
-  after(async () => {
-    await operator?.stop();
+    trigger = await createTrigger(operator(), ns(), 'exports');
   });
 
   it('runs the image for a signed delivery: the Pod prints the args and variables, the run Succeeded with its times', async () => {

@@ -5,22 +5,17 @@ import { expect } from 'chai';
 import { createHash, randomUUID } from 'node:crypto';
 import { createLogCapture, createLogger, type LogCapture } from '../../src/observability/logger.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
-import { adminClient, useNamespace } from '../harness/fixtures.ts';
-import { startTestOperator, type TestOperator } from '../harness/operator.ts';
+import { adminClient } from '../harness/fixtures.ts';
 import { PIPELINE, createTrigger, deliver } from '../integration/receiver/receiver-fixtures.ts';
 import { getRun, waitPhase } from '../integration/pipeline-run/run-fixtures.ts';
-import { POD_TIMEOUT_MS, createScriptPipeline, localNode, podLog, podsOfJob } from './node-fixtures.ts';
+import { POD_TIMEOUT_MS, createScriptPipeline, podLog, podsOfJob, useNodeOperator } from './node-fixtures.ts';
 
 describe('a sensitive param on a real node', function () {
   this.timeout(2 * POD_TIMEOUT_MS);
-  const ns = useNamespace('e2e-secret');
-  let operator: TestOperator;
-  let capture: LogCapture;
+  const capture: LogCapture = createLogCapture();
+  const { ns, operator } = useNodeOperator('e2e-secret', { logger: createLogger({ level: 'debug', destination: capture.destination }) });
 
   before(async () => {
-    localNode();
-    capture = createLogCapture();
-    operator = await startTestOperator({ namespaces: [ns()] }, { logger: createLogger({ level: 'debug', destination: capture.destination }) });
     await createScriptPipeline(
       ns(),
       PIPELINE,
@@ -28,12 +23,9 @@ describe('a sensitive param on a real node', function () {
       { params: [{ name: 'export_id', type: 'string', required: true }, { name: 'api_token', type: 'string', required: true }] },
     );
   });
-  after(async () => {
-    await operator?.stop();
-  });
 
   it("is in the process's environment, and in neither the run, its Events, the operator's log nor the Pod's output", async () => {
-    const trigger = await createTrigger(operator, ns(), 'with-token', {
+    const trigger = await createTrigger(operator(), ns(), 'with-token', {
       params: [
         { name: 'export_id', from: 'body', path: '/export_id', required: true },
         { name: 'api_token', from: 'header', header: 'X-Api-Token', required: true, sensitive: true },

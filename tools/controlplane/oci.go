@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,14 @@ func busyboxImage(name, path string) (imageSpec, error) {
 	binary, err := os.ReadFile(path)
 	if err != nil {
 		return imageSpec{}, err
+	}
+	// The image has no libc: a dynamically linked busybox (Debian's package busybox) cannot run in it.
+	if f, err := elf.Open(path); err == nil {
+		dynamic := f.Section(".interp") != nil
+		f.Close()
+		if dynamic {
+			return imageSpec{}, fmt.Errorf("%s is dynamically linked; the image needs busybox-static (make node-tools)", path)
+		}
 	}
 	out, err := exec.Command(path, "--list").Output()
 	if err != nil {

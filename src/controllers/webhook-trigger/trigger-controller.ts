@@ -167,12 +167,17 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     return;
   }
   const current = existing ? readWebhookSecret(existing) : undefined;
+  // A path other than the one this controller gave the trigger (status.pathDigest) means the Secret
+  // was edited; paths are 256 random bits, so a second claim on one means the same. The receiver
+  // serves neither such path for this trigger; it serves nothing until it has a path of its own.
+  const edited = current !== undefined && claimantOf(trigger, current.path) === undefined;
   const holder = current ? earlierClaimOf(current.path, trigger, opts) : undefined;
-  if (holder) {
-    // Paths are 256 random bits: a second claim means the Secret was written by hand. The receiver
-    // keeps serving the earlier trigger there; this one serves nothing until it has a path of its own.
+  if (edited || holder) {
     const generation = trigger.metadata.generation ?? 0;
-    const message = `the path in Secret "${webhookSecretName(name)}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
+    const secretName = webhookSecretName(name);
+    const message = edited
+      ? `the path in Secret "${secretName}" is not the one this trigger was given (the Secret was edited)${holder ? `; it is served by ${holder}` : ''}; delete the Secret to get a new path`
+      : `the path in Secret "${secretName}" is already served by an earlier trigger (${holder}); delete the Secret to get a new path`;
     const ready = { type: CONDITION_TYPES.ready, status: 'False', reason: TRIGGER_REASONS.pathConflict, message, observedGeneration: generation } as const;
     await writeStatus(opts, status, trigger, { ...(trigger.status ?? {}), conditions: setKstatusConditions(trigger.status?.conditions, ready, progressOf(ready), now) });
     return;
@@ -234,16 +239,18 @@ async function writeStatus(opts: TriggerControllerOptions, writer: StatusWriter<
 }
 
 /**
- * `namespace/name` of an earlier trigger whose own generated Secret holds this path, if any: the
- * same rule the receiver's routing table applies (comparePathClaims), so both agree on who serves it.
+ * `namespace/name` of another trigger whose own generated Secret holds this path with a better
+ * claim (its digest recorded, or an earlier trigger), if any: the same rule the receiver's routing
+ * table applies (comparePathClaims), so both agree on who serves it.
  */
 function earlierClaimOf(path: string, trigger: WebhookTrigger, opts: TriggerControllerOptions): string | undefined {
-  const mine = claimantOf(trigger);
+  const mine = claimantOf(trigger, path);
   for (const secret of opts.secrets.byIndex(SECRET_INDEXES.webhookPath, path)) {
     const name = secret.metadata?.labels?.[LABELS.trigger];
     const other = name === undefined ? undefined : opts.triggers.get(keyOf(secret.metadata?.namespace, name));
-    if (!other || other.metadata.uid === trigger.metadata.uid || other.metadata.deletionTimestamp) continue;
-    if (isWebhookSecretOf(secret, other) && comparePathClaims(claimantOf(other), mine) < 0) return keyOf(other.metadata.namespace, other.metadata.name!);
+    if (!other || other.metadata.uid === trigger.metadata.uid || other.metadata.deletionTimestamp || !isWebhookSecretOf(secret, other)) continue;
+    const theirs = claimantOf(other, path);
+    if (theirs && (!mine || comparePathClaims(theirs, mine) < 0)) return keyOf(other.metadata.namespace, other.metadata.name!);
   }
   return undefined;
 }

@@ -8,10 +8,10 @@ import { nextRotationTime } from './rotation.ts';
 import type { TriggerValidation } from './validate-trigger.ts';
 import type { LastDelivery } from './last-delivery.ts';
 import { DEFAULT_SECRET_KEY } from '../../api/constants.ts';
-import { webhookSecretName, type WebhookSecretState } from '../../api/webhook-secret.ts';
+import { webhookPathDigest, webhookSecretName, type WebhookSecretState } from '../../api/webhook-secret.ts';
 
 /** Every status field: the trigger controller owns them all. */
-export const TRIGGER_STATUS_FIELDS = ['observedGeneration', 'conditions', 'urlSecretRef', 'signingSecretRef', 'rotation', 'lastDelivery'] as const satisfies readonly (keyof WebhookTriggerStatus)[];
+export const TRIGGER_STATUS_FIELDS = ['observedGeneration', 'conditions', 'urlSecretRef', 'signingSecretRef', 'rotation', 'lastDelivery', 'pathDigest'] as const satisfies readonly (keyof WebhookTriggerStatus)[];
 
 export function desiredTriggerStatus(
   trigger: WebhookTrigger,
@@ -45,6 +45,8 @@ export function desiredTriggerStatus(
     };
   }
   if (lastDelivery) status.lastDelivery = lastDelivery;
+  // The path this controller wrote (or kept) in the generated Secret: the receiver serves no other.
+  status.pathDigest = webhookPathDigest(secret.path);
   return status;
 }
 

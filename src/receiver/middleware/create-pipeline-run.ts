@@ -113,7 +113,7 @@ function matchingTargets(ctx: WebhookContext, route: ServingRoute): CompiledTarg
   return route.targets.filter((target) => {
     if (!target.filter) return true;
     const result = target.filter.evaluate(filterInputOf(ctx, route));
-    if ('limitExceeded' in result) throw filterLimitExceeded();
+    if ('limitExceeded' in result) throw filterLimitExceeded(result.timedOut === true);
     return result.matched;
   });
 }

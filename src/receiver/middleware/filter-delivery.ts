@@ -3,7 +3,7 @@
 // whole budget is answered 400, since the same payload would spend it again.
 import { v7 as uuidv7 } from 'uuid';
 import { prepareFilterInput, type PreparedFilterInput } from '../../triggers/filter/compile-filter.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, unavailable } from '../errors.ts';
 import { servingRoute, type WebhookContext, type WebhookMiddleware } from '../webhook-context.ts';
 import type { ServingRoute } from '../compile-route.ts';
 
@@ -11,14 +11,20 @@ export const filterDelivery: WebhookMiddleware = async (ctx, next) => {
   const route = servingRoute(ctx);
   if (route.filter) {
     const result = route.filter.evaluate(filterInputOf(ctx, route));
-    if ('limitExceeded' in result) throw filterLimitExceeded();
+    if ('limitExceeded' in result) throw filterLimitExceeded(result.timedOut === true);
     if (!result.matched) return answerFiltered(ctx, 'error' in result ? result.error : undefined);
   }
   await next();
 };
 
-export const filterLimitExceeded = () =>
-  badRequest('filter_limit_exceeded', 'the trigger\'s filter could not be evaluated on this payload within its cost limit');
+/**
+ * 400 when the units ran out: the same payload spends them again. 503 when the clock did: that
+ * depends on the machine's load as well, so the sender may retry.
+ */
+export const filterLimitExceeded = (timedOut = false) =>
+  timedOut
+    ? unavailable('filter_timeout', 'the trigger\'s filter did not finish in time on this payload; retry later')
+    : badRequest('filter_limit_exceeded', 'the trigger\'s filter could not be evaluated on this payload within its cost limit');
 
 /** The delivery as filters see it, converted once per request (the trigger's filter and each target's). */
 export function filterInputOf(ctx: WebhookContext, route: ServingRoute): PreparedFilterInput {

@@ -10,6 +10,7 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, deliver, getTrigger, runsOf } from './receiver-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 const CEILING = 2 * 1024 * 1024;
 const MAX_PARAMS_BYTES = 100 * 1024;
@@ -31,7 +32,7 @@ describe('receiver: operator-wide payload and param limits (real API server)', f
           { name: 'a', type: 'string', default: '' },
           { name: 'b', type: 'string', default: '' },
         ],
-        jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'registry.example/c:1' }] } } } },
+        jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'registry.example/c:1' }] } } } },
       },
     };
     await adminClient().create(RESOURCES.pipelines, wide);

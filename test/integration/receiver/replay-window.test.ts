@@ -11,6 +11,7 @@ import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, readTriggerSecret, runsOf, send, type Reply, type TriggerHandle } from './receiver-fixtures.ts';
 import { runJobToSuccess } from '../pipeline-run/run-fixtures.ts';
+import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
 /** One captured signed request (planasonix), to be sent again as an attacker would. */
 function capture(trigger: TriggerHandle, body: unknown): (receiverUrl: string, headers?: Record<string, string>) => Promise<Reply> {
@@ -51,7 +52,7 @@ describe('receiver: replay protection outlives run history, across replicas (rea
       spec: {
         params: [{ name: 'export_id', type: 'string', required: true }],
         history: { succeeded: 0, failed: 0 },
-        jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'registry.example/c:1' }] } } } },
+        jobTemplate: { spec: { ...STATUS_WRITTEN_BY_TEST, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'registry.example/c:1' }] } } } },
       },
     };
     await adminClient().create(RESOURCES.pipelines, brief);

@@ -1,8 +1,9 @@
 // Routes are owned, not trusted: the receiver serves a path only from the generated Secret whose
 // controller owner reference is the trigger it is named after (UID checked). A tenant who can write
 // Secrets in their own namespace and has learnt another trigger's path cannot take that route over
-// by writing the path into their trigger's Secret: the earlier trigger keeps it, the later one is
-// not Ready with a PathConflict condition, and deleting either never removes the other's route.
+// by writing the path into their trigger's Secret, however old their trigger: only the path whose
+// digest the operator recorded in the trigger's status is served for it, the edited trigger is not
+// Ready with a PathConflict condition, and deleting either never removes the other's route.
 import { expect } from 'chai';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger } from '../../../src/api/types.ts';
@@ -24,11 +25,14 @@ describe('receiver: routes owned, not trusted (real API server)', function () {
   const tenantNs = useNamespace('route-tenant');
   let operator: TestOperator;
   let victim: TriggerHandle;
+  let elder: TriggerHandle;
 
   before(async () => {
     operator = await startTestOperator();
     await createPipeline(victimNs());
     await createPipeline(tenantNs());
+    // A tenant's trigger older than the victim's, for the last test.
+    elder = await createTrigger(operator, tenantNs(), 'elder');
     victim = await createTrigger(operator, victimNs(), 'victim');
   });
   after(() => operator?.stop());
@@ -102,6 +106,27 @@ describe('receiver: routes owned, not trusted (real API server)', function () {
     expect(res.status, res.text).to.equal(404);
     // The decoy keeps its own route.
     expect((await deliver(decoy, { export_id: 'exp_decoy' })).status).to.equal(202);
+  });
+
+  it("refuses an older trigger whose Secret was edited to hold a newer trigger's path: the path's digest in status decides, not age", async () => {
+    const elderCreated = Date.parse((await getTrigger(tenantNs(), 'elder')).metadata.creationTimestamp!);
+    await eventually(async () => Date.now() >= elderCreated + 1_000, 5_000, 50);
+    const newcomer = await createTrigger(operator, victimNs(), 'newcomer');
+    expect((await getTrigger(victimNs(), 'newcomer')).status?.pathDigest, 'the digest of the path it was given').to.match(/^[0-9a-f]{32}$/);
+    const secret = await adminClient().get<V1Secret>(RESOURCES.secrets, tenantNs(), 'elder-webhook');
+    await adminClient().replace(RESOURCES.secrets, { ...secret, data: { ...secret.data, path: b64(newcomer.path) } });
+
+    const ready = await eventually(async () => {
+      const c = await readyCondition(tenantNs(), 'elder');
+      return c?.status === 'False' && c.reason === 'PathConflict' ? c : undefined;
+    }, 20_000);
+    expect(ready.message).to.include('was edited').and.include(`${victimNs()}/newcomer`);
+    expect(operator.routes?.lookup(newcomer.path)?.namespace).to.equal(victimNs());
+    await eventually(async () => operator.routes?.lookup(elder.path) === undefined, 10_000);
+    expect((await deliver(newcomer, { export_id: 'exp_newcomer' })).status).to.equal(202);
+    const forged = await deliver({ ...elder, path: newcomer.path }, { export_id: 'exp_elder' });
+    expect(forged.status, forged.text).to.equal(401);
+    expect(await runsOf(tenantNs(), 'elder')).to.have.length(0);
   });
 });
 

@@ -206,6 +206,7 @@ const triggerStatus: Full<WebhookTriggerStatus> = {
     lastHandledRequest: '2025-01-02T03:00:00Z',
   },
   lastDelivery: { time: '2025-01-02T03:04:05Z', correlationId: '0193f6c2-7b1e-7c3a-9f1d-2b8e4a6c0d11', pipelineRun: 'export-completed-8f3c21d0a9b4e7f1' },
+  pathDigest: '3a7bd3e2360a3d29eea436fcfb7e44c7',
 };
 
 const fullTrigger: WebhookTrigger = {

@@ -75,6 +75,20 @@ describe('compileFilter', () => {
       const s = 'x'.repeat(1 << 20);
       expect(evaluate('(body.s + body.s + body.s + body.s + body.s + body.s).size() > 0', { body: { s } }, 50_000)).to.deep.equal({ matched: false, limitExceeded: true });
     });
+    it('charges a loop its range up front: an inner loop that stops at once still pays for the copy of its list', () => {
+      const started = performance.now();
+      expect(evaluate('body.list.all(x, body.list.exists(y, true))', { body: { list } })).to.deep.equal({ matched: false, limitExceeded: true });
+      expect(performance.now() - started).to.be.below(5_000);
+    });
+    it('stops at the CPU-time cap what the units misjudge, saying it was the clock', () => {
+      const f = compileFilter('body.list.all(x, body.list.all(y, x + y >= 0.0))', { units: 1e12, maxMs: 20 });
+      if ('error' in f) throw new Error(f.error);
+      const started = performance.now();
+      const result = f.evaluate(prepareFilterInput({ body: { list }, headers: {}, query: {}, trigger: TRIGGER, cloudevent: {} }));
+      expect(result).to.deep.equal({ matched: false, limitExceeded: true, timedOut: true });
+      // 20 ms of CPU: wall time may be longer on a loaded machine, but not the hours the loop needs.
+      expect(performance.now() - started).to.be.below(5_000);
+    });
     it('a filter within its budget is unaffected', () => {
       expect(evaluate('body.list.exists(x, x == 99.0)', { body: { list: list.slice(0, 100) } })).to.deep.equal({ matched: true });
     });
