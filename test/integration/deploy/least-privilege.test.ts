@@ -97,10 +97,7 @@ interface Call {
   /** Of a list or watch. */
   labelSelector?: string;
   status?: number;
-  /**
-   * Refused because the namespace is being deleted (403 as well, but no RBAC refusal): another test
-   * file's namespace, whose runs — really running on the test cluster's node — finish meanwhile.
-   */
+  /** A 403 that is not RBAC's: the namespace is being deleted (another test file's, for a cluster-wide operator). */
   namespaceTerminating?: boolean;
 }
 

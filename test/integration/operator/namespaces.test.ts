@@ -104,7 +104,7 @@ describe('--namespaces with several namespaces (real API server)', function () {
 
     // Nothing of C is even cached; each cache is one entry per resource, labelled by its plural.
     const caches = operator.manager.informers;
-    expect(caches.map((c) => c.name).sort()).to.deep.equal(['jobs', 'pipelineruns', 'pipelines', 'secrets', 'webhooktriggers']);
+    expect(caches.map((c) => c.name).sort()).to.deep.equal(['deliveryrecords', 'jobs', 'pipelineruns', 'pipelines', 'secrets', 'webhooktriggers']);
     for (const cache of caches) {
       expect(cache.hasSynced(), cache.name).to.equal(true);
       for (const key of cache.keys()) expect(key.startsWith(`${nsA()}/`) || key.startsWith(`${nsB()}/`), `${cache.name}: ${key}`).to.equal(true);
