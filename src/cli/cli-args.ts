@@ -2,7 +2,9 @@
 // their exit codes, and the kubeconfig-derived defaults (client, namespace) kubectl users expect.
 import { parseArgs } from 'node:util';
 import { KubeClient } from '../kube/client.ts';
-import { isKubeError } from '../kube/errors.ts';
+import { isKubeError, isNotFound } from '../kube/errors.ts';
+import type { ResourceType } from '../kube/resources.ts';
+import type { KubeObject } from '../kube/client.ts';
 import { closestFlag } from '../util/closest-flag.ts';
 
 /** The command line was wrong: exit code 2, and a pointer to --help. */
@@ -122,6 +124,26 @@ export function describeKubeFailure(e: unknown, what: string, client: KubeClient
  * Runs a command body and turns its failures into exit codes: 2 for usage errors (with a pointer to
  * --help), 1 for everything else, each as one line on stderr.
  */
+/**
+ * A `planasonix` command: parse its flags (and up to `maxPositionals` arguments), answer --help with
+ * its usage, then run it; runCli turns what it throws into an exit code.
+ */
+export function runCommand(
+  name: string,
+  argv: readonly string[],
+  command: { flags: Record<string, FlagSpec>; usage: string; maxPositionals?: number },
+  body: (values: FlagValues, positionals: string[]) => Promise<number>,
+): Promise<number> {
+  return runCli(name, async () => {
+    const { values, positionals } = parseCommandLine(argv, command.flags, command.maxPositionals ?? 0);
+    if (values.help) {
+      process.stdout.write(command.usage);
+      return 0;
+    }
+    return body(values, positionals);
+  });
+}
+
 export async function runCli(name: string, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
@@ -133,5 +155,15 @@ export async function runCli(name: string, body: () => Promise<number>): Promise
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`planasonix ${name}: ${message}\n`);
     return 1;
+  }
+}
+
+/** The named object, or a CommandError that says it is not in the namespace (or why it could not be read). */
+export async function getNamed<T extends KubeObject>(client: KubeClient, r: ResourceType, namespace: string, name: string): Promise<T> {
+  try {
+    return await client.get<T>(r, namespace, name);
+  } catch (e) {
+    if (isNotFound(e)) throw new CommandError(`${r.kind} "${name}" not found in namespace "${namespace}"`);
+    throw describeKubeFailure(e, `reading ${r.kind} "${name}"`, client);
   }
 }

@@ -5,10 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS } from '../api/constants.ts';
-import { isNotFound } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { parseDuration } from '../util/duration.ts';
-import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, parseCommandLine, runCli, stringFlag } from './cli-args.ts';
+import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, runCommand, getNamed, stringFlag } from './cli-args.ts';
 import { OUTPUT_FLAG, OUTPUT_HELP, formatObjects, outputFormatFrom, qualifiedName } from './output.ts';
 
 const RESOURCE = 'pipelinerun.planasonix.io';
@@ -41,12 +40,7 @@ Example:
 export const RERUN_FLAGS = { ...COMMON_FLAGS, ...OUTPUT_FLAG, force: { type: 'boolean' }, timeout: { type: 'string' } } as const;
 
 export async function rerunCommand(argv: readonly string[]): Promise<number> {
-  return runCli('rerun', async () => {
-    const { values, positionals } = parseCommandLine(argv, RERUN_FLAGS, 1);
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+  return runCommand('rerun', argv, { flags: RERUN_FLAGS, usage: USAGE, maxPositionals: 1 }, async (values, positionals) => {
     const name = positionals[0];
     if (!name) throw new UsageError('give the PipelineRun to rerun (planasonix rerun RUN)');
     const format = outputFormatFrom(values, ['table', 'json', 'yaml', 'name']);
@@ -60,13 +54,7 @@ export async function rerunCommand(argv: readonly string[]): Promise<number> {
     const client = clientFrom(values);
     const namespace = namespaceFrom(values, client);
 
-    let run: PipelineRun;
-    try {
-      run = await client.get<PipelineRun>(RESOURCES.pipelineRuns, namespace, name);
-    } catch (e) {
-      if (isNotFound(e)) throw new CommandError(`PipelineRun "${name}" not found in namespace "${namespace}"`);
-      throw describeKubeFailure(e, `reading PipelineRun "${name}"`, client);
-    }
+    const run = await getNamed<PipelineRun>(client, RESOURCES.pipelineRuns, namespace, name);
     // Checked here for a clear answer at once; the controller checks again when it acts.
     if (ACTIVE.has(run.status?.phase) && !force) {
       throw new CommandError(`PipelineRun "${name}" is still ${run.status?.phase ?? 'Pending'}: rerun it once it has finished, or use --force`);

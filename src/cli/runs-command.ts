@@ -4,7 +4,7 @@
 import type { PipelineRun } from '../api/types.ts';
 import { ANNOTATIONS, LABELS } from '../api/constants.ts';
 import { RESOURCES } from '../kube/resources.ts';
-import { COMMON_FLAGS, UsageError, clientFrom, describeKubeFailure, namespaceFrom, parseFlags, runCli, stringFlag } from './cli-args.ts';
+import { COMMON_FLAGS, UsageError, clientFrom, describeKubeFailure, namespaceFrom, runCommand, stringFlag } from './cli-args.ts';
 import { OUTPUT_FLAG, OUTPUT_HELP, age, formatObjects, formatTable, outputFormatFrom, qualifiedName, type Column } from './output.ts';
 
 const USAGE = `Usage:
@@ -42,12 +42,7 @@ export const RUNS_FLAGS = {
 const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)$/;
 
 export async function runsCommand(argv: readonly string[]): Promise<number> {
-  return runCli('runs', async () => {
-    const values = parseFlags(argv, RUNS_FLAGS);
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+  return runCommand('runs', argv, { flags: RUNS_FLAGS, usage: USAGE }, async (values) => {
     const format = outputFormatFrom(values);
     const all = values['all-namespaces'] === true;
     if (all && stringFlag(values, 'namespace')) throw new UsageError('give either -n or -A, not both');

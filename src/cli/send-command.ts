@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { parseDuration } from '../util/duration.ts';
-import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, parseFlags, requireFlag, runCli, stringFlag } from './cli-args.ts';
+import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, requireFlag, runCommand, stringFlag } from './cli-args.ts';
 import { SIGNING_FLAGS, SIGNING_FLAGS_HELP, loadTriggerCredentials, readPayload, signDelivery } from './trigger-credentials.ts';
 
 const USAGE = `Usage: planasonix send --trigger NAME [-n NAMESPACE] --data FILE|- [--wait] [flags]
@@ -43,12 +43,7 @@ const SETTLED: ReadonlySet<RunPhase> = new Set<RunPhase>(['Running', 'Succeeded'
 export const SEND_FLAGS = { ...COMMON_FLAGS, ...SIGNING_FLAGS, wait: { type: 'boolean' }, timeout: { type: 'string' } } as const;
 
 export async function sendCommand(argv: readonly string[]): Promise<number> {
-  return runCli('send', async () => {
-    const values = parseFlags(argv, SEND_FLAGS);
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+  return runCommand('send', argv, { flags: SEND_FLAGS, usage: USAGE }, async (values) => {
     const name = requireFlag(values, 'trigger');
     const data = requireFlag(values, 'data');
     const timeoutMs = timeoutFrom(stringFlag(values, 'timeout'));

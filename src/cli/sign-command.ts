@@ -1,7 +1,7 @@
 // `planasonix sign`: prints a curl command that delivers a payload to a trigger with a valid
 // signature, for testing a webhook by hand or from a script. The command goes to stdout alone (so
 // `eval "$(planasonix sign ...)"` works); notes go to stderr.
-import { COMMON_FLAGS, clientFrom, namespaceFrom, parseFlags, requireFlag, runCli, stringFlag } from './cli-args.ts';
+import { COMMON_FLAGS, clientFrom, namespaceFrom, requireFlag, runCommand, stringFlag } from './cli-args.ts';
 import { SIGNING_FLAGS, SIGNING_FLAGS_HELP, loadTriggerCredentials, readPayload, renderCurl, signDelivery } from './trigger-credentials.ts';
 
 const USAGE = `Usage: planasonix sign --trigger NAME [-n NAMESPACE] --data FILE|- [flags]
@@ -22,12 +22,7 @@ Example:
 export const SIGN_FLAGS = { ...COMMON_FLAGS, ...SIGNING_FLAGS } as const;
 
 export async function signCommand(argv: readonly string[]): Promise<number> {
-  return runCli('sign', async () => {
-    const values = parseFlags(argv, SIGN_FLAGS);
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+  return runCommand('sign', argv, { flags: SIGN_FLAGS, usage: USAGE }, async (values) => {
     const name = requireFlag(values, 'trigger');
     const data = requireFlag(values, 'data');
     const client = clientFrom(values);

@@ -6,9 +6,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Condition, ParamMapping, PipelineRun, WebhookTrigger } from '../api/types.ts';
 import { ANNOTATIONS, CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import { RESOURCES } from '../kube/resources.ts';
-import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, parseFlags, runCli, stringFlag, type FlagValues } from './cli-args.ts';
+import { COMMON_FLAGS, CommandError, UsageError, clientFrom, describeKubeFailure, namespaceFrom, runCommand, getNamed, stringFlag, type FlagValues } from './cli-args.ts';
 import { OUTPUT_FLAG, formatObjects, outputFormatFrom, type OutputFormat } from './output.ts';
 
 const USAGE = `Usage:
@@ -49,12 +48,7 @@ export const STATUS_FLAGS = {
 } as const;
 
 export async function statusCommand(argv: readonly string[]): Promise<number> {
-  return runCli('status', async () => {
-    const values = parseFlags(argv, STATUS_FLAGS);
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+  return runCommand('status', argv, { flags: STATUS_FLAGS, usage: USAGE }, async (values) => {
     const trigger = stringFlag(values, 'trigger');
     const correlationId = stringFlag(values, 'correlation-id');
     if ((trigger === undefined) === (correlationId === undefined)) throw new UsageError('give either --trigger or --correlation-id');
@@ -73,13 +67,7 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
 async function showTrigger(values: FlagValues, name: string, format: OutputFormat): Promise<number> {
   const client = clientFrom(values);
   const namespace = namespaceFrom(values, client);
-  let trigger: WebhookTrigger;
-  try {
-    trigger = await client.get<WebhookTrigger>(RESOURCES.webhookTriggers, namespace, name);
-  } catch (e) {
-    if (isNotFound(e)) throw new CommandError(`WebhookTrigger "${name}" not found in namespace "${namespace}"`);
-    throw describeKubeFailure(e, `reading WebhookTrigger "${name}"`, client);
-  }
+  const trigger = await getNamed<WebhookTrigger>(client, RESOURCES.webhookTriggers, namespace, name);
   if (format === 'json' || format === 'yaml') {
     process.stdout.write(formatObjects([trigger], format, false));
     return 0;
@@ -164,13 +152,7 @@ async function showRun(values: FlagValues, correlationId: string, format: Output
 }
 
 async function readUrl(client: KubeClient, namespace: string, ref: { name: string; key: string }): Promise<string> {
-  let secret: V1Secret;
-  try {
-    secret = await client.get<V1Secret>(RESOURCES.secrets, namespace, ref.name);
-  } catch (e) {
-    if (isNotFound(e)) throw new CommandError(`Secret "${ref.name}" not found in namespace "${namespace}"`);
-    throw describeKubeFailure(e, `reading Secret "${ref.name}"`, client);
-  }
+  const secret = await getNamed<V1Secret>(client, RESOURCES.secrets, namespace, ref.name);
   const v = secret.data?.[ref.key];
   if (v === undefined) throw new CommandError(`Secret "${ref.name}" has no key "${ref.key}"`);
   return Buffer.from(v, 'base64').toString('utf8');

@@ -49,10 +49,14 @@ export function runShell(line: string, env: NodeJS.ProcessEnv = {}): Promise<Cli
   });
 }
 
-/** Applies the sample Pipeline and WebhookTrigger into the namespace. */
+/**
+ * Applies the sample Pipeline and WebhookTrigger into the namespace, as make dev does on the local
+ * node: deploy/examples-local, whose Pipeline runs the node's imported busybox image, so its runs
+ * really run (to Succeeded) on the test control plane's node.
+ */
 export async function applySamples(namespace: string): Promise<void> {
-  const res = await kubectl(['apply', '-n', namespace, '-k', 'deploy/examples']);
-  if (res.code !== 0) throw new Error(`applying deploy/examples failed: ${res.stderr}`);
+  const res = await kubectl(['apply', '-n', namespace, '-k', 'deploy/examples-local']);
+  if (res.code !== 0) throw new Error(`applying deploy/examples-local failed: ${res.stderr}`);
 }
 
 /** The sample trigger's params, so that another trigger on the sample Pipeline validates. */

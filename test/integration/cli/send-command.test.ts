@@ -8,7 +8,7 @@ import type { PipelineRun } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
-import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
+import { adminClient, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { PAYLOAD_FILE, applySamples, createTrigger, runCli, waitServing } from './cli-harness.ts';
 
@@ -51,9 +51,9 @@ describe('planasonix send', function () {
     expect(res.stdout.trim().split('\n')[0]).to.equal('HTTP 202 Accepted');
   });
 
-  it('with --wait, prints the phases until the run is Running', async () => {
-    // No job controller runs in the test cluster, so the test plays its part: once the Job exists,
-    // it marks the Job started, as the job controller would when the pod runs.
+  it('with --wait, prints the phases until the run is Running (or already finished)', async () => {
+    // The run really runs on the test cluster's node; the sample pipeline only prints, so --wait
+    // may see it Running or already Succeeded.
     const child = spawn(
       process.execPath,
       [path.join(repoRoot, 'src/cli/main.ts'), 'send', '--trigger', 'export-completed', '-n', ns(), '--data', '-', '--url-override', operator.receiverUrl, '--wait', '--timeout', '60s'],
@@ -66,13 +66,9 @@ describe('planasonix send', function () {
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     child.stdin.end(JSON.stringify({ export_id: 'exp_wait', location: 's3://b/wait/' }));
 
-    const runName = await eventually(async () => new RegExp(`^PipelineRun: ${ns()}/(\\S+)$`, 'm').exec(stdout)?.[1], 30_000);
-    await eventually(() => adminClient().get(RESOURCES.jobs, ns(), runName), 30_000);
-    await adminClient().mergePatch(RESOURCES.jobs, ns(), runName, { status: { startTime: new Date().toISOString(), active: 1 } }, 'status');
-
     expect(await exited, stderr).to.equal(0);
     const phases = stdout.split('\n').filter((l) => l.startsWith('phase: '));
-    expect(phases.at(-1)).to.match(/^phase: Running \(JobActive/);
+    expect(phases.at(-1)).to.match(/^phase: (Running \(JobActive|Succeeded \(Completed)/);
     expect(phases.slice(0, -1).every((l) => l.startsWith('phase: Pending'))).to.equal(true);
   });
 

@@ -101,7 +101,8 @@ describe('monitoring: promtool and a real Prometheus', function () {
       requireTools();
       // With leader election on, so that the leader gauge is 1 as in the Deployment.
       operator = await startTestOperator({ leaderElect: true, leaderElectionNamespace: ns(), leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 });
-      const applied = await kubectl(['apply', '-n', ns(), '-k', 'deploy/examples']);
+      // The samples as make dev applies them: runs really run on the node, nothing is pulled.
+      const applied = await kubectl(['apply', '-n', ns(), '-k', 'deploy/examples-local']);
       expect(applied.code, applied.stderr).to.equal(0);
 
       dir = mkdtempSync(path.join(tmpdir(), 'planasonix-prometheus-'));

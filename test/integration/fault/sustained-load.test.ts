@@ -71,8 +71,8 @@ describe('load: sustained traffic at 70% of measured capacity', function () {
       },
     };
     receiver = await startTestOperator({ components: 'receiver', namespaces: [ns()] }, { logger: createLogger({ level: 'info', destination }) });
-    await new Promise((r) => setTimeout(r, 200));
-    if (receiver.routes?.lookup(trigger.path)?.state !== 'serving') throw new Error('the receiver does not serve the trigger');
+    // Ready means listed; the route follows the cache's events.
+    await eventually(async () => receiver?.routes?.lookup(trigger.path)?.state === 'serving', 10_000, 20);
   });
   after(async () => {
     await receiver?.stop();

@@ -49,7 +49,8 @@ describe('--namespaces with several namespaces (real API server)', function () {
   before(async () => {
     operator = await startTestOperator({ namespaces: [nsA(), nsB()] });
     for (const ns of [nsA(), nsB(), nsC()]) {
-      const res = await kubectl(['apply', '-n', ns, '-k', 'deploy/examples']);
+      // The samples as make dev applies them: runs really run on the node, nothing is pulled.
+      const res = await kubectl(['apply', '-n', ns, '-k', 'deploy/examples-local']);
       expect(res.code, res.stderr).to.equal(0);
     }
   });
@@ -103,7 +104,7 @@ describe('--namespaces with several namespaces (real API server)', function () {
 
     // Nothing of C is even cached; each cache is one entry per resource, labelled by its plural.
     const caches = operator.manager.informers;
-    expect(caches.map((c) => c.name).sort()).to.deep.equal(['jobs', 'pipelineruns', 'pipelines', 'secrets', 'webhooktriggers']);
+    expect(caches.map((c) => c.name).sort()).to.deep.equal(['deliveryrecords', 'jobs', 'pipelineruns', 'pipelines', 'secrets', 'webhooktriggers']);
     for (const cache of caches) {
       expect(cache.hasSynced(), cache.name).to.equal(true);
       for (const key of cache.keys()) expect(key.startsWith(`${nsA()}/`) || key.startsWith(`${nsB()}/`), `${cache.name}: ${key}`).to.equal(true);
