@@ -61,3 +61,11 @@ export function hmacKeyFor(scheme: AuthScheme, secret: string): Buffer {
   if (scheme === 'standard-webhooks') return Buffer.from(secret.slice(STANDARD_WEBHOOKS_PREFIX.length), 'base64');
   return Buffer.from(secret, 'utf8');
 }
+
+/** The HMAC key of a secret, or undefined when a base64 secret does not decode (it can never match). */
+export function hmacKeyBytes(secret: string, encoding: 'text' | 'base64'): Buffer | undefined {
+  if (secret === '') return undefined;
+  if (encoding === 'text') return Buffer.from(secret, 'utf8');
+  const key = decodeBase64(secret.startsWith(STANDARD_WEBHOOKS_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_PREFIX.length) : secret);
+  return key && key.length > 0 ? key : undefined;
+}

@@ -5,8 +5,8 @@ import type { AuthScheme } from '../api/types.ts';
 import { SIGNATURE_HEADERS as H } from './headers.ts';
 import { assertEd25519PrivateKey } from './public-key.ts';
 import { hmacKeyFor } from './secret-format.ts';
-import type { ResolvedHmac } from '../triggers/compile-hmac.ts';
-import { hmacKeyBytes } from '../triggers/signature-verifiers/hmac.ts';
+import type { ResolvedHmac } from './hmac-parameters.ts';
+import { hmacKeyBytes } from './secret-format.ts';
 
 export interface SignOptions {
   /** The shared secret; may be omitted for planasonix or standard-webhooks when privateKey is given. */

@@ -11,7 +11,8 @@ import { verifiers, type SignatureVerifier, type VerificationKeys } from './sign
 import type { TriggerProblem } from './compiled-trigger.ts';
 import { checkRotation } from './compile-rotation.ts';
 import { resolveHmac, type ResolvedHmac } from './compile-hmac.ts';
-import { createHmacVerifier, hmacKeyBytes } from './signature-verifiers/hmac.ts';
+import { createHmacVerifier } from './signature-verifiers/hmac.ts';
+import { hmacKeyBytes } from '../signing/secret-format.ts';
 
 export const DEFAULT_TOLERANCE = '5m';
 

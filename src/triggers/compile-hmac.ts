@@ -3,6 +3,10 @@
 import type { HmacAlgorithm, HmacEncoding, HmacPreset, HmacSpec } from '../api/types.ts';
 import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { TriggerProblem } from './compiled-trigger.ts';
+import type { ResolvedHmac } from '../signing/hmac-parameters.ts';
+
+// Where a sender's signature parameters live: signing/ (below this floor) signs with them too.
+export type { ResolvedHmac };
 
 /** What each known sender does, from its documentation (README "Any sender's signature"). */
 export const HMAC_PRESETS: Readonly<Record<HmacPreset, HmacSpec>> = {
@@ -46,23 +50,6 @@ export const HMAC_PRESETS: Readonly<Record<HmacPreset, HmacSpec>> = {
   },
 };
 
-export interface ResolvedHmac {
-  mode: 'signature' | 'token';
-  /** Lower-case, as Node.js presents incoming headers. */
-  header: string;
-  algorithm: HmacAlgorithm;
-  encoding: HmacEncoding;
-  prefix: string;
-  separator: string | undefined;
-  /** The template around {body}: `before` and `after` have {timestamp} and {id} still to fill. */
-  before: string;
-  after: string;
-  timestamp: { header: string } | { prefix: string } | undefined;
-  deliveryIdHeader: string | undefined;
-  signsTimestamp: boolean;
-  signsDeliveryId: boolean;
-  secretEncoding: 'text' | 'base64';
-}
 
 const DIGEST_BYTES: Readonly<Record<HmacAlgorithm, number>> = { sha1: 20, sha256: 32, sha512: 64 };
 export const digestBytesOf = (algorithm: HmacAlgorithm) => DIGEST_BYTES[algorithm];

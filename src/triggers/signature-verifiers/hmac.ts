@@ -7,19 +7,12 @@ import type { ResolvedHmac } from '../compile-hmac.ts';
 import { digestBytesOf } from '../compile-hmac.ts';
 import { decodeBase64, decodeHex } from '../../util/strict-encoding.ts';
 import { hasConflictingValues, readHeader } from './request-headers.ts';
+import { hmacKeyBytes } from '../../signing/secret-format.ts';
 import { isWithinTolerance, MAX_SIGNATURE_ENTRIES, parseUnixSeconds } from './signature-checks.ts';
 import type { SignatureVerifier, VerificationFailure, VerificationResult } from './signature-verifier.ts';
 
 const DELIVERY_ID = /^[\x21-\x7e]{1,256}$/;
-const WHSEC = 'whsec_';
 
-/** The HMAC key of a secret, or undefined when a base64 secret does not decode (it can never match). */
-export function hmacKeyBytes(secret: string, encoding: 'text' | 'base64'): Buffer | undefined {
-  if (secret === '') return undefined;
-  if (encoding === 'text') return Buffer.from(secret, 'utf8');
-  const key = decodeBase64(secret.startsWith(WHSEC) ? secret.slice(WHSEC.length) : secret);
-  return key && key.length > 0 ? key : undefined;
-}
 
 export function createHmacVerifier(spec: ResolvedHmac): SignatureVerifier {
   // The current and the rotated-out secret: a handful of prepared keys per trigger at most.

@@ -10,7 +10,7 @@ import { API_VERSION, LABELS } from '../../../src/api/constants.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
-import { adminClient, kubectl, useNamespace } from '../../harness/fixtures.ts';
+import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { readyCondition, waitReason } from '../webhook-trigger/trigger-fixtures.ts';
 import { createPipeline, createTrigger, deliver, runsOf, type TriggerHandle } from './receiver-fixtures.ts';
@@ -95,6 +95,12 @@ describe('receiver: several targets per delivery (spec.targets)', function () {
     expect(again.json()).to.include({ correlationId: body.correlationId, duplicate: true });
     expect((again.json().pipelineRuns as { duplicate: boolean }[]).map((r) => r.duplicate)).to.deep.equal([true, true]);
     expect((await runsOf(ns(), 'fanout')).filter((r) => r.spec.trigger?.deliveryId === `id:${id}`)).to.have.length(2);
+  });
+
+  it('each target\'s Pipeline counts the trigger (Pipeline status.triggers)', async () => {
+    for (const name of ['loader', 'notifier']) {
+      await eventually(async () => ((await adminClient().get<Pipeline>(RESOURCES.pipelines, ns(), name)).status?.triggers ?? 0) >= 1, 15_000);
+    }
   });
 
   it('a target whose filter does not match starts nothing; the others run', async () => {
