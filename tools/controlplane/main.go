@@ -222,6 +222,16 @@ func up(args []string) error {
 				return fmt.Errorf("starting the node: %w", err)
 			}
 			nodeErr = err
+			// Without a node, the Job controller would report Pods that never run as active: run
+			// kube-controller-manager as without a node, so that Jobs plainly stay pending.
+			p.withNode = false
+			p.stop(&p.scheduler)
+			if p.withKCM {
+				p.stop(&p.kcm)
+				if err := p.startKCM(); err != nil {
+					return err
+				}
+			}
 		} else {
 			p.node = n
 			nodeInfo["name"] = n.name
