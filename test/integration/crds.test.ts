@@ -516,7 +516,7 @@ describe('CustomResourceDefinitions (crds/*.yaml)', function () {
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       await kube().patchStatus(RESOURCES.webhookTriggers, ns(), 'columns-trigger', {
         conditions: [{ type: 'Ready', status: 'True', reason: 'Serving', message: 'deliveries are accepted', lastTransitionTime: now }],
-        lastDelivery: { time: new Date(Date.now() - 120_000).toISOString().replace(/\.\d+Z$/, 'Z'), outcome: 'accepted' },
+        lastDelivery: { time: new Date(Date.now() - 120_000).toISOString().replace(/\.\d+Z$/, 'Z'), correlationId: 'f2b9c1de-8f1a-4b1e-9c51-1c0ad3a5e0f7', pipelineRun: 'columns-trigger-abc' },
       });
       const wide = parseTable((await kubectl(['get', 'wht', '-n', ns(), 'columns-trigger', '-o', 'wide'])).stdout);
       expect(wide.headers).to.deep.equal(['NAME', 'PIPELINE', 'AUTH', 'READY', 'REASON', 'LAST DELIVERY', 'AGE']);
