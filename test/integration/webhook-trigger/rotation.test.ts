@@ -13,12 +13,15 @@ describe('WebhookTrigger signing-secret rotation (real API server)', function ()
   this.timeout(60_000);
   const ns = useNamespace('wht-rotate');
   let operator: TestOperator | undefined;
-  const clock = new TestClock();
+  // Made when the operator starts, not when mocha loads the file: a clock frozen at load time would
+  // lag the callers' signed timestamps by however long the suite ran before this file.
+  let clock: TestClock;
   const triggerController = () => operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
   /** Timers wait in real time: after moving the clock, the test asks the controller to look again. */
   const wake = (name: string) => triggerController().enqueue(`${ns()}/${name}`);
 
   before(async () => {
+    clock = new TestClock();
     operator = await startTestOperator({ namespaces: [ns()] }, { now: clock.now });
     await adminClient().create(RESOURCES.pipelines, pipelineObject(ns(), 'pipe'));
   });
