@@ -25,10 +25,10 @@ export interface StatusWriterOptions<S> {
   fields: readonly (keyof S & string)[];
 }
 
-/** The cache does not show this controller's last status write yet: decide again once it does. */
+/** The cache does not show this controller's last write yet: decide again once it does. */
 export class CacheBehindError extends Error {
   constructor(key: string) {
-    super(`the cache does not show our last status write to ${key} yet`);
+    super(`the cache does not show our last write to ${key} yet`);
     this.name = 'CacheBehindError';
   }
 }

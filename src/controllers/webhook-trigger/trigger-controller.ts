@@ -14,6 +14,7 @@ import type { SharedInformer } from '../../controller-runtime/shared-informer.ts
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { findCondition, setKstatusConditions } from '../../controller-runtime/conditions.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
+import { CreateExpectations } from '../../controller-runtime/create-expectations.ts';
 import { annotationsChanged, anyOf, deletionChanged, generationChanged, statusChanged } from '../../controller-runtime/predicates.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -85,11 +86,12 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     });
   }
   const status = new StatusWriter<WebhookTriggerStatus>({ client: opts.client, resource: RESOURCES.webhookTriggers, fields: TRIGGER_STATUS_FIELDS });
+  const createdSecrets = new CreateExpectations();
   const controller = new Controller({
     name: 'webhooktrigger',
     workers: opts.workers ?? 4,
     logger: opts.logger,
-    reconcile: (key) => reconcileTrigger(key, opts, now(), status),
+    reconcile: (key) => reconcileTrigger(key, opts, now(), status, createdSecrets),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
@@ -139,14 +141,22 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   return controller;
 }
 
-export async function reconcileTrigger(key: string, opts: TriggerControllerOptions, now: Date, status: StatusWriter<WebhookTriggerStatus>): Promise<ReconcileResult | void> {
+export async function reconcileTrigger(
+  key: string,
+  opts: TriggerControllerOptions,
+  now: Date,
+  status: StatusWriter<WebhookTriggerStatus>,
+  createdSecrets = new CreateExpectations(),
+): Promise<ReconcileResult | void> {
   const trigger = opts.triggers.get(key);
   if (!trigger || trigger.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
   const namespace = trigger.metadata.namespace!;
   const name = trigger.metadata.name!;
   const secretRef = trigger.spec.auth?.secretRef;
 
-  const existing = opts.secrets.get(keyOf(namespace, webhookSecretName(name)));
+  const secretKey = keyOf(namespace, webhookSecretName(name));
+  const existing = opts.secrets.get(secretKey);
+  createdSecrets.expectSeen(secretKey, existing !== undefined);
   const userSecret = secretRef ? opts.secrets.get(keyOf(namespace, secretRef.name)) : undefined;
   const validation = validateTrigger(trigger, {
     pipelines: (pipeline) => opts.pipelines.get(keyOf(namespace, pipeline)),
@@ -188,7 +198,10 @@ export async function reconcileTrigger(key: string, opts: TriggerControllerOptio
     // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
     // with backoff, and the next attempt decides again from the newer Secret.
     if (existing) await opts.client.replace(RESOURCES.secrets, secret);
-    else await opts.client.create(RESOURCES.secrets, secret);
+    else {
+      await opts.client.create(RESOURCES.secrets, secret);
+      createdSecrets.created(secretKey);
+    }
     // A new trigger's Secret gets no Event: the trigger's status names it and says Ready, and an
     // Event for each of 10,000 triggers applied at once was a fifth of the API server's work for
     // them. A trigger whose Secret went missing gets one: its URL has changed under its callers.
