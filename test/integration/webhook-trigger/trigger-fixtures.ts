@@ -20,6 +20,8 @@ export interface RecordedWrite {
   name: string | undefined;
   /** performance.now() when the write was asked for. */
   at: number;
+  /** Why the API server (or the client) refused it; absent for a write that succeeded. */
+  failed?: string;
 }
 
 /**
@@ -29,8 +31,19 @@ export interface RecordedWrite {
 export class CountingClient extends KubeClient {
   readonly writes: RecordedWrite[] = [];
 
-  private note(verb: WriteVerb, r: ResourceType, namespace: string | undefined, name: string | undefined): void {
-    this.writes.push({ verb, resource: r.plural, namespace, name, at: performance.now() });
+  private note(verb: WriteVerb, r: ResourceType, namespace: string | undefined, name: string | undefined): RecordedWrite {
+    const write: RecordedWrite = { verb, resource: r.plural, namespace, name, at: performance.now() };
+    this.writes.push(write);
+    return write;
+  }
+
+  private async recorded<T>(write: RecordedWrite, request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (e) {
+      write.failed = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
   }
 
   /** Writes other than Lease renewals (which a leader makes by design). */
@@ -39,28 +52,23 @@ export class CountingClient extends KubeClient {
   }
 
   override async create<T extends KubeObject>(r: ResourceType, obj: T, opts: { dryRun?: boolean; timeoutMs?: number } = {}): Promise<T> {
-    this.note('create', r, obj.metadata?.namespace, obj.metadata?.name);
-    return super.create(r, obj, opts);
+    return this.recorded(this.note('create', r, obj.metadata?.namespace, obj.metadata?.name), super.create(r, obj, opts));
   }
 
   override async replace<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {
-    this.note('replace', r, obj.metadata?.namespace, obj.metadata?.name);
-    return super.replace(r, obj);
+    return this.recorded(this.note('replace', r, obj.metadata?.namespace, obj.metadata?.name), super.replace(r, obj));
   }
 
   override async mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
-    this.note('mergePatch', r, namespace, name);
-    return super.mergePatch(r, namespace, name, patch, subresource);
+    return this.recorded(this.note('mergePatch', r, namespace, name), super.mergePatch(r, namespace, name, patch, subresource));
   }
 
   override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
-    this.note('patchStatus', r, namespace, name);
-    return super.patchStatus(r, namespace, name, status, opts);
+    return this.recorded(this.note('patchStatus', r, namespace, name), super.patchStatus(r, namespace, name, status, opts));
   }
 
   override async apply<T extends KubeObject>(r: ResourceType, obj: T, opts: { force?: boolean; dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
-    this.note('apply', r, obj.metadata?.namespace, obj.metadata?.name);
-    return super.apply(r, obj, opts);
+    return this.recorded(this.note('apply', r, obj.metadata?.namespace, obj.metadata?.name), super.apply(r, obj, opts));
   }
 
   override async delete(
@@ -69,8 +77,7 @@ export class CountingClient extends KubeClient {
     name: string,
     opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; gracePeriodSeconds?: number } = {},
   ): Promise<void> {
-    this.note('delete', r, namespace, name);
-    return super.delete(r, namespace, name, opts);
+    return this.recorded(this.note('delete', r, namespace, name), super.delete(r, namespace, name, opts));
   }
 }
 
