@@ -23,12 +23,8 @@ export interface PipelineControllerOptions {
   logger: Logger;
   workers?: number;
   now?: () => Date;
-  /** How long a change of triggers waits before its Pipelines are counted again. */
-  triggerCountDelayMs?: number;
   onReconciled?: (event: ReconcileEvent) => void;
 }
-
-const TRIGGER_COUNT_DELAY_MS = 1_000;
 
 export function createPipelineController(opts: PipelineControllerOptions): Controller {
   const now = opts.now ?? (() => new Date());
@@ -53,10 +49,8 @@ export function createPipelineController(opts: PipelineControllerOptions): Contr
   });
   opts.pipelines.onDelete((p) => status.forget(p));
   // The trigger count: a trigger added, removed or pointed elsewhere changes its Pipelines' counts.
-  // Counted a moment later, so that 200 triggers applied in one commit make one or two writes to
-  // their Pipeline, not one each (the queue keeps the earliest of the pending times).
   const enqueueTargets = (t: WebhookTrigger) => {
-    for (const name of pipelineNamesOf(t.spec)) controller.enqueueAfter(keyOf(t.metadata.namespace, name), opts.triggerCountDelayMs ?? TRIGGER_COUNT_DELAY_MS);
+    for (const name of pipelineNamesOf(t.spec)) enqueue(t.metadata.namespace, name);
   };
   opts.triggers.onAdd(enqueueTargets);
   opts.triggers.onDelete(enqueueTargets);

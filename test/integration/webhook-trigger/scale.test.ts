@@ -62,8 +62,6 @@ describe('WebhookTrigger controller at scale (real API server)', function () {
     // controller's own writes must not make one per trigger (at most 1% here, under any load).
     const refused = client.writes.filter((w) => w.failed);
     expect(refused.length, describeRepeats(refused)).to.be.at.most(COUNT / 100);
-    // The Pipeline's trigger count is written in batches, not once per new trigger.
-    expect(counts['patchStatus pipelines'] ?? 0).to.be.within(1, COUNT / 20);
     // A new trigger's status says it all: no Event, which would be one more write per trigger.
     expect(counts['create events'] ?? 0).to.equal(0);
   });
