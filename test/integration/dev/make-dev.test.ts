@@ -12,6 +12,7 @@ import { KubeClient } from '../../../src/kube/client.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
 import { machinePath, readmeBlock } from '../../harness/readme.ts';
+import { eventually } from '../../harness/fixtures.ts';
 
 const NS = 'planasonix-dev';
 
@@ -103,6 +104,10 @@ describe('make dev (tools/dev.ts)', function () {
 
     const sendLine = printed('planasonix send ');
     expect(sendLine).to.include('--url-override http://127.0.0.1:');
+    // send signs the same payload afresh: in the second the curl line was signed it would be the very
+    // same signed request, rightly answered as a replay (200, the curl line's run), not a new one.
+    const curlSignedAt = Number(/\bt=(\d+)/.exec(printed('curl '))![1]) * 1000;
+    await eventually(async () => Date.now() >= curlSignedAt + 1_000, 5_000, 50);
     const send = await sh(`source '${envFile}' && ${sendLine}`);
     expect(send.code, send.stderr).to.equal(0);
     expect(send.stdout).to.match(/^HTTP 202 Accepted\n/);
