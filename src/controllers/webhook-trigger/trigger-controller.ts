@@ -146,7 +146,7 @@ export async function reconcileTrigger(
   opts: TriggerControllerOptions,
   now: Date,
   status: StatusWriter<WebhookTriggerStatus>,
-  createdSecrets = new CreateExpectations(),
+  createdSecrets: CreateExpectations,
 ): Promise<ReconcileResult | void> {
   const trigger = opts.triggers.get(key);
   if (!trigger || trigger.metadata.deletionTimestamp) return; // the garbage collector removes its Secret
@@ -195,8 +195,8 @@ export async function reconcileTrigger(
   const desired = desiredSecretState(trigger, current, opts.externalUrl, now, usableSecret(readReferencedSecret(trigger.spec.auth ?? {}, userSecret)));
   if (!sameSecretState(current, desired.state)) {
     const secret = buildWebhookSecret(trigger, desired.state, existing?.metadata?.resourceVersion);
-    // A cache behind our own earlier write surfaces as Conflict or AlreadyExists: the error retries
-    // with backoff, and the next attempt decides again from the newer Secret.
+    // A create waits for the cache to show it (createdSecrets); a replace from a cache behind our
+    // own earlier one earns a Conflict, and the next attempt decides again from the newer Secret.
     if (existing) await opts.client.replace(RESOURCES.secrets, secret);
     else {
       await opts.client.create(RESOURCES.secrets, secret);

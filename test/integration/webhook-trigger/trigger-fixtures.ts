@@ -31,15 +31,12 @@ export interface RecordedWrite {
 export class CountingClient extends KubeClient {
   readonly writes: RecordedWrite[] = [];
 
-  private note(verb: WriteVerb, r: ResourceType, namespace: string | undefined, name: string | undefined): RecordedWrite {
+  /** Records the write and, when the API server (or the client) refuses it, why. */
+  private async record<T>(verb: WriteVerb, r: ResourceType, namespace: string | undefined, name: string | undefined, request: () => Promise<T>): Promise<T> {
     const write: RecordedWrite = { verb, resource: r.plural, namespace, name, at: performance.now() };
     this.writes.push(write);
-    return write;
-  }
-
-  private async recorded<T>(write: RecordedWrite, request: Promise<T>): Promise<T> {
     try {
-      return await request;
+      return await request();
     } catch (e) {
       write.failed = e instanceof Error ? e.message : String(e);
       throw e;
@@ -52,23 +49,23 @@ export class CountingClient extends KubeClient {
   }
 
   override async create<T extends KubeObject>(r: ResourceType, obj: T, opts: { dryRun?: boolean; timeoutMs?: number } = {}): Promise<T> {
-    return this.recorded(this.note('create', r, obj.metadata?.namespace, obj.metadata?.name), super.create(r, obj, opts));
+    return this.record('create', r, obj.metadata?.namespace, obj.metadata?.name, () => super.create(r, obj, opts));
   }
 
   override async replace<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {
-    return this.recorded(this.note('replace', r, obj.metadata?.namespace, obj.metadata?.name), super.replace(r, obj));
+    return this.record('replace', r, obj.metadata?.namespace, obj.metadata?.name, () => super.replace(r, obj));
   }
 
   override async mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
-    return this.recorded(this.note('mergePatch', r, namespace, name), super.mergePatch(r, namespace, name, patch, subresource));
+    return this.record('mergePatch', r, namespace, name, () => super.mergePatch(r, namespace, name, patch, subresource));
   }
 
   override async patchStatus<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, status: unknown, opts?: { resourceVersion?: string }): Promise<T> {
-    return this.recorded(this.note('patchStatus', r, namespace, name), super.patchStatus(r, namespace, name, status, opts));
+    return this.record('patchStatus', r, namespace, name, () => super.patchStatus(r, namespace, name, status, opts));
   }
 
   override async apply<T extends KubeObject>(r: ResourceType, obj: T, opts: { force?: boolean; dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
-    return this.recorded(this.note('apply', r, obj.metadata?.namespace, obj.metadata?.name), super.apply(r, obj, opts));
+    return this.record('apply', r, obj.metadata?.namespace, obj.metadata?.name, () => super.apply(r, obj, opts));
   }
 
   override async delete(
@@ -77,7 +74,7 @@ export class CountingClient extends KubeClient {
     name: string,
     opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; gracePeriodSeconds?: number } = {},
   ): Promise<void> {
-    return this.recorded(this.note('delete', r, namespace, name), super.delete(r, namespace, name, opts));
+    return this.record('delete', r, namespace, name, () => super.delete(r, namespace, name, opts));
   }
 }
 
