@@ -107,7 +107,11 @@ function parseUrl(text: string): string {
 
 function parsePort(text: string): number {
   const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new Error(`${quote(text)} is not a port number (0-65535; 0 picks a free port)`);
+  if (!(port >= 0 && port <= 65535)) {
+    // What the kubelet injects for a Service named planasonix-webhook when service links are on.
+    const serviceLink = /^(tcp|udp|sctp):\/\//.test(text) ? '; it looks like a Kubernetes Service link variable: set enableServiceLinks: false in the Pod spec' : '';
+    throw new Error(`${quote(text)} is not a port number (0-65535; 0 picks a free port)${serviceLink}`);
+  }
   return port;
 }
 

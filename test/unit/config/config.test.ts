@@ -178,6 +178,8 @@ describe('parseConfig', () => {
       ['a port out of range', ['--webhook-port=65536'], {}, '--webhook-port: "65536" is not a port number'],
       ['a port that is not a number', ['--metrics-port=http'], {}, '--metrics-port: "http" is not a port number'],
       ['a negative port', ['--health-port=-1'], {}, '--health-port: "-1" is not a port number'],
+      ['a Service link variable (a Service named planasonix-webhook, service links on)', [], { PLANASONIX_WEBHOOK_PORT: 'tcp://10.0.0.45:8080' },
+        '--webhook-port (from PLANASONIX_WEBHOOK_PORT): "tcp://10.0.0.45:8080" is not a port number (0-65535; 0 picks a free port); it looks like a Kubernetes Service link variable: set enableServiceLinks: false in the Pod spec'],
       ['a bind address that is not an IP', ['--webhook-bind-address=localhost'], {}, '--webhook-bind-address: "localhost" is not an IP address'],
       ['a namespace that is not a name', ['--namespaces=data,Ops_1'], {}, '--namespaces: "Ops_1" is not a namespace name'],
       ['a CIDR with too many bits', ['--trusted-proxies=10.0.0.0/33'], {}, '--trusted-proxies: "10.0.0.0/33": not a CIDR'],
