@@ -23,11 +23,11 @@ controlplane:
 node-runtime: node-tools
 	./tools/node-runtime/build.sh >/dev/null
 
-# runc (containerd runs containers with it) and busybox-static (the pipelines' image in tests and
-# make dev), from Debian when missing.
+# runc (containerd runs containers with it), busybox-static (the pipelines' image in tests and
+# make dev) and iptables (kube-proxy's, for the node that routes Services), from Debian when missing.
 node-tools:
 	@missing=""; \
-	for p in runc busybox-static; do \
+	for p in runc busybox-static iptables; do \
 	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -23,6 +23,8 @@ export interface LocalNode {
   images: { busybox: string; pause: string };
   podSubnet: string;
   startSeconds: number;
+  /** Pods reach Services (kube-proxy) and the API server through the kubernetes Service, as in a cluster. */
+  services: boolean;
 }
 
 export interface ControlPlane {
@@ -35,7 +37,10 @@ export interface ControlPlane {
   kubectl: string;
   /** True when this process started the control plane and can inject faults into it. */
   owned: boolean;
-  /** Sends a fault-injection command: stop-apiserver, start-apiserver, compact, stop-kcm, start-kcm, restart-node. */
+  /**
+   * Sends a command: the faults stop-apiserver, start-apiserver, compact, stop-kcm, start-kcm,
+   * restart-node, or `import-image ARCHIVE` (an OCI archive into the node's runtime).
+   */
   command(line: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -58,7 +63,15 @@ export function buildControlPlane(): string {
   return out.trim();
 }
 
-export async function startControlPlane(): Promise<ControlPlane> {
+/**
+ * services: a plane whose node routes Services (kube-proxy) and lets Pods reach the API server, for
+ * an operator installed from deploy/ (one such plane per machine at a time). Always a local plane.
+ */
+export async function startControlPlane(opts: { services?: boolean } = {}): Promise<ControlPlane> {
+  if (opts.services) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-cluster-'));
+    return superviseControlPlane(buildControlPlane(), ['up', '--dir', dir, '--node=required', `--node-bin=${buildNodeRuntime()}`, '--services'], dir);
+  }
   if (process.env.PLANASONIX_USE_EXISTING_CLUSTER === 'true') {
     const kubeconfig = process.env.KUBECONFIG;
     if (!kubeconfig) throw new Error('PLANASONIX_USE_EXISTING_CLUSTER=true needs KUBECONFIG');

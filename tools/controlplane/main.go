@@ -5,10 +5,12 @@
 //	controlplane up [--dir D] [--kcm=true] [--node=off|auto|required --node-bin DIR]
 //	                                          etcd + kube-apiserver (+ kube-controller-manager)
 //	                                          (+ kube-scheduler, containerd and a kubelet: a node), supervised
+//	        [--services]                      (+ kube-proxy: Pods reach Services and the API server, as in a cluster)
 //	controlplane kube-apiserver ARGS...       the real kube-apiserver command
 //	controlplane kube-controller-manager ...  the real kube-controller-manager command
 //	controlplane kube-scheduler ARGS...       the real kube-scheduler command
 //	controlplane kubelet ARGS...              the real kubelet command
+//	controlplane kube-proxy ARGS...           the real kube-proxy command
 //	controlplane node-cleanup                 remove what nodes of crashed runs left on the host
 //	controlplane kubectl ARGS...              the real kubectl (also when invoked through a link named kubectl)
 //	controlplane etcd ARGS...                 the real etcd server command
@@ -19,7 +21,7 @@
 // `up` prints one JSON line once the API server is ready, then reads commands
 // on stdin (one per line) so a test harness can inject faults:
 //
-//	stop-apiserver | start-apiserver | compact | stop-kcm | start-kcm | restart-node
+//	stop-apiserver | start-apiserver | compact | stop-kcm | start-kcm | restart-node | import-image PATH
 //
 // Each command is answered with one JSON line. EOF on stdin, SIGINT or SIGTERM
 // stops everything and removes the data directory when `up` created it.
@@ -66,6 +68,7 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	kubeproxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
@@ -99,6 +102,10 @@ func main() {
 		cmd := kubelet.NewKubeletCommand(context.Background())
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
+	case "kube-proxy":
+		cmd := kubeproxy.NewProxyCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
 	case "node-cleanup":
 		if err := nodeCleanup(); err != nil {
 			fmt.Fprintln(os.Stderr, "controlplane:", err)
@@ -126,13 +133,17 @@ func main() {
 }
 
 type plane struct {
-	dir       string
-	self      string
-	etcd      *embed.Etcd
-	etcdURL   string
-	port      int
-	withKCM   bool
-	withNode  bool
+	dir      string
+	self     string
+	etcd     *embed.Etcd
+	etcdURL  string
+	port     int
+	withKCM  bool
+	withNode bool
+	// services: Pods reach Services through kube-proxy, and the API server through the kubernetes
+	// Service, with ServiceAccount tokens: what an operator installed from deploy/ needs.
+	services  bool
+	hostIP    string // the address the API server advertises to Pods when services is on
 	mu        sync.Mutex
 	apiserver *exec.Cmd
 	kcm       *exec.Cmd
@@ -150,6 +161,7 @@ func up(args []string) error {
 	port := fs.Int("port", 0, "API server secure port (default: a free port)")
 	nodeMode := fs.String("node", "off", "run a node (kube-scheduler, containerd, kubelet, the Job controllers): off, auto (skip it, saying why, where the machine cannot run containers) or required")
 	nodeBin := fs.String("node-bin", "", "directory of containerd, its runc shim, ctr, the CNI plugins and pause (tools/node-runtime/build.sh)")
+	services := fs.Bool("services", false, "route Services for the node's Pods (kube-proxy, iptables) and let them reach the API server through the kubernetes Service, as in a cluster; needs --node=required, and one such plane per machine at a time")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,7 +180,15 @@ func up(args []string) error {
 	if *nodeMode != "off" && *nodeMode != "auto" && *nodeMode != "required" {
 		return fmt.Errorf("--node must be off, auto or required, not %q", *nodeMode)
 	}
-	p := &plane{dir: *dir, self: self, withKCM: *withKCM, port: *port, withNode: *nodeMode != "off"}
+	p := &plane{dir: *dir, self: self, withKCM: *withKCM, port: *port, withNode: *nodeMode != "off", services: *services}
+	if p.services {
+		if *nodeMode != "required" || !p.withKCM {
+			return errors.New("--services needs --node=required and --kcm")
+		}
+		if p.hostIP, err = hostAddress(); err != nil {
+			return err
+		}
+	}
 	var nodeErr error
 	if p.withNode {
 		if nodeErr = canRunContainers(); nodeErr == nil && *nodeBin == "" {
@@ -193,7 +213,7 @@ func up(args []string) error {
 			return err
 		}
 	}
-	if err := writePKI(p.dir, p.port); err != nil {
+	if err := writePKI(p.dir, p.port, p.hostIP); err != nil {
 		return fmt.Errorf("generating certificates: %w", err)
 	}
 	if err := p.startEtcd(); err != nil {
@@ -235,9 +255,10 @@ func up(args []string) error {
 		} else {
 			p.node = n
 			nodeInfo["name"] = n.name
-			nodeInfo["podSubnet"] = fmt.Sprintf("10.244.%d.0/24", n.slot)
+			nodeInfo["podSubnet"] = podSubnet(n.slot)
 			nodeInfo["images"] = map[string]string{"busybox": busyboxRef, "pause": pauseRef}
 			nodeInfo["startSeconds"] = time.Since(started).Seconds()
+			nodeInfo["services"] = p.services
 		}
 	}
 	if nodeErr != nil {
@@ -288,6 +309,12 @@ func up(args []string) error {
 }
 
 func (p *plane) command(line string) error {
+	if archive, ok := strings.CutPrefix(line, "import-image "); ok {
+		if p.node == nil {
+			return errors.New("no node is running")
+		}
+		return p.node.importImage(archive)
+	}
 	switch line {
 	case "stop-apiserver":
 		p.stop(&p.apiserver)
@@ -377,9 +404,6 @@ func (p *plane) startAPIServer() error {
 	d := p.dir
 	args := []string{
 		"--etcd-servers=" + p.etcdURL,
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--endpoint-reconciler-type=none",
 		"--secure-port=" + strconv.Itoa(p.port),
 		"--cert-dir=" + d,
 		"--tls-cert-file=" + filepath.Join(d, "apiserver.crt"),
@@ -398,11 +422,20 @@ func (p *plane) startAPIServer() error {
 		"--service-account-signing-key-file=" + filepath.Join(d, "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
-		// No controller creates the `default` ServiceAccount in new namespaces, as in envtest.
-		"--disable-admission-plugins=ServiceAccount",
 		// Events are written in bursts by tests; a short TTL keeps etcd small.
 		"--event-ttl=10m",
 		"--v=0",
+	}
+	if p.services {
+		// Pods reach the API server as in a cluster: the kubernetes Service's endpoint is this
+		// host's address (kube-proxy forwards 10.0.0.1:443 to it), and their ServiceAccount tokens
+		// are mounted. Listening beyond loopback is what that takes; clients still need certificates.
+		args = append(args, "--bind-address=0.0.0.0", "--advertise-address="+p.hostIP, "--endpoint-reconciler-type=lease")
+	} else {
+		args = append(args, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+			// No ServiceAccount tokens for Pods, and no need for the `default` ServiceAccount in new
+			// namespaces before their first Pod, as in envtest.
+			"--disable-admission-plugins=ServiceAccount")
 	}
 	cmd, err := p.spawn("kube-apiserver", args, "apiserver.log")
 	if err != nil {
@@ -434,6 +467,11 @@ func (p *plane) startKCM() error {
 		// Jobs run Pods; finished Jobs and orphaned Pods are collected; the node lifecycle controller
 		// lifts the not-ready taint that keeps the scheduler away from a starting node.
 		controllers += ",job-controller,ttl-after-finished-controller,pod-garbage-collector-controller,node-lifecycle-controller"
+	}
+	if p.services {
+		// What an installed operator needs: Deployments, the EndpointSlices kube-proxy routes by, and
+		// the CA bundle every ServiceAccount token volume mounts.
+		controllers += ",deployment-controller,replicaset-controller,endpointslice-controller,root-ca-certificate-publisher-controller"
 	}
 	args := []string{
 		"--kubeconfig=" + kc,
@@ -636,7 +674,7 @@ func freePort() (int, error) {
 // writePKI generates a CA, the API server's serving certificate, an admin
 // client certificate (group system:masters), the service-account key pair and
 // a kubeconfig that uses them.
-func writePKI(dir string, port int) error {
+func writePKI(dir string, port int, hostIP string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -670,7 +708,7 @@ func writePKI(dir string, port int) error {
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")},
+		IPAddresses: apiserverIPs(hostIP),
 	}); err != nil {
 		return err
 	}
@@ -723,6 +761,34 @@ contexts:
 current-context: planasonix-local
 `, port, filepath.Join(dir, "ca.crt"), filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key"))
 	return os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kubeconfig), 0o600)
+}
+
+// apiserverIPs are the addresses the API server's certificate is valid for: loopback, the
+// kubernetes Service's ClusterIP and, when Pods reach it through that Service, the host's address.
+func apiserverIPs(hostIP string) []net.IP {
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}
+	if hostIP != "" {
+		ips = append(ips, net.ParseIP(hostIP))
+	}
+	return ips
+}
+
+// hostAddress is the host's first non-loopback IPv4 address, the one the API server advertises to
+// Pods: they reach it through their bridge's gateway.
+func hostAddress() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			// Not a node bridge of another plane: those come and go with their nodes.
+			if _, pods, _ := net.ParseCIDR("10.244.0.0/16"); !pods.Contains(n.IP) {
+				return n.IP.String(), nil
+			}
+		}
+	}
+	return "", errors.New("no non-loopback IPv4 address on this host for the API server to advertise to Pods")
 }
 
 // issueCert writes NAME.crt and NAME.key: a new P-256 key and a certificate for it signed by the CA.

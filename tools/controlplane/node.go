@@ -42,6 +42,10 @@ const (
 
 	sharedKubeletDir    = "/var/lib/kubelet/device-plugins"
 	sharedKubeletMarker = slotLockDir + "/device-plugins-created-by-planasonix"
+
+	// kube-proxy's iptables chains are the host's, not a slot's: one node at a time may run it.
+	kubeProxyLock     = slotLockDir + "/kube-proxy.lock"
+	kubeProxyLockWait = 5 * time.Minute
 )
 
 type node struct {
@@ -55,6 +59,8 @@ type node struct {
 	port    int    // kubelet's HTTPS port
 	kubelet *cmdSlot
 	runtime *cmdSlot
+	proxy   *cmdSlot // kube-proxy, when the plane routes Services
+	proxyMu *os.File // kubeProxyLock, held while proxy runs
 }
 
 type cmdSlot struct{ cmd *exec.Cmd }
@@ -101,7 +107,7 @@ func (p *plane) startNode(bin string) (*node, error) {
 		os.MkdirAll(slotLockDir, 0o755)
 		os.WriteFile(sharedKubeletMarker, nil, 0o644)
 	}
-	n := &node{plane: p, bin: bin, kubelet: &cmdSlot{}, runtime: &cmdSlot{}}
+	n := &node{plane: p, bin: bin, kubelet: &cmdSlot{}, runtime: &cmdSlot{}, proxy: &cmdSlot{}}
 	if err := n.takeSlot(); err != nil {
 		return nil, err
 	}
@@ -117,6 +123,12 @@ func (p *plane) startNode(bin string) (*node, error) {
 	if err := n.start(); err != nil {
 		n.teardown()
 		return nil, err
+	}
+	if p.services {
+		if err := n.startProxy(); err != nil {
+			n.teardown()
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -148,6 +160,22 @@ func tryLock(slot int, create bool) (*os.File, bool) {
 	f, err := os.OpenFile(filepath.Join(slotLockDir, fmt.Sprintf("node-%d.lock", slot)), flags, 0o644)
 	if err != nil {
 		return nil, !create && os.IsNotExist(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return f, true
+}
+
+// tryLockFile takes an flock on path (created if missing) if nobody holds it.
+func tryLockFile(path string) (*os.File, bool) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, false
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
@@ -189,6 +217,13 @@ func slotHasLeftovers(slot int) bool {
 func nodeCleanup() error {
 	cleanAbandonedSlots()
 	removeSharedKubeletDirs()
+	if f, ok := tryLockFile(kubeProxyLock); ok {
+		self, err := os.Executable()
+		if err == nil {
+			removeProxyRules(self)
+		}
+		f.Close()
+	}
 	return nil
 }
 
@@ -211,17 +246,19 @@ func (n *node) prepare() error {
 	if err := issueNodeCerts(d, n.name); err != nil {
 		return err
 	}
-	subnet := fmt.Sprintf("10.244.%d.0/24", n.slot)
+	subnet := podSubnet(n.slot)
+	// Pods reach the host (and through kube-proxy's rules, Services and the API server) only when
+	// the plane routes Services: then the bridge is their gateway, and the host reaches them.
 	conflist := fmt.Sprintf(`{
   "cniVersion": "1.0.0",
   "name": %q,
   "plugins": [
-    {"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false, "hairpinMode": true,
+    {"type": "bridge", "bridge": %q, "isGateway": %t, "isDefaultGateway": %t, "ipMasq": false, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "dataDir": %q}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
-`, network, bridge, subnet, filepath.Join(n.root, "cni", "ipam"))
+`, network, bridge, n.plane.services, n.plane.services, subnet, filepath.Join(n.root, "cni", "ipam"))
 	if err := os.WriteFile(filepath.Join(n.root, "cni", "net.d", "10-planasonix.conflist"), []byte(conflist), 0o644); err != nil {
 		return err
 	}
@@ -354,6 +391,111 @@ current-context: node
 
 func (n *node) socket() string { return filepath.Join(n.state, "containerd.sock") }
 
+func podSubnet(slot int) string { return fmt.Sprintf("10.244.%d.0/24", slot) }
+
+// importImage imports an OCI archive (`make image`'s) into the node's runtime, where Pods with
+// imagePullPolicy IfNotPresent find it without a registry.
+func (n *node) importImage(archive string) error {
+	out, err := exec.Command(filepath.Join(n.bin, "ctr"), "--address", n.socket(), "-n", ctrNamespace,
+		"images", "import", "--platform", "linux/"+runtime.GOARCH, archive).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("importing %s: %v: %s", archive, err, out)
+	}
+	return nil
+}
+
+// startProxy runs kube-proxy (iptables mode) for this node's Pods, once it holds the host's
+// kube-proxy lock. Conntrack and localhost sysctls are left as the host has them.
+func (n *node) startProxy() error {
+	deadline := time.Now().Add(kubeProxyLockWait)
+	for {
+		if f, ok := tryLockFile(kubeProxyLock); ok {
+			n.proxyMu = f
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("another node on this machine has run kube-proxy for %s (%s is locked)", kubeProxyLockWait, kubeProxyLock)
+		}
+		time.Sleep(time.Second)
+	}
+	healthz, err := freePort()
+	if err != nil {
+		return err
+	}
+	metrics, err := freePort()
+	if err != nil {
+		return err
+	}
+	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: %s
+hostnameOverride: %s
+mode: iptables
+clusterCIDR: %s
+healthzBindAddress: 127.0.0.1:%d
+metricsBindAddress: 127.0.0.1:%d
+iptables:
+  localhostNodePorts: false
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+`, filepath.Join(n.plane.dir, "kubeconfig"), n.name, podSubnet(n.slot), healthz, metrics)
+	path := filepath.Join(n.root, "kube-proxy.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		return err
+	}
+	_, _, _, cg, _, _ := slotPaths(n.slot)
+	cmd, err := n.plane.spawnIn("kube-proxy", n.plane.self, []string{"--config=" + path, "--v=0"}, "kube-proxy.log",
+		append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH")), filepath.Join(cg, "runtime"))
+	if err != nil {
+		return err
+	}
+	n.proxy.cmd = cmd
+	// Ready once it has programmed the rules for the Services that exist (the kubernetes Service).
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", healthz)
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		if cmd.ProcessState != nil {
+			break
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("kube-proxy not healthy within 60s (see %s)", filepath.Join(n.plane.dir, "kube-proxy.log"))
+}
+
+// stopProxy stops kube-proxy, removes the rules it wrote and gives the host's lock back.
+func (n *node) stopProxy() {
+	if n.proxyMu == nil {
+		return
+	}
+	killCmd(n.proxy.cmd)
+	n.proxy.cmd = nil
+	removeProxyRules(n.plane.self)
+	n.proxyMu.Close()
+	n.proxyMu = nil
+}
+
+// removeProxyRules is kube-proxy's own cleanup of its iptables chains, plus the filter chain
+// KUBE-FIREWALL that the cleanup leaves (it may be a kubelet's): removed only while empty.
+func removeProxyRules(self string) {
+	exec.Command(self, "kube-proxy", "--cleanup").Run()
+	out, err := exec.Command("iptables", "-w", "-S", "KUBE-FIREWALL").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "-N KUBE-FIREWALL" {
+		return
+	}
+	for _, hook := range []string{"INPUT", "OUTPUT"} {
+		exec.Command("iptables", "-w", "-D", hook, "-j", "KUBE-FIREWALL").Run()
+	}
+	exec.Command("iptables", "-w", "-X", "KUBE-FIREWALL").Run()
+}
+
 // start runs containerd, imports the images, runs the kubelet and waits for a Ready Node.
 func (n *node) start() error {
 	_, _, _, cg, _, _ := slotPaths(n.slot)
@@ -410,6 +552,7 @@ func (n *node) restart() error {
 }
 
 func (n *node) teardown() {
+	n.stopProxy()
 	// Killed outright, like everything else of the node: a kubelet stopping gracefully would
 	// first wait for Pods that are killed a moment later anyway.
 	killCmd(n.kubelet.cmd)
