@@ -314,6 +314,46 @@ describe('deploy/ kustomization (real API server)', function () {
     });
   });
 
+  describe('the network-namespaces component (deploy/network-namespaces), with the values in a local-config ConfigMap', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+      const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
+      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [rel('deploy'), 'network-namespaces.yaml'], components: [rel('deploy/network-namespaces')] }));
+      writeFileSync(
+        path.join(dir, 'network-namespaces.yaml'),
+        stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'planasonix-network-namespaces', annotations: { 'config.kubernetes.io/local-config': 'true' } },
+          data: { ingress: 'traefik', prometheus: 'observability' },
+        }),
+      );
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('sets the webhooks rule to the ingress namespace and both metrics rules to the Prometheus one, and applies nothing of the values', async () => {
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code, res.stderr).to.equal(0);
+      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+      const fromOf = (name: string, port: string) =>
+        (findObject(built, 'NetworkPolicy', name) as Policy).spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from?.map((f) => f.namespaceSelector?.matchLabels);
+      expect(fromOf(RECEIVER_NAME, 'webhooks')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'traefik' }]);
+      expect(fromOf(RECEIVER_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      expect(fromOf(OPERATOR_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      expect(built.filter((o) => o.metadata.name === 'planasonix-network-namespaces')).to.deep.equal([]);
+      // Everything else is the base, unchanged.
+      expect(built.filter((o) => o.kind !== 'NetworkPolicy')).to.deep.equal(objects.filter((o) => o.kind !== 'NetworkPolicy'));
+    });
+
+    it('refuses to build without the values, rather than keeping the defaults silently', async () => {
+      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [path.relative(dir, path.join(repoRoot, 'deploy'))], components: [path.relative(dir, path.join(repoRoot, 'deploy/network-namespaces'))] }));
+      const res = await kubectl(['kustomize', dir]);
+      expect(res.code).to.not.equal(0);
+      expect(res.stderr).to.include('planasonix-network-namespaces');
+    });
+  });
+
   describe('the autoscaling component (deploy/autoscaling)', () => {
     let dir: string;
     before(() => {
