@@ -279,6 +279,24 @@ describe('deploy/ kustomization (real API server)', function () {
     expect(operatorPolicy.spec.ingress.flatMap((r) => r.ports.map((p) => p.port))).to.deep.equal(['metrics']);
   });
 
+  /** `kubectl kustomize DIR`, which must succeed, parsed. */
+  const buildOverlay = async (dir: string): Promise<Manifest[]> => {
+    const res = await kubectl(['kustomize', dir]);
+    expect(res.code, res.stderr).to.equal(0);
+    return parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
+  };
+  /** The namespaces each NetworkPolicy rule admits from. */
+  const admittedNamespaces = (built: Manifest[]) => {
+    const fromOf = (name: string, port: string) =>
+      (findObject(built, 'NetworkPolicy', name) as Policy).spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from?.map((f) => f.namespaceSelector?.matchLabels);
+    return { receiverWebhooks: fromOf(RECEIVER_NAME, 'webhooks'), receiverMetrics: fromOf(RECEIVER_NAME, 'metrics'), operatorMetrics: fromOf(OPERATOR_NAME, 'metrics') };
+  };
+  const TRAEFIK_AND_OBSERVABILITY = {
+    receiverWebhooks: [{ 'kubernetes.io/metadata.name': 'traefik' }],
+    receiverMetrics: [{ 'kubernetes.io/metadata.name': 'observability' }],
+    operatorMetrics: [{ 'kubernetes.io/metadata.name': 'observability' }],
+  };
+
   describe('an overlay that patches the NetworkPolicies (as networkpolicy.yaml tells a user to)', () => {
     let dir: string;
     before(() => {
@@ -300,14 +318,8 @@ describe('deploy/ kustomization (real API server)', function () {
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('moves the webhooks rule to the ingress controller\'s namespace and the metrics rules to the monitoring one, and the API server accepts them', async () => {
-      const res = await kubectl(['kustomize', dir]);
-      expect(res.code, res.stderr).to.equal(0);
-      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
-      const fromOf = (name: string, port: string) =>
-        (findObject(built, 'NetworkPolicy', name) as Policy).spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from?.map((f) => f.namespaceSelector?.matchLabels);
-      expect(fromOf(RECEIVER_NAME, 'webhooks')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'traefik' }]);
-      expect(fromOf(RECEIVER_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
-      expect(fromOf(OPERATOR_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      const built = await buildOverlay(dir);
+      expect(admittedNamespaces(built)).to.deep.equal(TRAEFIK_AND_OBSERVABILITY);
       const policies = built.filter((o) => o.kind === 'NetworkPolicy');
       const dryRun = await kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], policies.map((o) => stringify(o)).join('---\n'));
       expect(dryRun.code, dryRun.stderr).to.equal(0);
@@ -333,14 +345,8 @@ describe('deploy/ kustomization (real API server)', function () {
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('sets the webhooks rule to the ingress namespace and both metrics rules to the Prometheus one, and applies nothing of the values', async () => {
-      const res = await kubectl(['kustomize', dir]);
-      expect(res.code, res.stderr).to.equal(0);
-      const built = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest);
-      const fromOf = (name: string, port: string) =>
-        (findObject(built, 'NetworkPolicy', name) as Policy).spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from?.map((f) => f.namespaceSelector?.matchLabels);
-      expect(fromOf(RECEIVER_NAME, 'webhooks')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'traefik' }]);
-      expect(fromOf(RECEIVER_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
-      expect(fromOf(OPERATOR_NAME, 'metrics')).to.deep.equal([{ 'kubernetes.io/metadata.name': 'observability' }]);
+      const built = await buildOverlay(dir);
+      expect(admittedNamespaces(built)).to.deep.equal(TRAEFIK_AND_OBSERVABILITY);
       expect(built.filter((o) => o.metadata.name === 'planasonix-network-namespaces')).to.deep.equal([]);
       // Everything else is the base, unchanged.
       expect(built.filter((o) => o.kind !== 'NetworkPolicy')).to.deep.equal(objects.filter((o) => o.kind !== 'NetworkPolicy'));
