@@ -153,19 +153,15 @@ func (n *node) takeSlot() error {
 // tryLock takes the slot's lock if nobody holds it. Without create, a slot that never had a lock
 // file counts as free but is not taken (nil, true).
 func tryLock(slot int, create bool) (*os.File, bool) {
-	flags := os.O_RDWR
+	path := filepath.Join(slotLockDir, fmt.Sprintf("node-%d.lock", slot))
 	if create {
-		flags |= os.O_CREATE
+		return tryLockFile(path)
 	}
-	f, err := os.OpenFile(filepath.Join(slotLockDir, fmt.Sprintf("node-%d.lock", slot)), flags, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, !create && os.IsNotExist(err)
+		return nil, os.IsNotExist(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, false
-	}
-	return f, true
+	return flock(f)
 }
 
 // tryLockFile takes an flock on path (created if missing) if nobody holds it.
@@ -177,6 +173,11 @@ func tryLockFile(path string) (*os.File, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return flock(f)
+}
+
+// flock takes f's exclusive lock without waiting; when another process holds it, it closes f.
+func flock(f *os.File) (*os.File, bool) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		return nil, false
@@ -414,7 +415,7 @@ func (n *node) startProxy() error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("another node on this machine has run kube-proxy for %s (%s is locked)", kubeProxyLockWait, kubeProxyLock)
+			return fmt.Errorf("another node on this machine still runs kube-proxy after %s (%s is locked)", kubeProxyLockWait, kubeProxyLock)
 		}
 		time.Sleep(time.Second)
 	}
