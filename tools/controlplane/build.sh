@@ -8,7 +8,7 @@ key="$(cat "$here/go.mod" "$here/go.sum" "$here"/*.go "$here/build.sh" | sha256s
 out="$cache_root/controlplane-$key/controlplane"
 if [ ! -x "$out" ]; then
   mkdir -p "$(dirname "$out")"
-  echo "building the control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, etcd, kubectl) into $out; the first build takes several minutes" >&2
+  echo "building the control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, etcd, kubectl) into $out; the first build takes several minutes" >&2
   start=$(date +%s)
   # Stamp the Kubernetes version so kubectl and clients see v1.35.4 rather than v0.0.0-master.
   k8s="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$here/go.mod")"
