@@ -6,7 +6,7 @@
 //   PLANASONIX_TEST_NODE=off                   no node: Jobs create no Pods (the node's tests fail, saying why)
 //   PLANASONIX_USE_EXISTING_CLUSTER=true       use the cluster in $KUBECONFIG instead (like USE_EXISTING_CLUSTER)
 //   KUBEBUILDER_ASSETS=/path/to/bin           run envtest's prebuilt etcd and kube-apiserver (no Go build)
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,16 @@ export function buildNodeRuntime(): string {
   return out.trim();
 }
 
+/**
+ * Builds the operator image (`make image`'s OCI archive) unless an archive of the same inputs exists,
+ * and returns its path. The build's log goes into the error only if it fails: buildah and npm are chatty.
+ */
+export function buildImageArchive(): string {
+  const built = spawnSync(path.join(repoRoot, 'tools/image/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (built.status !== 0) throw new Error(`tools/image/build.sh failed:\n${built.stderr.slice(-4000)}`);
+  return built.stdout.trim();
+}
+
 /** Builds the control-plane binary if its cached build is missing, and returns its path. */
 export function buildControlPlane(): string {
   const out = execFileSync(path.join(repoRoot, 'tools/controlplane/build.sh'), {
@@ -68,11 +78,7 @@ export function buildControlPlane(): string {
  * an operator installed from deploy/ (one such plane per machine at a time). Always a local plane.
  */
 export async function startControlPlane(opts: { services?: boolean } = {}): Promise<ControlPlane> {
-  if (opts.services) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-cluster-'));
-    return superviseControlPlane(buildControlPlane(), ['up', '--dir', dir, '--node=required', `--node-bin=${buildNodeRuntime()}`, '--services'], dir);
-  }
-  if (process.env.PLANASONIX_USE_EXISTING_CLUSTER === 'true') {
+  if (!opts.services && process.env.PLANASONIX_USE_EXISTING_CLUSTER === 'true') {
     const kubeconfig = process.env.KUBECONFIG;
     if (!kubeconfig) throw new Error('PLANASONIX_USE_EXISTING_CLUSTER=true needs KUBECONFIG');
     return {
@@ -86,14 +92,15 @@ export async function startControlPlane(opts: { services?: boolean } = {}): Prom
       stop: async () => {},
     };
   }
-  if (process.env.KUBEBUILDER_ASSETS) {
+  if (!opts.services && process.env.KUBEBUILDER_ASSETS) {
     // envtest's prebuilt binaries; no Go build, and no kube-controller-manager (see envtest-assets.ts).
     return startEnvtestAssets(process.env.KUBEBUILDER_ASSETS);
   }
   const binary = buildControlPlane();
   const dir = mkdtempSync(path.join(tmpdir(), 'planasonix-test-'));
   const args = ['up', '--dir', dir];
-  if (process.env.PLANASONIX_TEST_NODE !== 'off') args.push('--node=required', `--node-bin=${buildNodeRuntime()}`);
+  if (opts.services || process.env.PLANASONIX_TEST_NODE !== 'off') args.push('--node=required', `--node-bin=${buildNodeRuntime()}`);
+  if (opts.services) args.push('--services');
   return superviseControlPlane(binary, args, dir);
 }
 

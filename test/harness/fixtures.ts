@@ -23,17 +23,17 @@ export interface KubectlResult {
 /** Runs kubectl against the test control plane; never throws on a non-zero exit. */
 export function kubectl(args: string[], input?: string): Promise<KubectlResult> {
   const plane = controlPlane();
+  return runProgram(plane.kubectl, args, { env: { ...process.env, KUBECONFIG: plane.kubeconfig }, input });
+}
+
+/** Runs a program to its end, its output collected; never throws on a non-zero exit. */
+export function runProgram(program: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = execFile(
-      plane.kubectl,
-      args,
-      { env: { ...process.env, KUBECONFIG: plane.kubeconfig }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin!.end(input);
+    const child = execFile(program, args, { env: opts.env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
 

@@ -780,12 +780,11 @@ func hostAddress() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Not a node bridge of another plane: those come and go with their nodes.
+	_, bridges, _ := net.ParseCIDR("10.244.0.0/16")
 	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-			// Not a node bridge of another plane: those come and go with their nodes.
-			if _, pods, _ := net.ParseCIDR("10.244.0.0/16"); !pods.Contains(n.IP) {
-				return n.IP.String(), nil
-			}
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() && !bridges.Contains(n.IP) {
+			return n.IP.String(), nil
 		}
 	}
 	return "", errors.New("no non-loopback IPv4 address on this host for the API server to advertise to Pods")

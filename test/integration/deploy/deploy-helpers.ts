@@ -107,8 +107,8 @@ async function waitNamespaceGone(): Promise<void> {
 }
 
 /** Reads the generated Secret of a trigger: its capability path and current signing secret. */
-export async function webhookEndpoint(namespace: string, trigger: string, client = adminClient()): Promise<{ path: string; signingSecret: string; previousSigningSecret?: string }> {
-  const secret = await client.get<V1Secret>(RESOURCES.secrets, namespace, `${trigger}-webhook`);
+export async function webhookEndpoint(namespace: string, trigger: string): Promise<{ path: string; signingSecret: string; previousSigningSecret?: string }> {
+  const secret = await adminClient().get<V1Secret>(RESOURCES.secrets, namespace, `${trigger}-webhook`);
   const read = (key: string) => (secret.data?.[key] === undefined ? undefined : Buffer.from(secret.data[key], 'base64').toString());
   return { path: read('path')!, signingSecret: read('signing-secret')!, ...(read('previous-signing-secret') ? { previousSigningSecret: read('previous-signing-secret') } : {}) };
 }

@@ -328,12 +328,18 @@ describe('deploy/ kustomization (real API server)', function () {
 
   describe('the network-namespaces component (deploy/network-namespaces), with the values in a local-config ConfigMap', () => {
     let dir: string;
+    let withoutValues: string;
+    /** An overlay of deploy/ with the component, and the values file when one is given. */
+    const overlay = (values?: string) => {
+      const at = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
+      const rel = (p: string) => path.relative(at, path.join(repoRoot, p));
+      writeFileSync(path.join(at, 'kustomization.yaml'), stringify({ resources: [rel('deploy'), ...(values ? ['network-namespaces.yaml'] : [])], components: [rel('deploy/network-namespaces')] }));
+      if (values) writeFileSync(path.join(at, 'network-namespaces.yaml'), values);
+      return at;
+    };
     before(() => {
-      dir = mkdtempSync(path.join(tmpdir(), 'planasonix-overlay-'));
-      const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
-      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [rel('deploy'), 'network-namespaces.yaml'], components: [rel('deploy/network-namespaces')] }));
-      writeFileSync(
-        path.join(dir, 'network-namespaces.yaml'),
+      withoutValues = overlay();
+      dir = overlay(
         stringify({
           apiVersion: 'v1',
           kind: 'ConfigMap',
@@ -342,7 +348,9 @@ describe('deploy/ kustomization (real API server)', function () {
         }),
       );
     });
-    after(() => rmSync(dir, { recursive: true, force: true }));
+    after(() => {
+      for (const d of [dir, withoutValues]) rmSync(d, { recursive: true, force: true });
+    });
 
     it('sets the webhooks rule to the ingress namespace and both metrics rules to the Prometheus one, and applies nothing of the values', async () => {
       const built = await buildOverlay(dir);
@@ -353,8 +361,7 @@ describe('deploy/ kustomization (real API server)', function () {
     });
 
     it('refuses to build without the values, rather than keeping the defaults silently', async () => {
-      writeFileSync(path.join(dir, 'kustomization.yaml'), stringify({ resources: [path.relative(dir, path.join(repoRoot, 'deploy'))], components: [path.relative(dir, path.join(repoRoot, 'deploy/network-namespaces'))] }));
-      const res = await kubectl(['kustomize', dir]);
+      const res = await kubectl(['kustomize', withoutValues]);
       expect(res.code).to.not.equal(0);
       expect(res.stderr).to.include('planasonix-network-namespaces');
     });

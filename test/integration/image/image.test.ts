@@ -4,13 +4,13 @@
 // 202 and a PipelineRun. Run with Debian's buildah (chroot isolation, the host's network), since
 // there is no container engine here; tools/image/build.sh builds the archive.
 import { expect } from 'chai';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { repoRoot } from '../../harness/control-plane.ts';
+import { buildImageArchive } from '../../harness/control-plane.ts';
 import { freePort } from '../../harness/envtest-assets.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
@@ -44,10 +44,7 @@ describe('the operator image (make image), run against the control plane', funct
 
   before(async function () {
     this.timeout(20 * 60_000); // the first build assembles the bases and runs npm ci in the image
-    // The build's log goes to the error only if it fails: buildah and npm are chatty.
-    const built = spawnSync(path.join(repoRoot, 'tools/image/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (built.status !== 0) throw new Error(`tools/image/build.sh failed:\n${built.stderr.slice(-4000)}`);
-    archive = built.stdout.trim();
+    archive = buildImageArchive();
     store = mkdtempSync(path.join(tmpdir(), 'planasonix-image-'));
     image = buildah('pull', '-q', `oci-archive:${archive}`);
   });
