@@ -9,6 +9,9 @@ import { CacheBehindError } from './status-writer.ts';
 import { isTerminalError, type ReconcileResult, type Reconciler } from './reconciler.ts';
 import { WorkQueue, type WorkQueueOptions, type WorkQueueStats } from './work-queue.ts';
 
+/** The longest a key waits to retry after CacheBehindError: the write it waits for is in flight. */
+const CACHE_BEHIND_MAX_RETRY_MS = 1_000;
+
 /** A cancelled reconcile (the controller stopping) is reported too, and counted nowhere. */
 export type ReconcileEventOutcome = ReconcileOutcome | 'cancelled';
 
@@ -162,8 +165,11 @@ export class Controller {
     }
     if ((e instanceof KubeError && e.conflict) || e instanceof CacheBehindError) {
       // Decided from a cache behind the API server (usually our own previous write, not yet seen):
-      // decide again once it caught up. Expected, so neither an error nor a warning.
-      queue.addRateLimited(key, 0);
+      // decide again once it caught up. Expected, so neither an error nor a warning. A
+      // CacheBehindError costs the API server nothing, and each event for the key while the cache
+      // catches up doubles its backoff: capped, a key is never left waiting seconds for a cache
+      // that caught up in milliseconds.
+      queue.addRateLimited(key, 0, e instanceof CacheBehindError ? CACHE_BEHIND_MAX_RETRY_MS : undefined);
       this.log.debug({ controller: this.name, key }, 'the cache was behind; requeued');
       return 'requeue';
     }

@@ -8,7 +8,9 @@
 //   before the watch delivered our status write, and a write from that copy would only earn a
 //   Conflict (at 200 new triggers, 150 wasted requests). The writer remembers which version each
 //   of its writes replaced and, while the cache still shows that version, throws CacheBehindError:
-//   the Controller requeues quietly, without asking the API server.
+//   the Controller requeues quietly, without asking the API server, and wakeWhenCaughtUp() wakes
+//   the key the moment the cache shows the write: controllers that ignore their own status writes
+//   would otherwise wait for the retry's backoff, which other events for the key keep doubling.
 import type { ObjectMeta } from '../api/types.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resources.ts';
@@ -37,6 +39,8 @@ export class StatusWriter<S extends { observedGeneration?: number }> {
   private readonly opts: StatusWriterOptions<S>;
   /** uid → the resourceVersion our last write replaced, until the cache shows a newer one. */
   private readonly replaced = new Map<string, string>();
+  /** uids whose reconcile was deferred with CacheBehindError, until the cache shows our write. */
+  private readonly deferred = new Set<string>();
 
   constructor(opts: StatusWriterOptions<S>) {
     this.opts = opts;
@@ -47,11 +51,14 @@ export class StatusWriter<S extends { observedGeneration?: number }> {
    * undefined when nothing differed. Throws the API server's Conflict when obj is not current.
    */
   async write<T extends WithStatus<S>>(obj: T, desired: Omit<S, 'observedGeneration'>): Promise<T | undefined> {
-    const uid = obj.metadata.uid ?? `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const uid = uidOf(obj);
     const rv = obj.metadata.resourceVersion;
     const behind = this.replaced.get(uid);
     if (behind !== undefined) {
-      if (behind === rv) throw new CacheBehindError(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      if (behind === rv) {
+        this.deferred.add(uid);
+        throw new CacheBehindError(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      }
       this.replaced.delete(uid); // the cache moved on: it shows our write, or something newer
     }
     const generation = obj.metadata.generation;
@@ -65,10 +72,31 @@ export class StatusWriter<S extends { observedGeneration?: number }> {
   }
 
   /** Forgets a deleted object. */
-  forget(obj: { metadata?: { uid?: string; namespace?: string; name?: string } }): void {
-    this.replaced.delete(obj.metadata?.uid ?? `${obj.metadata?.namespace}/${obj.metadata?.name}`);
+  forget(obj: ObjectIdentity): void {
+    const uid = uidOf(obj);
+    this.replaced.delete(uid);
+    this.deferred.delete(uid);
+  }
+
+  /**
+   * Calls `wake` with each object whose reconcile was deferred with CacheBehindError, as soon as
+   * the informer shows a version other than the one our last write replaced.
+   */
+  wakeWhenCaughtUp<T extends ObjectIdentity>(informer: { onUpdate(handler: (before: T, after: T) => void): unknown }, wake: (obj: T) => void): void {
+    informer.onUpdate((_, after) => {
+      const uid = uidOf(after);
+      if (!this.deferred.has(uid) || this.replaced.get(uid) === after.metadata?.resourceVersion) return;
+      this.deferred.delete(uid);
+      wake(after);
+    });
   }
 }
+
+interface ObjectIdentity {
+  metadata?: { uid?: string; namespace?: string; name?: string; resourceVersion?: string };
+}
+
+const uidOf = (obj: ObjectIdentity): string => obj.metadata?.uid ?? `${obj.metadata?.namespace}/${obj.metadata?.name}`;
 
 /** A merge patch that turns the current owned fields into the desired ones (null removes a field). */
 export function statusPatch<S>(current: S | undefined, desired: S, fields: readonly (keyof S & string)[]): Record<string, unknown> | undefined {

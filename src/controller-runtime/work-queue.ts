@@ -103,11 +103,14 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Adds a failed key after its backoff (or after `atLeastMs`, when the server asked for longer). */
-  addRateLimited(key: string, atLeastMs = 0): void {
+  /**
+   * Adds a failed key after its backoff, but no sooner than `atLeastMs` (the server asked for
+   * longer) and no later than `atMostMs` (the wait is for something known to come soon).
+   */
+  addRateLimited(key: string, atLeastMs = 0, atMostMs = this.maxDelayMs): void {
     if (this.shuttingDown) return;
     this.stats.retries++;
-    const delay = Math.max(this.nextBackoff(key), atLeastMs);
+    const delay = Math.max(Math.min(this.nextBackoff(key), atMostMs), atLeastMs);
     this.addAfter(key, delay);
   }
 

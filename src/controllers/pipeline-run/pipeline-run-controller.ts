@@ -93,6 +93,7 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     if (specChanged(before, after) || justFinished(before, after) || rerunRequestChanged(before, after)) enqueueRun(after);
     if (slotChanged(before, after)) enqueueWaitingSiblings(after);
   });
+  status.wakeWhenCaughtUp(opts.runs, enqueueRun);
   opts.runs.onDelete((r) => {
     status.forget(r);
     admitted.delete(keyOf(r.metadata.namespace, r.metadata.name!));

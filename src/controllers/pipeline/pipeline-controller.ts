@@ -47,6 +47,7 @@ export function createPipelineController(opts: PipelineControllerOptions): Contr
   opts.pipelines.onUpdate((before, after) => {
     if (generationChanged(before, after)) enqueue(after.metadata.namespace, after.metadata.name!);
   });
+  status.wakeWhenCaughtUp(opts.pipelines, (p) => enqueue(p.metadata.namespace, p.metadata.name!));
   opts.pipelines.onDelete((p) => status.forget(p));
   // The trigger count: a trigger added, removed or pointed elsewhere changes its Pipelines' counts.
   const enqueueTargets = (t: WebhookTrigger) => {

@@ -24,7 +24,7 @@ function recordingClient(opts: { conflict?: boolean } = {}) {
     async patchStatus(_r: unknown, namespace: string | undefined, name: string, status: unknown, o: { resourceVersion?: string } = {}) {
       if (opts.conflict) throw new KubeError(409, 'Conflict', 'the object has been modified');
       patches.push({ namespace, name, status, resourceVersion: o.resourceVersion });
-      return { metadata: { name, namespace, resourceVersion: '101' }, status };
+      return { metadata: { name, namespace, resourceVersion: String(Number(o.resourceVersion ?? 100) + 1) }, status };
     },
   } as unknown as KubeClient;
   return { client, patches };
@@ -66,6 +66,27 @@ describe('StatusWriter', () => {
     const caughtUp: WebhookTrigger = { ...makeTrigger({}, { resourceVersion: '101', generation: 3 }), status: { observedGeneration: 3, conditions: READY } };
     await writer.write(caughtUp, { conditions: READY, urlSecretRef: { name: 'x-webhook', key: 'url' } });
     expect(patches.map((p) => p.resourceVersion)).to.deep.equal(['100', '101']);
+  });
+
+  it('wakes a deferred object once the informer shows a version other than the one its write replaced, and only then', async () => {
+    const { client } = recordingClient();
+    const writer = writerFor(client);
+    let onUpdate: ((before: WebhookTrigger, after: WebhookTrigger) => void) | undefined;
+    const woken: string[] = [];
+    writer.wakeWhenCaughtUp<WebhookTrigger>({ onUpdate: (h) => (onUpdate = h) }, (t) => woken.push(t.metadata.resourceVersion!));
+    const cached: WebhookTrigger = makeTrigger({}, { resourceVersion: '100', generation: 3 });
+    const next: WebhookTrigger = makeTrigger({}, { resourceVersion: '101', generation: 3 });
+    await writer.write(cached, { conditions: READY });
+    onUpdate!(cached, next); // our write reached the cache, but no reconcile waited for it
+    expect(woken).to.deep.equal([]);
+    await writer.write(next, { conditions: READY, urlSecretRef: { name: 'x-webhook', key: 'url' } }); // replaces 101
+    await writer.write(next, { conditions: READY }).catch(() => undefined); // deferred: the cache shows 101
+    onUpdate!(cached, next); // a stale copy of 101 again (a relist): still behind
+    expect(woken).to.deep.equal([]);
+    const written: WebhookTrigger = makeTrigger({}, { resourceVersion: '102', generation: 3 });
+    onUpdate!(next, written);
+    onUpdate!(written, written);
+    expect(woken).to.deep.equal(['102']);
   });
 
   it('throws the Conflict of a write over a stale copy, for the Controller to requeue', async () => {

@@ -154,6 +154,17 @@ describe('WorkQueue', () => {
       await q.shutdown();
     });
 
+    it('waits no longer than the cap a caller gives, however often the key failed', async () => {
+      const q = new WorkQueue();
+      for (let i = 0; i < 12; i++) q.addRateLimited('ns/a'); // the backoff is now 5 ms × 2^12 ≈ 20 s
+      mock.timers.tick(30_000);
+      await flush();
+      await process(q);
+      q.addRateLimited('ns/a', 0, 1_000);
+      expect(await readyAfter(q, 1_000)).to.equal(true);
+      await q.shutdown();
+    });
+
     it('addAfter adds the key once the delay passed', async () => {
       const q = new WorkQueue();
       q.addAfter('ns/a', 300);
