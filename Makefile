@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: deps controlplane node-runtime node-tools node-cleanup gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
+.PHONY: deps build controlplane node-runtime node-tools node-cleanup gitops-tools image release test-tools typecheck test test-unit dev bench clean docs
 
 deps: .tools/bin/node node_modules/.installed
 
@@ -71,6 +71,10 @@ docs: deps
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
+# src/ compiled to dist/lib, as the image runs it (tsconfig.build.json says why).
+build: deps
+	npx tsc -p tsconfig.build.json
+
 test: deps controlplane node-runtime gitops-tools test-tools typecheck
 	npx mocha 'test/**/*.test.ts'
 
@@ -82,7 +86,7 @@ dev: deps controlplane
 	@$(MAKE) --no-print-directory node-tools >/dev/null 2>&1 || true
 	node tools/dev.ts
 
-bench: deps controlplane
+bench: deps controlplane build
 	node bench/run.ts
 
 clean:

@@ -1,7 +1,7 @@
 // Child processes of the benchmark: the operator (`planasonix run`, so its RSS is its own), the bare
 // Koa baseline, and one-shot workers that print a JSON line. Every child is stopped by its own pid.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -146,14 +146,23 @@ export interface OperatorProcessOptions {
   readyTimeoutMs?: number;
 }
 
-/** Starts `node src/cli/main.ts run` on free loopback ports and waits until /readyz answers 200. */
+/**
+ * Starts `node dist/lib/cli/main.js run` (the sources compiled by `make build`, as the image runs
+ * them) on free loopback ports and waits until /readyz answers 200.
+ */
+function compiledCli(): string {
+  const cli = path.join(repoRoot, 'dist/lib/cli/main.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`make build\` (\`make bench\` does)`);
+  return cli;
+}
+
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
   const [webhookPort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const receiverUrl = `http://127.0.0.1:${webhookPort}`;
   const args = [
     ...(opts.nodeOptions ?? []),
     ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-    path.join(repoRoot, 'src/cli/main.ts'),
+    compiledCli(),
     'run',
     `--components=${opts.components}`,
     `--webhook-port=${webhookPort}`,

@@ -17,7 +17,7 @@ archive="${2:-$repo/dist/image.oci.tar}"
 # An archive built from the same inputs is reused (a second `make image`, or the second test that
 # needs it): its key is the hash of everything the build reads from the checkout.
 key="$(cd "$repo" && {
-  sha256sum Dockerfile .dockerignore package.json package-lock.json tools/node.sh tools/image/*.sh
+  sha256sum Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json tools/node.sh tools/image/*.sh
   find src -type f -print0 | sort -z | xargs -0 sha256sum
   echo "$image"
 } | sha256sum | cut -c1-16)"

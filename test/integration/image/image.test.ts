@@ -58,10 +58,10 @@ describe('the operator image (make image), run against the control plane', funct
     if (store) rmSync(store, { recursive: true, force: true });
   });
 
-  it('is an image of the Dockerfile: non-root user 65532, the CLI as entrypoint, `run` as command', () => {
+  it('is an image of the Dockerfile: non-root user 65532, the compiled CLI as entrypoint, `run` as command', () => {
     const config = (JSON.parse(buildah('inspect', '--type', 'image', image)) as { OCIv1: { config: ImageConfig } }).OCIv1.config;
     expect(config.User).to.equal('65532:65532');
-    expect(config.Entrypoint).to.deep.equal(['/nodejs/bin/node', 'src/cli/main.ts']);
+    expect(config.Entrypoint).to.deep.equal(['/nodejs/bin/node', 'lib/cli/main.js']);
     expect(config.Cmd).to.deep.equal(['run']);
     expect(config.WorkingDir).to.equal('/app');
   });

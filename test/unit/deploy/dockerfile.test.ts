@@ -156,17 +156,25 @@ describe('Dockerfile', () => {
     expect(missing, 'imported by src/ but not installed by npm ci --omit=dev, so absent from the image').to.deep.equal([]);
   });
 
-  it('starts the CLI: ENTRYPOINT is node with the package\'s bin script, CMD is `run`', () => {
+  it('starts the CLI: ENTRYPOINT is node with the package\'s bin script as tsconfig.build.json compiles it, CMD is `run`', () => {
     const entrypoint = execForm(last('ENTRYPOINT'));
     expect(path.basename(entrypoint[0]!)).to.equal('node');
-    expect(entrypoint.slice(1)).to.deep.equal([packageJson.bin.planasonix]);
     expect(execForm(last('CMD'))).to.deep.equal(['run']);
     const workdir = last('WORKDIR')!.args;
-    // The script is copied to where the entrypoint looks for it, relative to WORKDIR.
-    const copiesSrc = finalOf('COPY').some((c) => !c.args.includes('--from') && /^src\/?\s+(\.\/src\/?|\S*\/src\/?)$/.test(c.args));
-    expect(copiesSrc, 'COPY src ./src in the final stage').to.equal(true);
     expect(workdir).to.match(/^\//);
-    // And that script is the CLI, with a `run` command.
+    // A build stage compiles src/ with tsconfig.build.json; the final stage copies its output to
+    // ./lib, and the entrypoint is the bin script's compiled file there.
+    const build = JSON.parse(readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: { rootDir: string; outDir: string } };
+    const { rootDir, outDir } = build.compilerOptions;
+    const compiles = stages.find((st) => st.instructions.some((i) => i.keyword === 'RUN' && /\btsc -p tsconfig\.build\.json\b/.test(i.args)));
+    expect(compiles, 'a stage runs tsc -p tsconfig.build.json').to.not.equal(undefined);
+    const copy = finalOf('COPY').find((c) => c.args.includes(`--from=${compiles!.name}`));
+    const [from, to] = copy!.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+    const buildDir = compiles!.instructions.filter((i) => i.keyword === 'WORKDIR').at(-1)!.args;
+    expect(from?.replace(/\/$/, '')).to.equal(path.posix.join(buildDir, outDir));
+    const compiledBin = path.posix.join(to!, path.posix.relative(rootDir, packageJson.bin.planasonix!).replace(/\.ts$/, '.js'));
+    expect(entrypoint.slice(1)).to.deep.equal([compiledBin.replace(/^\.\//, '')]);
+    // And that script is the CLI, with a `run` command (the image test runs the compiled one).
     const help = spawnSync(process.execPath, [path.join(repoRoot, packageJson.bin.planasonix!), '--help'], { encoding: 'utf8' });
     expect(help.status, help.stderr).to.equal(0);
     expect(help.stdout).to.match(/^\s+planasonix run\b/m);
@@ -182,7 +190,7 @@ describe('Dockerfile', () => {
         .filter((i) => i.keyword === 'COPY' && !i.args.includes('--from'))
         .flatMap((i) => i.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1)),
     );
-    expect(sources).to.include.members(['package.json', 'package-lock.json', 'src']);
+    expect(sources).to.include.members(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']);
     for (const s of sources) {
       expect(existsSync(path.join(repoRoot, s)), `${s} exists`).to.equal(true);
       expect(dockerignored(patterns, s.replace(/\/$/, '')), `${s} is excluded by .dockerignore`).to.equal(false);
