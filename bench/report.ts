@@ -3,6 +3,7 @@
 import { median, type LatencySummary } from './stats.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import type { MachineInfo } from './machine.ts';
+import type { MemoryBreakdown } from './memory-breakdown.ts';
 import { peerTable, type PeerComparison } from './peer-summary.ts';
 
 export interface Figure {
@@ -290,6 +291,37 @@ function scaleSection(details: Record<string, unknown>): string {
   return ['### Where the CPU went while triggers became Ready', '', table(rows), ''].join('\n');
 }
 
+/** Where a receiver replica's memory goes, idle with the bench's triggers and with the scale's. */
+function memorySection(details: Record<string, unknown>): string {
+  const byTriggers = Object.entries((details.memoryBreakdown ?? {}) as Record<string, MemoryBreakdown | undefined>).filter((e): e is [string, MemoryBreakdown] => e[1] !== undefined);
+  if (byTriggers.length === 0) return '';
+  const heads = byTriggers.map(([n]) => `${Number(n).toLocaleString('en-US')} triggers, MiB`);
+  const row = (label: string, value: (b: MemoryBreakdown) => number | undefined) => [label, ...byTriggers.map(([, b]) => String(value(b) ?? '—'))];
+  const spaces = [...new Set(byTriggers.flatMap(([, b]) => Object.keys(b.heapSpacesMiB)))];
+  const types = [...new Set(byTriggers.flatMap(([, b]) => b.heapByType.slice(0, 8).map((g) => g.name)))];
+  const groups = [...new Set(byTriggers.flatMap(([, b]) => b.heapTopGroups.map((g) => g.name)))];
+  return [
+    '### Where a receiver replica\'s memory goes',
+    '',
+    'A fresh receiver replica (the Deployment\'s Node.js flags, the compiled sources), idle, 2 s after it',
+    'was ready. RSS as the kernel splits it; V8\'s heap spaces as the process reports them; then a heap',
+    'snapshot, summed by V8\'s type for each object (self sizes, which add up to the heap) and by',
+    'constructor for plain objects.',
+    '',
+    table([
+      ['', ...heads],
+      row('RSS', (b) => b.rssMiB),
+      row('— anonymous (heap, native allocations)', (b) => b.rssAnonMiB),
+      row('— mapped files (the node binary\'s code and data)', (b) => b.rssFileMiB),
+      ...spaces.map((sp) => row(`V8 space ${sp}, used`, (b) => b.heapSpacesMiB[sp])),
+      row('heap snapshot, all nodes', (b) => b.heapSnapshotMiB),
+      ...types.map((t) => row(`— type ${t}`, (b) => b.heapByType.find((g) => g.name === t)?.MiB)),
+      ...groups.map((g) => row(`— ${g}`, (b) => b.heapTopGroups.find((x) => x.name === g)?.MiB)),
+    ]),
+    '',
+  ].join('\n');
+}
+
 function acceptSection(details: Record<string, unknown>): string {
   const accept = details.accept as
     | { cpu: { which: string; round: number; wallSeconds: number; cpuSeconds: Record<string, number>; clientCpuSeconds?: number; answered?: number }[] }
@@ -370,6 +402,7 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
     acceptSection(r.details),
     longAcceptSection(r.details),
     scaleSection(r.details),
+    memorySection(r.details),
     profileSection(r.profiles),
   ].join('\n');
 }

@@ -52,6 +52,7 @@ import {
 import type { LoadResult, LoadSpec } from './load-worker.ts';
 import type { BareClientSpec } from './bare-client.ts';
 import { controlPlaneProcesses, CpuMeter, loadAverage, machineInfo } from './machine.ts';
+import { heapSnapshotFlags, memoryBreakdown, type MemoryBreakdown } from './memory-breakdown.ts';
 import { processMemory, repoRoot, runJsonChild, startBareKoa, startOperatorProcess, type OperatorProcess, type ServerProcess } from './processes.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './profile-summary.ts';
 import { buildPeer, startPeers, type ReceiverTarget } from './peers.ts';
@@ -139,20 +140,21 @@ async function kubectl(plane: ControlPlane, args: string[]): Promise<string> {
 // ------------------------------------------------------------------ operator processes
 
 let operatorSerial = 0;
-type BenchOperator = OperatorProcess & { label: string; profileDir: string | undefined };
+type BenchOperator = OperatorProcess & { label: string; profileDir: string | undefined; snapshotDir: string };
 
 async function startOperator(ctx: Context, components: 'all' | 'receiver', label: string): Promise<BenchOperator> {
   operatorSerial++;
   const profileDir = ctx.profileDir ? path.join(ctx.profileDir, `${operatorSerial}-${label}`) : undefined;
+  const snapshotDir = path.join(ctx.workDir, `heap-${operatorSerial}-${label}`);
   const op = await startOperatorProcess({
     kubeconfig: ctx.operatorKubeconfig,
     components,
     logFile: path.join(ctx.workDir, `operator-${operatorSerial}-${label}.log`),
-    nodeOptions: ctx.nodeOptions,
+    nodeOptions: [...ctx.nodeOptions, ...heapSnapshotFlags(snapshotDir)],
     ...(profileDir ? { cpuProfDir: profileDir } : {}),
   });
   log(`operator ${label} (${components}) ready, pid ${op.pid}`);
-  return { ...op, label, profileDir };
+  return { ...op, label, profileDir, snapshotDir };
 }
 
 /** Stops the process; with BENCH_CPU_PROFILE, summarizes the profile it wrote on exit. */
@@ -601,6 +603,10 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     target: '—',
     note: `a Map look-up: constant time, but at 10,000 routes it misses the CPU caches; ${((routing.nsAt10000 - routing.nsAt10) / 1000).toFixed(2)} µs more per request`,
   });
+  const idleReceiver = await startOperator(ctx, 'receiver', 'receiver-breakdown');
+  await new Promise((r) => setTimeout(r, 2_000));
+  const idleBreakdown = await breakdownOf(idleReceiver, `a receiver replica with ${CONFIG.benchTriggers} triggers`);
+  await stopOperator(ctx, idleReceiver);
   log(`figure 4: ${CONFIG.scaleSmall} and ${CONFIG.scaleLarge} WebhookTriggers to Ready (creates at concurrency ${CONFIG.scaleConcurrency})`);
   const small = await scaleTriggers(ctx, op, CONFIG.scaleSmall, meters);
   const deleteMs = await deleteNamespaceAndWait(ctx.client, `scale-${CONFIG.scaleSmall}`, 300_000).catch((e: unknown) => {
@@ -622,7 +628,9 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   const memReceiver = receiver.memory();
   const heapReceiver = await receiver.heap();
   log(`  fresh receiver replica: ready in ${syncSeconds.toFixed(1)} s, RSS ${memReceiver.rssMiB.toFixed(0)} MiB (peak ${memReceiver.peakMiB.toFixed(0)} MiB), V8 heap ${heapReceiver.usedMiB.toFixed(0)} MiB used`);
+  const scaleBreakdown = await breakdownOf(receiver, `the same with ${CONFIG.scaleLarge} triggers`);
   await stopOperator(ctx, receiver);
+  ctx.details.memoryBreakdown = { [CONFIG.benchTriggers]: idleBreakdown, [CONFIG.scaleLarge]: scaleBreakdown };
 
   ctx.details.scale = {
     small,
@@ -704,6 +712,18 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     );
   }
   ctx.figures.push(routingFigure);
+}
+
+/** A receiver replica's memory by part and its heap by type; undefined (and said) if that failed. */
+async function breakdownOf(op: BenchOperator, what: string): Promise<MemoryBreakdown | undefined> {
+  try {
+    const b = await memoryBreakdown(op.pid, op.metricsUrl, op.snapshotDir);
+    log(`  ${what}: RSS ${b.rssMiB} MiB (anonymous ${b.rssAnonMiB}, files ${b.rssFileMiB}); heap snapshot ${b.heapSnapshotMiB} MiB, largest: ${b.heapTopGroups.slice(0, 3).map((g) => `${g.name} ${g.MiB}`).join(', ')}`);
+    return b;
+  } catch (e) {
+    log(`  ${what}: no memory breakdown (${String(e)})`);
+    return undefined;
+  }
 }
 
 // ------------------------------------------------------------------ the accept path over a long run
