@@ -82,7 +82,7 @@ export interface PipelineSpec {
 export interface PipelineStatus {
   observedGeneration?: number;
   conditions?: Condition[];
-  /** How many WebhookTriggers in the namespace name this Pipeline in spec.pipelineRef. */
+  /** How many WebhookTriggers in the namespace name this Pipeline (spec.pipelineRef or a target), counted about a second after a trigger changes. */
   triggers?: number;
 }
 

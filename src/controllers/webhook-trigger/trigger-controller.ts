@@ -112,7 +112,11 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
     for (const t of opts.triggers.byIndex(TRIGGER_INDEXES.pipeline, keyOf(p.metadata.namespace, p.metadata.name!))) enqueue(t);
   };
   opts.pipelines.onAdd(enqueueUsersOfPipeline);
-  opts.pipelines.onUpdate((_, p) => enqueueUsersOfPipeline(p));
+  // A trigger reads its Pipelines' specs, never their status: the Pipeline controller's writes of
+  // the trigger count would otherwise wake every trigger of the Pipeline, 10,000 at a time.
+  opts.pipelines.onUpdate((before, p) => {
+    if (generationChanged(before, p)) enqueueUsersOfPipeline(p);
+  });
   opts.pipelines.onDelete(enqueueUsersOfPipeline);
   const enqueueUsersOfSecret = (s: V1Secret) => {
     const namespace = s.metadata?.namespace;

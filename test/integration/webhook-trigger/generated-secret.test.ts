@@ -14,8 +14,10 @@ import {
   secretObject,
   triggerEvents,
   triggerObject,
+  waitIdle,
   waitReady,
   waitReason,
+  pipelineCountsSeen,
 } from './trigger-fixtures.ts';
 
 describe('WebhookTrigger generated Secret (real API server)', function () {
@@ -108,12 +110,13 @@ describe('WebhookTrigger generated Secret (real API server)', function () {
     await adminClient().mergePatch(RESOURCES.webhookTriggers, ns(), 'plain', { spec: { suspend: false } });
     await waitReady(ns(), 'plain');
 
-    // A new operator (a restart) that reconciles every trigger again.
+    // A new operator (a restart) that reconciles every trigger again, once the old one has written
+    // everything it had to (the Pipeline's count of this test's triggers included).
+    await eventually(async () => pipelineCountsSeen(operator!, ns()), 10_000);
     await operator!.stop();
     const client = countingClient();
     operator = await startTestOperator({ namespaces: [ns()] }, { client });
-    const controller = operator.controllers.find((c) => c.name === 'webhooktrigger')!;
-    await eventually(async () => controller.stats.reconciles >= 3 && controller.queue.length === 0 && controller.queue.inFlight === 0, 10_000);
+    await waitIdle(operator, 3, ns());
 
     const after = await readSecret(ns(), 'plain-webhook');
     expect(after.data.path).to.equal(before.data.path);

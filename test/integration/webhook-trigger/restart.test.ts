@@ -9,7 +9,7 @@ import { KubeError } from '../../../src/kube/errors.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, TestClock, type TestOperator } from '../../harness/operator.ts';
-import { CountingClient, getTrigger, pipelineObject, readSecret, triggerEvents, triggerObject, waitReady } from './trigger-fixtures.ts';
+import { CountingClient, getTrigger, pipelineObject, readSecret, triggerEvents, triggerObject, waitIdle, waitReady } from './trigger-fixtures.ts';
 
 const EVERY_MS = 6_000;
 
@@ -43,7 +43,7 @@ describe('WebhookTrigger rotation across controller restarts (real API server)',
   /** Timers wait in real time: after moving the clock, the test asks the controller to look again. */
   const wake = (name: string) => triggerController().enqueue(`${ns()}/${name}`);
   /** The controller has reconciled at least `count` times and has nothing in hand. */
-  const idle = (count: number) => eventually(async () => triggerController().stats.reconciles >= count && triggerController().queue.inFlight === 0 && triggerController().queue.length === 0, 10_000);
+  const idle = (count: number) => waitIdle(operator!, count, ns());
   const rotatedEvents = (name: string) => triggerEvents(ns(), name, 'SecretRotated');
   /** When the current secret became current, as stored with it in the Secret. */
   const currentSince = async (name: string) => Date.parse((await readSecret(ns(), `${name}-webhook`)).secret.metadata!.annotations!['planasonix.io/secret-created-at']!);

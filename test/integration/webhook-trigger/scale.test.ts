@@ -1,11 +1,13 @@
 // Many triggers at once: 200 applied in one `kubectl apply` all become Ready, each with exactly one
-// Secret and one status write, and reconciling them all again — in the running operator or after a
+// Secret and one status write, their Pipeline's count is written about once a second (and wakes
+// none of them), and reconciling them all again — in the running operator or after a
 // restart — writes nothing.
 import { expect } from 'chai';
 import type { Pipeline, WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { TRIGGER_COUNT_DELAY_MS } from '../../../src/controllers/pipeline/pipeline-controller.ts';
 import { countingClient, pipelineObject, triggersYaml, waitAllReady, waitIdle, type CountingClient } from './trigger-fixtures.ts';
 
 const COUNT = 200;
@@ -48,7 +50,7 @@ describe('WebhookTrigger controller at scale (real API server)', function () {
     await waitAllReady(operator!, ns(), COUNT, 90_000);
     const ready = performance.now();
     console.log(`      ${COUNT} triggers: kubectl apply took ${Math.round(applied - started)} ms, all Ready ${Math.round(ready - started)} ms after the apply began`);
-    await waitIdle(operator!, COUNT);
+    await waitIdle(operator!, COUNT, ns());
     // The Pipeline counts them all, soon after the last one.
     await eventually(async () => (await adminClient().get<Pipeline>(RESOURCES.pipelines, ns(), 'pipe')).status?.triggers === COUNT, 10_000);
     const counts = summarize(client.writes);
@@ -66,6 +68,11 @@ describe('WebhookTrigger controller at scale (real API server)', function () {
     expect(refused.length, describeRepeats(refused)).to.be.at.most(COUNT / 100);
     // A new trigger's status says it all: no Event, which would be one more write per trigger.
     expect(counts['create events'] ?? 0).to.equal(0);
+     // The Pipeline counts them once they have gathered for a moment, not once per trigger: its
+    // writes are at least TRIGGER_COUNT_DELAY_MS apart (each also wakes all 200 triggers).
+    const pipelineWrites = client.writes.filter((w) => w.verb === 'patchStatus' && w.resource === 'pipelines' && !w.failed && w.at >= started);
+    const spanMs = pipelineWrites.at(-1)!.at - started;
+    expect(pipelineWrites.length, `${pipelineWrites.length} Pipeline status writes in ${Math.round(spanMs)} ms`).to.be.at.most(Math.ceil(spanMs / TRIGGER_COUNT_DELAY_MS) + 1);
   });
 
   it('makes no write when every trigger is reconciled again', async () => {
@@ -74,15 +81,30 @@ describe('WebhookTrigger controller at scale (real API server)', function () {
     const reconciles = controller.stats.reconciles;
     const list = await adminClient().listAll<WebhookTrigger>(RESOURCES.webhookTriggers, ns());
     for (const t of list.items) controller.enqueue(`${ns()}/${t.metadata.name}`);
-    await waitIdle(operator!, reconciles + COUNT);
+    await waitIdle(operator!, reconciles + COUNT, ns());
     expect(summarize(client.writes.slice(before))).to.deep.equal({});
+  });
+
+  it('wakes no trigger when only the Pipeline\'s status changes, and all 200 when its spec does', async () => {
+    const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
+    const pipelines = operator!.manager.informer<Pipeline>(RESOURCES.pipelines, { namespace: ns() });
+    const reconciles = controller.stats.reconciles;
+    // What the Pipeline controller's trigger count writes look like to the trigger controller.
+    const note = { type: 'Reviewed', status: 'True', reason: 'ByHand', message: 'a status-only change', lastTransitionTime: new Date().toISOString() };
+    const written = await adminClient().patchStatus<Pipeline>(RESOURCES.pipelines, ns(), 'pipe', { conditions: [...(pipelines.get(`${ns()}/pipe`)!.status?.conditions ?? []), note] });
+    await eventually(async () => pipelines.get(`${ns()}/pipe`)?.metadata.resourceVersion === written.metadata.resourceVersion, 10_000, 20);
+    expect(controller.queue.length + controller.queue.inFlight, 'triggers queued by a status change').to.equal(0);
+    expect(controller.stats.reconciles).to.equal(reconciles);
+
+    await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'pipe', { spec: { params: [{ name: 'optional_note' }] } });
+    await waitIdle(operator!, reconciles + COUNT, ns());
   });
 
   it('makes no write when a restarted operator reconciles every trigger', async () => {
     await operator!.stop();
     client = countingClient();
     operator = await startTestOperator({ namespaces: [ns()] }, { client });
-    await waitIdle(operator, COUNT);
+    await waitIdle(operator, COUNT, ns());
     expect(summarize(client.writes)).to.deep.equal({});
   });
 });

@@ -5,7 +5,7 @@ import type { AuthSpec } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
-import { countingClient, inParallel, triggerEvents, pipelineObject, secretObject, sleep, triggerObject, waitReady, waitReason, type CountingClient } from './trigger-fixtures.ts';
+import { countingClient, inParallel, triggerEvents, pipelineCountsSeen, pipelineObject, secretObject, sleep, triggerObject, waitReady, waitReason, type CountingClient } from './trigger-fixtures.ts';
 
 const READY = 50;
 const WINDOW_MS = 20_000;
@@ -44,7 +44,7 @@ describe('WebhookTrigger controller at rest (real API server)', function () {
 
   it(`makes no API write in ${WINDOW_MS / 1000} s with ${READY} Ready triggers and no traffic`, async () => {
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
-    await eventually(async () => controller.queue.length === 0 && controller.queue.inFlight === 0, 10_000);
+    await eventually(async () => pipelineCountsSeen(operator!, ns()) && controller.queue.length === 0 && controller.queue.inFlight === 0, 10_000);
     // Events are written without waiting: count from when the last ones (the broken triggers') landed.
     await eventually(async () => (await triggerEvents(ns(), 'broken-pipeline')).length > 0 && (await triggerEvents(ns(), 'broken-secret')).length > 0, 10_000);
     const writes = client.writes.length;

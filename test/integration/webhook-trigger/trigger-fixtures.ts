@@ -8,6 +8,8 @@ import { API_VERSION, KINDS } from '../../../src/api/constants.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { RESOURCES, type ResourceType } from '../../../src/kube/resources.ts';
 import type { RunningOperator } from '../../../src/operator/operator.ts';
+import { keyOf } from '../../../src/controller-runtime/keys.ts';
+import { TRIGGER_INDEXES } from '../../../src/controllers/webhook-trigger/trigger-controller.ts';
 import { adminClient, eventually } from '../../harness/fixtures.ts';
 import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
 
@@ -223,9 +225,25 @@ export async function waitAllReady(operator: RunningOperator, namespace: string,
 }
 
 /** Waits until the trigger controller has nothing queued or in flight. */
-export async function waitIdle(operator: RunningOperator, minReconciles: number): Promise<void> {
+export async function waitIdle(operator: RunningOperator, minReconciles: number, namespace: string): Promise<void> {
   const controller = operator.controllers.find((c) => c.name === 'webhooktrigger')!;
-  await eventually(async () => controller.stats.reconciles >= minReconciles && controller.queue.length === 0 && controller.queue.inFlight === 0, 30_000, 50);
+  await eventually(async () => pipelineCountsSeen(operator, namespace) && controller.stats.reconciles >= minReconciles && controller.queue.length === 0 && controller.queue.inFlight === 0, 30_000, 50);
+}
+
+/**
+ * The operator's cache shows every Pipeline of the namespace with its final trigger count, and the
+ * Pipeline controller has nothing left to write. It gathers trigger changes for
+ * TRIGGER_COUNT_DELAY_MS before it counts, and each count it writes wakes the Pipeline's triggers
+ * once the cache shows it: a check of the trigger controller alone can pass in between.
+ */
+export function pipelineCountsSeen(operator: RunningOperator, namespace: string): boolean {
+  const controller = operator.controllers.find((c) => c.name === 'pipeline');
+  if (controller && (controller.queue.length > 0 || controller.queue.inFlight > 0 || controller.queue.delayedCount > 0)) return false;
+  const triggers = operator.manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, { namespace });
+  return operator.manager
+    .informer<Pipeline>(RESOURCES.pipelines, { namespace })
+    .list()
+    .every((p) => (p.status?.triggers ?? 0) === triggers.byIndex(TRIGGER_INDEXES.pipeline, keyOf(namespace, p.metadata.name!)).length);
 }
 
 export function triggersYaml(namespace: string, count: number, prefix: string): string {

@@ -18,7 +18,9 @@ import {
   triggerEvents,
   triggerObject,
   waitReady,
+  waitIdle,
   waitReason,
+  pipelineCountsSeen,
   type CountingClient,
 } from './trigger-fixtures.ts';
 import { STATUS_WRITTEN_BY_TEST } from '../../harness/job-status-writer.ts';
@@ -82,7 +84,7 @@ describe('WebhookTrigger validation (real API server)', function () {
 
   it('does not retry an invalid trigger in a loop: no writes while nothing changes', async () => {
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
-    await eventually(async () => controller.queue.length === 0 && controller.queue.inFlight === 0, 5_000);
+    await waitIdle(operator!, 0, ns());
     const writes = client.writes.length;
     const reconciles = controller.stats.reconciles;
     await sleep(2_000); // deliberate negative check: nothing may happen in this window
@@ -172,6 +174,7 @@ describe('WebhookTrigger validation (real API server)', function () {
     expect(readyCondition(fast)!.message).to.include('spec.auth.rotation.every');
 
     const secret = await readSecret(ns(), 'too-fast-webhook');
+    await eventually(async () => pipelineCountsSeen(operator!, ns()), 10_000); // the Pipeline counts the two new triggers
     const writes = client.writes.length;
     await sleep(1_000); // deliberate negative check: a rotation loop would write within this second
     expect(client.writes.slice(writes), 'no rotation loop').to.deep.equal([]);
