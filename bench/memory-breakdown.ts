@@ -29,7 +29,7 @@ export interface MemoryBreakdown {
 
 const MiB = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
-/** The Node.js flags that let memoryBreakdown ask a process for a heap snapshot, written to `dir`. */
+/** The Node.js flags that let memoryBreakdown ask a process for a heap snapshot, written to `dir` (which must exist). */
 export function heapSnapshotFlags(dir: string): string[] {
   return ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
 }

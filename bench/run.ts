@@ -146,6 +146,7 @@ async function startOperator(ctx: Context, components: 'all' | 'receiver', label
   operatorSerial++;
   const profileDir = ctx.profileDir ? path.join(ctx.profileDir, `${operatorSerial}-${label}`) : undefined;
   const snapshotDir = path.join(ctx.workDir, `heap-${operatorSerial}-${label}`);
+  mkdirSync(snapshotDir, { recursive: true }); // Node writes no snapshot into a missing directory
   const op = await startOperatorProcess({
     kubeconfig: ctx.operatorKubeconfig,
     components,
