@@ -297,9 +297,10 @@ function memorySection(details: Record<string, unknown>): string {
   if (byTriggers.length === 0) return '';
   const heads = byTriggers.map(([n]) => `${Number(n).toLocaleString('en-US')} triggers, MiB`);
   const row = (label: string, value: (b: MemoryBreakdown) => number | undefined) => [label, ...byTriggers.map(([, b]) => String(value(b) ?? '—'))];
-  const spaces = [...new Set(byTriggers.flatMap(([, b]) => Object.keys(b.heapSpacesMiB)))];
+  // Spaces empty in every column, and groups that are a whole type (already a row), are left out.
+  const spaces = [...new Set(byTriggers.flatMap(([, b]) => Object.entries(b.heapSpacesMiB).filter(([, v]) => v > 0).map(([k]) => k)))];
   const types = [...new Set(byTriggers.flatMap(([, b]) => b.heapByType.slice(0, 8).map((g) => g.name)))];
-  const groups = [...new Set(byTriggers.flatMap(([, b]) => b.heapTopGroups.map((g) => g.name)))];
+  const groups = [...new Set(byTriggers.flatMap(([, b]) => b.heapTopGroups.filter((g) => g.name.includes(': ')).map((g) => g.name)))];
   return [
     '### Where a receiver replica\'s memory goes',
     '',
@@ -316,7 +317,7 @@ function memorySection(details: Record<string, unknown>): string {
       ...spaces.map((sp) => row(`V8 space ${sp}, used`, (b) => b.heapSpacesMiB[sp])),
       row('heap snapshot, all nodes', (b) => b.heapSnapshotMiB),
       ...types.map((t) => row(`— type ${t}`, (b) => b.heapByType.find((g) => g.name === t)?.MiB)),
-      ...groups.map((g) => row(`— ${g}`, (b) => b.heapTopGroups.find((x) => x.name === g)?.MiB)),
+      ...groups.map((g) => row(`— of which ${g}`, (b) => b.heapTopGroups.find((x) => x.name === g)?.MiB)),
     ]),
     '',
   ].join('\n');
@@ -465,6 +466,17 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
 - **undici 8.13.1's HTTP/2 client ended the process twice in about ten runs** with an unhandled
   \`'error'\` ("socket idle timeout") on a stream it had already released. \`KubeClient\` now speaks
   HTTP/1.1 to the API server, where a failure stays with its request.
+- **The image ran the TypeScript sources** through Node's type stripping (amaro, a wasm module), and
+  V8 kept their comments in each module's source text. The image and the bench now run \`tsc\`'s
+  output (\`tsconfig.build.json\`): loading the operator's module graph took 130 MiB of RSS from the
+  sources and 106 MiB compiled; an idle receiver replica went from 126–135 MiB to 108 MiB. The accept
+  path did not change (four alternating runs of figure 3: 3a 0.41–0.48 compiled, 0.40–0.44 from the
+  sources).
+- **A Pipeline's trigger count woke all its triggers.** The Pipeline controller wrote the count as
+  often as its one key could be reconciled while triggers arrived, and the trigger controller
+  reconciled every trigger of the Pipeline on each of those writes, though a trigger reads only its
+  Pipelines' specs. Counts are now written once the changes have gathered for a second (3 writes for
+  200 triggers applied at once), and only a spec change wakes the triggers.
 - **The benchmark itself** authenticated the operator with the control plane's admin client
   certificate, and the API server verified its chain on every request (7% of its CPU while triggers
   became Ready). The operator and the bare client now use a token of \`deploy/\`'s ServiceAccount, under
@@ -481,14 +493,16 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   updates, the trigger's delivery counts, the rate limiter and the source-address check, each small.
   V8 profiles of the reject path mostly show the socket write, where the kernel hands the CPU to the
   load generator it just woke; CPU time from \`/proc\` is the better measure here.
-- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s over our
-  runs, at or just past the target depending on what else the machine ran. The creates alone take
-  about 22 s; every trigger then needs two writes of ours (its Secret and its status), and the API
-  server spends 8–9 ms of CPU per trigger in all. Its profile while the triggers become Ready: the
-  status patch is 40% (decoding the stored object, applying the merge patch, CEL validation of the
-  whole object — the spec's rules run again on a status write — and managed fields), garbage
-  collection most of the rest. The machine's two cores are saturated: the operator itself takes
-  12–16 s of CPU for the 10,000.
+- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s in the runs
+  that found the causes above, where the creates alone took about 22 s; 110 and 136 s in the last two
+  full runs (2026-12-03), where the creates alone took 37 and 42 s: the API server on this machine
+  became slower by as much as the whole, and Ready stayed about three times the creates. Every
+  trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
+  CPU per trigger in all (15–19 ms in the last two runs). Its profile while the triggers become
+  Ready: the status patch is 40% (decoding the stored object, applying the merge patch, CEL
+  validation of the whole object — the spec's rules run again on a status write — and managed
+  fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
+  itself takes 12–30 s of CPU for the 10,000.
 - **Figure 4e (reject path with 10,000 triggers loaded): the heap cap, and the machine's noise.**
   The look-up the number of triggers could slow down costs about 0.1 µs more at 10,000 routes than
   at 10 (figure 4f: a constant-time \`Map\` look-up that misses the CPU caches). Without an old-space
@@ -544,11 +558,15 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   pending, while ours, like the bare client of figure 3, has at most 16 creates in flight; it paid with
   0–23% of its 2xx answers never stored. Memory is where ours loses: idle RSS 114–139 MiB against 66–69
   MiB for Flux and 91–94 MiB for Tekton's two processes (under load Tekton's rose to 131–476 MiB: its
-  backlog is held in memory). A first look at where an idle replica's 126–135 MiB go: its V8 heap
-  holds 32 MiB (37 allocated); an empty Node.js 24 process is 41 MiB, and the same one-line program run
-  as a .ts file is 58 MiB: Node's type stripping (amaro, a wasm module), which the image uses to run
-  the sources, costs each process 17 MiB; the rest is the loaded modules' code and Node's own. A heap
-  snapshot by type is not taken yet. One run after the replay record landed: the API server and etcd
+  backlog is held in memory). Where an idle replica's memory goes is now measured in every run (the table under Details): of its
+  108 MiB, 54 are the node binary's pages mapped from the file (an empty Node.js 24 process has 34 of
+  them; file-backed, so shared by the processes that map the same binary and reclaimable), 54 are
+  anonymous, and the heap after a full GC holds 28 MiB, 11 of them strings, mostly the loaded modules'
+  source text, which V8 keeps for lazy compilation. At 10,000 triggers the replica holds 219 MiB:
+  the live heap is 76 MiB (28 of strings, 20 of objects: about 5 KiB per trigger's route and compiled
+  verifier), and V8's old space held 106 MiB before that GC. A Go process starts from a few MiB;
+  Node.js starts from 42, so Flux's 64 MiB is out of reach for this receiver; a bundled, minified
+  build would take part of the source text off the heap. One run after the replay record landed: the API server and etcd
   spent 3.2 ms per run ours stored (record and run) against 2.3 for Tekton with 1000 QPS, which stored
   271 runs/s to our 211 (0.78); Flux and Tekton's defaults as before.
 `;
