@@ -494,15 +494,15 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   V8 profiles of the reject path mostly show the socket write, where the kernel hands the CPU to the
   load generator it just woke; CPU time from \`/proc\` is the better measure here.
 - **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s in the runs
-  that found the causes above, where the creates alone took about 22 s; 110 and 136 s in the last two
-  full runs (2026-12-03), where the creates alone took 37 and 42 s: the API server on this machine
+  that found the causes above, where the creates alone took about 22 s; 110–143 s in the last three
+  full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
   became slower by as much as the whole, and Ready stayed about three times the creates. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
-  CPU per trigger in all (15–19 ms in the last two runs). Its profile while the triggers become
+  CPU per trigger in all (15–20 ms in the last three runs). Its profile while the triggers become
   Ready: the status patch is 40% (decoding the stored object, applying the merge patch, CEL
   validation of the whole object — the spec's rules run again on a status write — and managed
   fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
-  itself takes 12–30 s of CPU for the 10,000.
+  itself takes 12–32 s of CPU for the 10,000.
 - **Figure 4e (reject path with 10,000 triggers loaded): the heap cap, and the machine's noise.**
   The look-up the number of triggers could slow down costs about 0.1 µs more at 10,000 routes than
   at 10 (figure 4f: a constant-time \`Map\` look-up that misses the CPU caches). Without an old-space
@@ -562,9 +562,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   108 MiB, 54 are the node binary's pages mapped from the file (an empty Node.js 24 process has 34 of
   them; file-backed, so shared by the processes that map the same binary and reclaimable), 54 are
   anonymous, and the heap after a full GC holds 28 MiB, 11 of them strings, mostly the loaded modules'
-  source text, which V8 keeps for lazy compilation. At 10,000 triggers the replica holds 219 MiB:
+  source text, which V8 keeps for lazy compilation. At 10,000 triggers the replica holds 217–219 MiB:
   the live heap is 76 MiB (28 of strings, 20 of objects: about 5 KiB per trigger's route and compiled
-  verifier), and V8's old space held 106 MiB before that GC. A Go process starts from a few MiB;
+  verifier), and V8's old space held 64–106 MiB before that GC, depending on when it last collected. A Go process starts from a few MiB;
   Node.js starts from 42, so Flux's 64 MiB is out of reach for this receiver; a bundled, minified
   build would take part of the source text off the heap. One run after the replay record landed: the API server and etcd
   spent 3.2 ms per run ours stored (record and run) against 2.3 for Tekton with 1000 QPS, which stored
