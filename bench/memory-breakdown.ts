@@ -48,9 +48,9 @@ export async function memoryBreakdown(pid: number, metricsUrl: string | undefine
 
   const before = new Set(snapshotFiles(dir));
   process.kill(pid, 'SIGUSR2');
-  const file = await waitForSnapshot(dir, before, 120_000);
-  const summary = summarizeHeapSnapshot(readFileSync(file, 'utf8'), top);
+  const { file, snapshot } = await waitForSnapshot(dir, before, 120_000);
   rmSync(file, { force: true });
+  const summary = summarizeHeapSnapshot(snapshot, top);
   return { rssMiB: MiB(kb('VmRSS')), rssAnonMiB: MiB(kb('RssAnon')), rssFileMiB: MiB(kb('RssFile') + kb('RssShmem')), heapSpacesMiB, ...summary };
 }
 
@@ -62,8 +62,8 @@ function snapshotFiles(dir: string): string[] {
   }
 }
 
-/** V8 writes the file in pieces while the process is paused: done once its size stops changing. */
-async function waitForSnapshot(dir: string, before: Set<string>, timeoutMs: number): Promise<string> {
+/** V8 writes the file in pieces while the process is paused: done once its size holds and it parses. */
+async function waitForSnapshot(dir: string, before: Set<string>, timeoutMs: number): Promise<{ file: string; snapshot: HeapSnapshot }> {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   for (;;) {
@@ -71,7 +71,8 @@ async function waitForSnapshot(dir: string, before: Set<string>, timeoutMs: numb
     if (name) {
       const file = path.join(dir, name);
       const size = statSync(file).size;
-      if (size > 0 && size === last && heapSnapshotComplete(file)) return file;
+      const snapshot = size > 0 && size === last ? parsed(readFileSync(file, 'utf8')) : undefined;
+      if (snapshot) return { file, snapshot };
       last = size;
     }
     if (Date.now() > deadline) throw new Error(`no heap snapshot in ${dir} after ${timeoutMs} ms`);
@@ -79,12 +80,11 @@ async function waitForSnapshot(dir: string, before: Set<string>, timeoutMs: numb
   }
 }
 
-function heapSnapshotComplete(file: string): boolean {
+function parsed(json: string): HeapSnapshot | undefined {
   try {
-    JSON.parse(readFileSync(file, 'utf8'));
-    return true;
+    return JSON.parse(json) as HeapSnapshot;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -95,8 +95,7 @@ interface HeapSnapshot {
 }
 
 /** Sums a .heapsnapshot's nodes by type, and its largest groups by type and name. */
-export function summarizeHeapSnapshot(json: string, top: number): Pick<MemoryBreakdown, 'heapByType' | 'heapTopGroups' | 'heapSnapshotMiB'> {
-  const snap = JSON.parse(json) as HeapSnapshot;
+function summarizeHeapSnapshot(snap: HeapSnapshot, top: number): Pick<MemoryBreakdown, 'heapByType' | 'heapTopGroups' | 'heapSnapshotMiB'> {
   const fields = snap.snapshot.meta.node_fields;
   const types = snap.snapshot.meta.node_types[0];
   const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];

@@ -54,8 +54,7 @@ export function createPipelineController(opts: PipelineControllerOptions): Contr
   opts.pipelines.onDelete((p) => status.forget(p));
   // The trigger count: a trigger added, removed or pointed elsewhere changes its Pipelines' counts.
   // Counted once the changes have gathered for a moment: 10,000 triggers applied at once then make
-  // one status write a second, instead of one per reconcile the single key can fit in (and each of
-  // those writes wakes every trigger of the Pipeline).
+  // one status write a second, instead of one per reconcile the single key can fit in.
   const enqueueTargets = (t: WebhookTrigger) => {
     for (const name of pipelineNamesOf(t.spec)) controller.enqueueAfter(keyOf(t.metadata.namespace, name), TRIGGER_COUNT_DELAY_MS);
   };

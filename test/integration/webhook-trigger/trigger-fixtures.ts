@@ -224,7 +224,7 @@ export async function waitAllReady(operator: RunningOperator, namespace: string,
   if (list.items.filter(isReadyAndCurrent).length !== count) throw new Error('the API server does not show every trigger Ready');
 }
 
-/** Waits until the trigger controller has nothing queued or in flight. */
+/** Waits until the trigger controller has nothing queued or in flight, and the Pipelines' counts are written. */
 export async function waitIdle(operator: RunningOperator, minReconciles: number, namespace: string): Promise<void> {
   const controller = operator.controllers.find((c) => c.name === 'webhooktrigger')!;
   await eventually(async () => pipelineCountsSeen(operator, namespace) && controller.stats.reconciles >= minReconciles && controller.queue.length === 0 && controller.queue.inFlight === 0, 30_000, 50);
@@ -233,8 +233,8 @@ export async function waitIdle(operator: RunningOperator, minReconciles: number,
 /**
  * The operator's cache shows every Pipeline of the namespace with its final trigger count, and the
  * Pipeline controller has nothing left to write. It gathers trigger changes for
- * TRIGGER_COUNT_DELAY_MS before it counts, and each count it writes wakes the Pipeline's triggers
- * once the cache shows it: a check of the trigger controller alone can pass in between.
+ * TRIGGER_COUNT_DELAY_MS before it counts: a check of the trigger controller alone can pass while
+ * a count is still to be written, and a check for writes at rest would then see it.
  */
 export function pipelineCountsSeen(operator: RunningOperator, namespace: string): boolean {
   const controller = operator.controllers.find((c) => c.name === 'pipeline');
