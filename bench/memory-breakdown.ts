@@ -22,7 +22,7 @@ export interface MemoryBreakdown {
   heapSpacesMiB: Record<string, number>;
   /** The snapshot's nodes, summed by V8 type. */
   heapByType: HeapGroup[];
-  /** The largest groups of plain objects by constructor, and of the other types by name. */
+  /** The largest groups of objects by constructor, and of V8's internal types by kind (never strings or closures). */
   heapTopGroups: HeapGroup[];
   heapSnapshotMiB: number;
 }
@@ -88,6 +88,8 @@ function parsed(json: string): HeapSnapshot | undefined {
   }
 }
 
+const NAMED_TYPES = new Set(['object', 'native', 'hidden', 'code', 'array', 'synthetic']);
+
 interface HeapSnapshot {
   snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
   nodes: number[];
@@ -107,10 +109,9 @@ function summarizeHeapSnapshot(snap: HeapSnapshot, top: number): Pick<MemoryBrea
     const size = snap.nodes[i + sizeAt]!;
     total += size;
     add(byType, type, size);
-    // Strings are named by their value (which may be a secret) and closures by their function:
-    // those are grouped by type only. Objects are named by their constructor, V8's internals by kind.
-    const named = type === 'object' || type === 'native' || type === 'hidden' || type === 'code' || type === 'array' || type === 'synthetic';
-    add(byGroup, named ? `${type}: ${groupName(snap.strings[snap.nodes[i + nameAt]!] ?? '')}` : type, size);
+    // Objects are named by their constructor, V8's internals by kind. Strings are named by their
+    // value (which may be a secret) and closures by their function: those are summed by type only.
+    if (NAMED_TYPES.has(type)) add(byGroup, `${type}: ${groupName(snap.strings[snap.nodes[i + nameAt]!] ?? '')}`, size);
   }
   const list = (m: Map<string, { count: number; bytes: number }>) =>
     [...m].map(([name, v]) => ({ name, count: v.count, MiB: MiB(v.bytes), bytes: v.bytes })).toSorted((a, b) => b.bytes - a.bytes).map(({ bytes: _, ...g }) => g);

@@ -146,16 +146,17 @@ export interface OperatorProcessOptions {
   readyTimeoutMs?: number;
 }
 
-/**
- * Starts `node dist/lib/cli/main.js run` (the sources compiled by `make build`, as the image runs
- * them) on free loopback ports and waits until /readyz answers 200.
- */
+/** The CLI as `make build` compiles it, which is what the image runs. */
 function compiledCli(): string {
   const cli = path.join(repoRoot, 'dist/lib/cli/main.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`make build\` (\`make bench\` does)`);
   return cli;
 }
 
+/**
+ * Starts `node dist/lib/cli/main.js run` (the compiled sources) on free loopback ports and waits
+ * until /readyz answers 200.
+ */
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
   const [webhookPort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
   const receiverUrl = `http://127.0.0.1:${webhookPort}`;

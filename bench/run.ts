@@ -67,6 +67,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.BENCH_CPU_PROFILE === '1';
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'verify,filter,reject,accept,e2e,peers,scale').split(',').map((s) => s.trim()));
 
+const SCALE_LARGE = Number(process.env.BENCH_SCALE_LARGE ?? (QUICK ? 2_000 : 10_000));
 const CONFIG = {
   rejectConnections: 16,
   rejectSeconds: QUICK ? 3 : 6,
@@ -78,10 +79,10 @@ const CONFIG = {
   e2eDeliveries: 200,
   e2eConcurrency: 4,
   scaleSmall: 1_000,
-  scaleLarge: Number(process.env.BENCH_SCALE_LARGE ?? (QUICK ? 2_000 : 10_000)),
+  scaleLarge: SCALE_LARGE,
   scaleConcurrency: 32,
   // 5 min, or 30 ms per trigger for larger counts: 30,000 took 344 s on 2 cores.
-  scaleTimeoutMs: Math.max(5 * 60_000, Number(process.env.BENCH_SCALE_LARGE ?? 0) * 30),
+  scaleTimeoutMs: Math.max(5 * 60_000, SCALE_LARGE * 30),
   benchTriggers: 10,
   longRuns: Number(process.env.BENCH_LONG_RUNS ?? (QUICK ? 6_000 : 20_000)),
   longChunkSeconds: 5,

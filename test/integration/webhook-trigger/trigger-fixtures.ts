@@ -240,8 +240,10 @@ export function pipelineCountsSeen(operator: RunningOperator, namespace: string)
   const controller = operator.controllers.find((c) => c.name === 'pipeline');
   if (controller && (controller.queue.length > 0 || controller.queue.inFlight > 0 || controller.queue.delayedCount > 0)) return false;
   const triggers = operator.manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, { namespace });
-  return operator.manager
-    .informer<Pipeline>(RESOURCES.pipelines, { namespace })
+  const pipelines = operator.manager.informer<Pipeline>(RESOURCES.pipelines, { namespace });
+  // A cache the operator does not run (it watches other namespaces) would hold nothing, and pass.
+  if (!pipelines.hasSynced() || !triggers.hasSynced()) throw new Error(`the operator does not watch Pipelines and triggers in ${namespace} alone`);
+  return pipelines
     .list()
     .every((p) => (p.status?.triggers ?? 0) === triggers.byIndex(TRIGGER_INDEXES.pipeline, keyOf(namespace, p.metadata.name!)).length);
 }
