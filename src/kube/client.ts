@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { errorFromStatus, toKubeError, KubeError } from './errors.ts';
 import { resourcePath, apiVersionOf, type ResourceType } from './resources.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
+import { describeApiRequest, type ApiRequestListener } from './api-request.ts';
 import type { ObjectMeta } from '../api/types.ts';
 
 /**
@@ -78,6 +79,7 @@ export class KubeClient {
   private pool: { dispatcher: Dispatcher; createdAt: number } | undefined;
   private auth: Authentication | undefined;
   private authPending: Promise<Authentication> | undefined;
+  private readonly requestListeners: ApiRequestListener[] = [];
 
   constructor(config: KubeConfig, opts: { timeoutMs?: number } = {}) {
     this.config = config;
@@ -112,6 +114,18 @@ export class KubeClient {
       currentContext: 'token',
     });
     return new KubeClient(kc, { timeoutMs: this.defaultTimeoutMs });
+  }
+
+  /**
+   * Calls listener once for every request sent, with its verb, resource and status code (never a
+   * body or a name). Returns the function that removes it.
+   */
+  onRequest(listener: ApiRequestListener): () => void {
+    this.requestListeners.push(listener);
+    return () => {
+      const at = this.requestListeners.indexOf(listener);
+      if (at >= 0) this.requestListeners.splice(at, 1);
+    };
   }
 
   async get<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string): Promise<T> {
@@ -311,13 +325,29 @@ export class KubeClient {
     const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
     used.dispatcher = auth.dispatcher;
-    return undiciRequest(url, {
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      dispatcher: used.dispatcher,
-      signal,
-    });
+    let code = 'error';
+    try {
+      const response = await undiciRequest(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        dispatcher: used.dispatcher,
+        signal,
+      });
+      code = String(response.statusCode);
+      return response;
+    } finally {
+      if (this.requestListeners.length > 0) {
+        const outcome = { ...describeApiRequest(method, p, opts.query?.watch === 'true'), code };
+        for (const listener of this.requestListeners) {
+          try {
+            listener(outcome);
+          } catch {
+            // Counting a request must never fail it.
+          }
+        }
+      }
+    }
   }
 
   /**

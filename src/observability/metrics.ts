@@ -33,16 +33,24 @@ export const MAX_LABEL_VALUE_LENGTH = 253;
 
 // ------------------------------------------------------------------ label rules
 
-type LabelRule = { kind: 'namespace' } | { kind: 'name' } | { kind: 'identifier' } | { kind: 'oneOf'; values: readonly string[] };
+type LabelRule =
+  | { kind: 'namespace' }
+  | { kind: 'name' }
+  | { kind: 'identifier'; orEmpty?: boolean }
+  | { kind: 'httpCode' }
+  | { kind: 'oneOf'; values: readonly string[] };
 
 const NAMESPACE: LabelRule = { kind: 'namespace' };
 const NAME: LabelRule = { kind: 'name' };
 const IDENTIFIER: LabelRule = { kind: 'identifier' };
+const IDENTIFIER_OR_EMPTY: LabelRule = { kind: 'identifier', orEmpty: true };
+const HTTP_CODE: LabelRule = { kind: 'httpCode' };
 const oneOf = (values: readonly string[]): LabelRule => ({ kind: 'oneOf', values });
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const CODE_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+const HTTP_STATUS_OR_ERROR = /^(?:[1-5][0-9]{2}|error)$/;
 
 /** A label value that is not allowed; the message never repeats the value, which may be anything. */
 export class MetricLabelError extends TypeError {
@@ -66,8 +74,11 @@ function checkLabelValue(metric: string, label: string, rule: LabelRule, value: 
       if (value === '' || (value.length <= MAX_LABEL_VALUE_LENGTH && DNS_SUBDOMAIN.test(value))) return value;
       return fail(`a Kubernetes object name (at most ${MAX_LABEL_VALUE_LENGTH} characters of a-z, 0-9, "-" and ".") or ""`);
     case 'identifier':
-      if (CODE_IDENTIFIER.test(value)) return value;
-      return fail('an identifier of at most 63 characters (letters, digits, "_", "." and "-", starting with a letter)');
+      if (CODE_IDENTIFIER.test(value) || (rule.orEmpty && value === '')) return value;
+      return fail(`an identifier of at most 63 characters (letters, digits, "_", "." and "-", starting with a letter)${rule.orEmpty ? ' or ""' : ''}`);
+    case 'httpCode':
+      if (HTTP_STATUS_OR_ERROR.test(value)) return value;
+      return fail('an HTTP status code or "error"');
     case 'oneOf':
       if (rule.values.includes(value)) return value;
       // Listed values are ours, not the caller's input, so naming them is safe and helpful.
@@ -240,6 +251,13 @@ const SPECS = {
     'Signing secrets rotated, by trigger.',
     'Confirms that scheduled and requested rotations happen.',
   ),
+  kubeRequests: spec(
+    'planasonix_kube_requests_total',
+    'counter',
+    { verb: IDENTIFIER, resource: IDENTIFIER, subresource: IDENTIFIER_OR_EMPTY, code: HTTP_CODE },
+    'Requests this process sent to the Kubernetes API server, by verb, resource, subresource and HTTP status code ("error" when no answer came).',
+    "What the operator costs the API server (its writes per delivery, per trigger); a rise in 409, 429 or 5xx shows contention or an overloaded API server.",
+  ),
   triggersReady: spec(
     'planasonix_triggers_ready',
     'gauge',
@@ -334,6 +352,7 @@ export interface Metrics {
   eventsDropped: CounterOf<Record<never, never>>;
   secretRotations: CounterOf<{ namespace: string; trigger: string }>;
   triggersReady: GaugeOf<{ namespace: string }>;
+  kubeRequests: CounterOf<{ verb: string; resource: string; subresource: string; code: string }>;
   /** Drops every series labelled with this trigger, so deleted triggers do not linger in the scrape. */
   forgetTrigger(namespace: string, trigger: string): Promise<void>;
   /** Drops every series labelled with this pipeline. */
@@ -422,6 +441,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     eventsDropped: counter(SPECS.eventsDropped),
     secretRotations: counter(SPECS.secretRotations),
     triggersReady: gauge(SPECS.triggersReady),
+    kubeRequests: counter(SPECS.kubeRequests),
     forgetTrigger: (namespace, trigger) => removeMatching(all, 'forgetTrigger', { namespace, trigger }),
     forgetPipeline: (namespace, pipeline) => removeMatching(all, 'forgetPipeline', { namespace, pipeline }),
   };

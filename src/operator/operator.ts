@@ -62,6 +62,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const runControllers = config.components !== 'receiver';
   const runReceiver = config.components !== 'controllers';
   const namespaces = [...new Set(config.namespaces)];
+  const stopCountingRequests = client.onRequest((request) => metrics.kubeRequests.inc(request));
 
   const manager = new Manager(client, {
     logger: logger.child({ component: 'manager' }),
@@ -215,6 +216,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       await receiver?.close(config.requestTimeoutMs);
       await manager.stop();
       await ops.close();
+      stopCountingRequests();
     },
   };
 }

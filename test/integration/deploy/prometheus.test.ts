@@ -206,7 +206,7 @@ describe('monitoring: promtool and a real Prometheus', function () {
       // and informer restarts need finished runs, rotations and failures, which this test does not
       // make; the reconcile and ready-trigger panels stay empty while src/ does not record
       // planasonix_reconcile_* and planasonix_triggers_ready (declared in METRIC_DOCS only).
-      const withData = ['Requests by outcome', 'Accepted deliveries by trigger', 'Request latency', 'Signature failures by reason', 'PipelineRuns created', 'Active PipelineRuns', 'Work queue depth', 'Leaders', 'Leader by replica', 'Memory', 'CPU and event loop lag'];
+      const withData = ['Requests by outcome', 'Accepted deliveries by trigger', 'Request latency', 'Signature failures by reason', 'PipelineRuns created', 'Active PipelineRuns', 'Work queue depth', 'Leaders', 'Leader by replica', 'Memory', 'CPU and event loop lag', 'Kubernetes API requests'];
       expect(withData.filter((panel) => empty.includes(panel)), 'panels without data').to.deep.equal([]);
     });
 

@@ -75,6 +75,8 @@ function recordOneOfEach(m: Metrics): void {
   m.eventsDropped.inc({});
   m.secretRotations.inc({ namespace: 'data', trigger: 'export-completed' });
   m.triggersReady.set({ namespace: 'data' }, 4);
+  m.kubeRequests.inc({ verb: 'create', resource: 'pipelineruns', subresource: '', code: '201' });
+  m.kubeRequests.inc({ verb: 'patch', resource: 'pipelineruns', subresource: 'status', code: 'error' });
 }
 
 function samplesOf(text: string, name: string): Sample[] {
@@ -191,6 +193,16 @@ describe('metrics', () => {
       );
       // @ts-expect-error -- trigger is missing
       expect(() => metrics.secretRotations.inc({ namespace: 'data' })).to.throw(MetricLabelError, 'label "trigger" must be a string');
+    });
+
+    it('takes only a status code or "error" as the code of an API request, and "" only as its subresource', () => {
+      const request = { verb: 'create', resource: 'pipelineruns', subresource: '', code: '201' };
+      metrics.kubeRequests.inc(request);
+      metrics.kubeRequests.inc({ ...request, code: 'error' });
+      expect(() => metrics.kubeRequests.inc({ ...request, code: 'Created' })).to.throw(MetricLabelError, 'code');
+      expect(() => metrics.kubeRequests.inc({ ...request, code: '2010' })).to.throw(MetricLabelError, 'code');
+      expect(() => metrics.kubeRequests.inc({ ...request, resource: '' })).to.throw(MetricLabelError, 'resource');
+      expect(() => metrics.kubeRequests.inc({ ...request, subresource: 'status/../x' })).to.throw(MetricLabelError, 'subresource');
     });
 
     it('counts an unknown path as not_found without namespace or trigger, whatever the caller passes', async () => {

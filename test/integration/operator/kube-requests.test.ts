@@ -1,0 +1,83 @@
+// planasonix_kube_requests_total against the real API server: what one delivery costs it, as a user
+// reads it from the metrics. A receiver replica writes exactly a DeliveryRecord and a PipelineRun for a
+// new planasonix delivery, and nothing new for its retry; the controllers then write the Job and the
+// run's status.
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { eventually, useNamespace } from '../../harness/fixtures.ts';
+import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
+import { createPipeline, createTrigger, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
+
+type Counts = Map<string, number>;
+
+const READS = new Set(['get', 'list', 'watch']);
+
+/** The operator's requests by "verb resource[/subresource] code", from its metrics registry. */
+async function requestCounts(operator: TestOperator): Promise<Counts> {
+  const metric = await operator.metrics.registry.getSingleMetric('planasonix_kube_requests_total')!.get();
+  const counts: Counts = new Map();
+  for (const { labels, value } of metric.values) {
+    const resource = labels.subresource ? `${labels.resource}/${labels.subresource}` : labels.resource;
+    counts.set(`${labels.verb} ${resource} ${labels.code}`, value);
+  }
+  return counts;
+}
+
+/** The writes (anything but get, list and watch) counted between two snapshots. */
+function writesBetween(before: Counts, after: Counts): Record<string, number> {
+  const grown: Record<string, number> = {};
+  for (const [key, value] of after) {
+    const delta = value - (before.get(key) ?? 0);
+    if (delta > 0 && !READS.has(key.split(' ', 1)[0]!)) grown[key] = delta;
+  }
+  return grown;
+}
+
+describe('planasonix_kube_requests_total: what a delivery costs the API server', function () {
+  this.timeout(60_000);
+  const ns = useNamespace('kube-requests');
+  let leader: TestOperator;
+  let replica: TestOperator;
+  let trigger: TriggerHandle;
+
+  before(async () => {
+    leader = await startTestOperator();
+    replica = await startTestOperator({ components: 'receiver' });
+    await createPipeline(ns());
+    trigger = await createTrigger(leader, ns(), 'counted');
+    await eventually(async () => replica.routes?.lookup(trigger.path)?.state === 'serving', 20_000);
+  });
+  after(async () => {
+    await replica?.stop();
+    await leader?.stop();
+  });
+
+  it('a receiver replica writes one DeliveryRecord and one PipelineRun per new delivery, and only refused creates for its retry', async () => {
+    const body = Buffer.from(JSON.stringify({ export_id: 'counted' }));
+    const headers = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
+
+    const before = await requestCounts(replica);
+    expect((await send(replica.receiverUrl, trigger.path, { headers, body })).status).to.equal(202);
+    const afterFirst = await requestCounts(replica);
+    expect(writesBetween(before, afterFirst)).to.deep.equal({ 'create deliveryrecords 201': 1, 'create pipelineruns 201': 1 });
+
+    expect((await send(replica.receiverUrl, trigger.path, { headers, body })).status).to.equal(200);
+    // The retry finds both by their names: two creates refused as AlreadyExists, then two reads.
+    expect(writesBetween(afterFirst, await requestCounts(replica))).to.deep.equal({ 'create deliveryrecords 409': 1, 'create pipelineruns 409': 1 });
+  });
+
+  it("the controllers' writes for the run: its Job and its status", async () => {
+    const before = await requestCounts(leader);
+    const body = Buffer.from(JSON.stringify({ export_id: 'counted-run' }));
+    const headers = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
+    expect((await send(replica.receiverUrl, trigger.path, { headers, body })).status).to.equal(202);
+    const writes = await eventually(async () => {
+      const w = writesBetween(before, await requestCounts(leader));
+      return w['create jobs 201'] && w['patch pipelineruns/status 200'] ? w : undefined;
+    }, 20_000);
+    expect(writes['create jobs 201']).to.equal(1);
+    // Nothing the leader writes for one run fails, and nothing is a write to the trigger's spec or Secret.
+    expect(Object.keys(writes).filter((k) => !/ 20[01]$/.test(k)), JSON.stringify(writes)).to.deep.equal([]);
+    expect(Object.keys(writes).filter((k) => /webhooktriggers |secrets /.test(k)), JSON.stringify(writes)).to.deep.equal([]);
+  });
+});
