@@ -13,6 +13,7 @@ import type { SharedInformer } from '../../controller-runtime/shared-informer.ts
 import type { ReconcileResult } from '../../controller-runtime/reconciler.ts';
 import { keyOf } from '../../controller-runtime/keys.ts';
 import { StatusWriter } from '../../controller-runtime/status-writer.ts';
+import { CreateExpectations } from '../../controller-runtime/create-expectations.ts';
 import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from '../../controller-runtime/predicates.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -55,6 +56,8 @@ interface RunReconcileDeps extends PipelineRunControllerOptions {
    * Pods: two deliveries a millisecond apart ran side by side).
    */
   admitted: Set<string>;
+  /** Jobs this controller created that the Job cache does not show yet: never created twice. */
+  createdJobs: CreateExpectations;
 }
 
 /** A run's place in its Pipeline's concurrency changed: it got a Job, or its phase moved. */
@@ -70,13 +73,14 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
   }
   const status = new StatusWriter<PipelineRunStatus>({ client: opts.client, resource: RESOURCES.pipelineRuns, fields: RUN_STATUS_FIELDS });
   const admitted = new Set<string>();
+  const createdJobs = new CreateExpectations();
   const controller = new Controller({
     name: 'pipelinerun',
     // A reconcile is two API writes in a row (the Job, then the status), so it is bound by their
     // latency: with 4 workers a faster receiver outran the controller and runs waited in the queue.
     workers: opts.workers ?? 16,
     logger: opts.logger,
-    reconcile: (key) => reconcileRun(key, { ...opts, status, admitted }, now()),
+    reconcile: (key) => reconcileRun(key, { ...opts, status, admitted, createdJobs }, now()),
     ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
   });
   const enqueueRun = (r: PipelineRun) => controller.enqueue(keyOf(r.metadata.namespace, r.metadata.name!));
@@ -111,7 +115,11 @@ export function createPipelineRunController(opts: PipelineRunControllerOptions):
     for (const r of opts.runs.byIndex(RUNS_BY_PIPELINE, keyOf(p.metadata.namespace, p.metadata.name!))) if (!isTerminal(r.status?.phase)) enqueueRun(r);
   };
   opts.pipelines.onAdd(enqueueRunsOfPipeline);
-  opts.pipelines.onUpdate((_, p) => enqueueRunsOfPipeline(p));
+  // Runs read only the Pipeline's spec. Its status changes with every run (counts, conditions) and
+  // woke all its unfinished runs each time, some before the Job cache showed their new Job.
+  opts.pipelines.onUpdate((before, p) => {
+    if (generationChanged(before, p)) enqueueRunsOfPipeline(p);
+  });
   return controller;
 }
 
@@ -132,7 +140,11 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   }
 
   const jobName = jobNameFor(run);
-  const job = opts.jobs.get(keyOf(namespace, jobName)) as Job | undefined;
+  const jobKey = keyOf(namespace, jobName);
+  const job = opts.jobs.get(jobKey) as Job | undefined;
+  // Woken again before the Job cache shows the Job we created (a status write of ours, an update of
+  // the run): wait for it rather than create it again and be refused.
+  opts.createdJobs.expectSeen(jobKey, job !== undefined);
 
   if (run.spec.cancelled && !finished(job)) {
     if (job) await deleteJob(opts.client, namespace, jobName);
@@ -192,6 +204,7 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   let created: Job;
   try {
     created = await opts.client.create(RESOURCES.jobs, buildJob(run, pipeline, resolved.template, resolved.values, { now }));
+    opts.createdJobs.created(jobKey);
     opts.events.record(run, 'Normal', EVENT_REASONS.runStarted, 'CreateJob', `created Job ${jobName}`);
   } catch (e) {
     if (!(isKubeError(e) && e.alreadyExists)) {

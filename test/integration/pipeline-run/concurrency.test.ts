@@ -2,9 +2,9 @@
 // alone (status and receipt time), so Queue's order also survives an operator restart. There is
 // no job controller: the tests finish Jobs by writing the status it would write.
 import { expect } from 'chai';
-import type { PipelineRun } from '../../../src/api/types.ts';
+import type { Pipeline, PipelineRun } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { eventually, useNamespace } from '../../harness/fixtures.ts';
+import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import {
   createPipeline,
@@ -66,6 +66,30 @@ describe('PipelineRun concurrencyPolicy (real API server)', function () {
     await waitJob(ns(), 'forbid-2');
     const started = await waitPhase(ns(), 'forbid-2', 'Pending', 'JobPending');
     expect(started.status?.jobRef).to.deep.equal({ name: 'forbid-2' });
+  });
+
+  it("wakes no run when only the Pipeline's status changes; a change of its policy from Forbid to Allow starts the waiting run (test acts as the Job controller)", async () => {
+    await createPipeline(ns(), 'relaxed', { concurrencyPolicy: 'Forbid' });
+    await createRun(ns(), 'relaxed-1', 'relaxed', { receivedAt: receivedAt(0) });
+    await waitJob(ns(), 'relaxed-1');
+    await startJob(ns(), 'relaxed-1');
+    await createRun(ns(), 'relaxed-2', 'relaxed', { receivedAt: receivedAt(1) });
+    await waitPhase(ns(), 'relaxed-2', 'Pending', 'ConcurrencyLimited');
+    await settle(operator!);
+
+    // What the Pipeline controller's own status writes look like to the run controller.
+    const controller = operator!.controllers.find((c) => c.name === 'pipelinerun')!;
+    const pipelines = operator!.manager.informer<Pipeline>(RESOURCES.pipelines, { namespace: ns() });
+    const reconciles = controller.stats.reconciles;
+    const note = { type: 'Reviewed', status: 'True', reason: 'ByHand', message: 'a status-only change', lastTransitionTime: new Date().toISOString() };
+    const written = await adminClient().patchStatus<Pipeline>(RESOURCES.pipelines, ns(), 'relaxed', { conditions: [...(pipelines.get(`${ns()}/relaxed`)!.status?.conditions ?? []), note] });
+    await eventually(async () => pipelines.get(`${ns()}/relaxed`)?.metadata.resourceVersion === written.metadata.resourceVersion, 10_000, 20);
+    expect(controller.queue.length + controller.queue.inFlight, 'runs queued by a status change').to.equal(0);
+    expect(controller.stats.reconciles).to.equal(reconciles);
+
+    await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'relaxed', { spec: { concurrencyPolicy: 'Allow' } });
+    await waitJob(ns(), 'relaxed-2');
+    expect((await getRun(ns(), 'relaxed-1')).status?.phase).to.equal('Running');
   });
 
   it('Replace: cancels the running run (its Job deleted) and starts the new one (test acts as the Job controller)', async () => {

@@ -70,4 +70,19 @@ describe('PipelineRun controller crash between creating the Job and writing stat
     const creates = client.jobCreates().filter((c) => c.name === 'lost-answer');
     expect(creates.length).to.be.within(1, 2);
   });
+
+  it('sends no second Job create when the run is woken again before its Job reached the cache', async () => {
+    const client = RecordingClient.create();
+    client.watchLagMs = { [RESOURCES.jobs.plural]: 1_000 };
+    const operator = await startTestOperator({ namespaces: [ns()] }, { client });
+    operators.push(operator);
+    await createRun(ns(), 'woken-early', PIPELINE);
+    await eventually(async () => client.jobCreates().some((c) => c.name === 'woken-early' && c.ok), 10_000, 10);
+    // A spec change of the Pipeline wakes its unfinished runs; the Job cache is a second behind.
+    await adminClient().mergePatch(RESOURCES.pipelines, ns(), PIPELINE, { spec: { timeout: '59m' } });
+    await waitPhase(ns(), 'woken-early', 'Pending', 'JobPending');
+    await settle(operator);
+    expect(client.jobCreates().filter((c) => c.name === 'woken-early').map((c) => c.ok)).to.deep.equal([true]);
+    expect(await jobsOfRun('woken-early')).to.have.length(1);
+  });
 });
