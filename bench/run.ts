@@ -56,6 +56,7 @@ import { controlPlaneProcesses, CpuMeter, loadAverage, machineInfo } from './mac
 import { heapSnapshotFlags, memoryBreakdown, type MemoryBreakdown } from './memory-breakdown.ts';
 import { processMemory, repoRoot, runJsonChild, startBareKoa, startOperatorProcess, type OperatorProcess, type ServerProcess } from './processes.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './profile-summary.ts';
+import { quietRequestCounts, writesBetween } from './api-writes.ts';
 import { buildPeer, startPeers, type ReceiverTarget } from './peers.ts';
 import { comparePeers } from './peer-phase.ts';
 import { peerTable, type PeerComparison, type PeerPhaseConfig } from './peer-summary.ts';
@@ -510,6 +511,7 @@ async function phaseE2EBaseline(ctx: Context): Promise<E2EResult> {
 
 async function phaseE2E(ctx: Context, op: OperatorProcess, base: E2EResult | undefined): Promise<void> {
   log(`figure 5: end to end, ${CONFIG.e2eDeliveries} deliveries at concurrency ${CONFIG.e2eConcurrency}, 202 → Job ADDED`);
+  const requestsBefore = await quietRequestCounts(op.metricsUrl, { quietMs: 1_000, timeoutMs: 10_000 });
   const ours = await measureE2E({
     client: ctx.client,
     namespace: NS,
@@ -524,11 +526,21 @@ async function phaseE2E(ctx: Context, op: OperatorProcess, base: E2EResult | und
   const bs = base ? summarize(base.sentToJobMs) : undefined;
   log(`  ours: 202 → Job p50 ${o.p50.toFixed(1)} ms, p99 ${o.p99.toFixed(1)} ms; sent → Job p50 ${os.p50.toFixed(1)} ms, p99 ${os.p99.toFixed(1)} ms; missing ${ours.missing}`);
   if (b && bs) log(`  bare: run stored → Job p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms; sent → Job p50 ${bs.p50.toFixed(1)} ms, p99 ${bs.p99.toFixed(1)} ms`);
+  // The run controller's writes after the Job (the run's status, its Event) trail the Job's ADDED.
+  const writes = writesBetween(requestsBefore, await quietRequestCounts(op.metricsUrl, { quietMs: 2_000, timeoutMs: 20_000 }));
+  const accepted = CONFIG.e2eDeliveries - ours.missing;
+  const writesPerDelivery = Object.values(writes).reduce((a, b) => a + b, 0) / accepted;
+  const byKind = Object.entries(writes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${round(n / accepted, 2)}`)
+    .join(', ');
+  log(`  API writes per delivery: ${writesPerDelivery.toFixed(2)} (${byKind})`);
   ctx.samples['e2e: sent → Job, operator'] = ours.sentToJobMs;
   if (base) ctx.samples['e2e: sent → Job, bare client'] = base.sentToJobMs;
   ctx.details.e2e = {
     ours: { acceptedToJob: o, sentToJob: os, sentToAccepted: summarize(ours.sentToAcceptedMs), missing: ours.missing },
     ...(base ? { bare: { runStoredToJob: b, sentToJob: bs, missing: base.missing } } : {}),
+    writes,
   };
   const baseName = 'bare client: PipelineRun stored → its Job written';
   ctx.figures.push(
@@ -536,6 +548,15 @@ async function phaseE2E(ctx: Context, op: OperatorProcess, base: E2EResult | und
     figure({ id: '5b', name: 'End to end: 202 → Job ADDED, p99', value: round(o.p99, 1), unit: 'ms', baselineName: baseName, baseline: round(b?.p99 ?? Number.NaN, 1), target: '—' }),
     figure({ id: '5c', name: 'End to end: request sent → Job ADDED, p50', value: round(os.p50, 1), unit: 'ms', baselineName: 'bare client: both writes, sent → Job ADDED', baseline: round(bs?.p50 ?? Number.NaN, 1), target: '—' }),
     figure({ id: '5d', name: 'End to end: request sent → Job ADDED, p99', value: round(os.p99, 1), unit: 'ms', baselineName: 'bare client: both writes, sent → Job ADDED', baseline: round(bs?.p99 ?? Number.NaN, 1), target: '—' }),
+    figure({
+      id: '5e',
+      name: `End to end: writes to the API server per accepted delivery, until the run shows its Job (per delivery, by verb, resource and status code: ${byKind})`,
+      value: round(writesPerDelivery, 2),
+      unit: 'writes',
+      baselineName: 'bare client: the run and its Job',
+      baseline: 2,
+      target: '—',
+    }),
   );
   await cleanRuns(ctx);
 }
