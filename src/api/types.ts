@@ -140,6 +140,8 @@ export interface AuthSpec {
   publicKey?: string;
   /** Refuse params from headers and query values, which no signature covers. */
   signedParamsOnly?: boolean;
+  /** planasonix: accept only v2 signatures, which cover the delivery ID; no DeliveryRecord is then kept. */
+  signedDeliveryIdOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;
   /** Parameters of scheme hmac. */

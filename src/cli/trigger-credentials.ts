@@ -1,6 +1,7 @@
 // What `sign` and `send` share: reading a trigger's URL and signing secret through the user's own
 // kubeconfig (so RBAC decides who may sign), signing a payload with the trigger's scheme, and
 // rendering the request as a copy-paste curl command.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { AuthScheme, WebhookTrigger } from '../api/types.ts';
@@ -53,6 +54,8 @@ export interface TriggerCredentials {
   tolerance: string;
   /** scheme hmac: the trigger's spec.auth.hmac, resolved, so the CLI signs as the sender would. */
   hmac?: ResolvedHmac;
+  /** spec.auth.signedDeliveryIdOnly: every delivery needs a delivery ID, which the signature covers. */
+  signedDeliveryIdOnly?: boolean;
 }
 
 /** Reads the trigger, its generated `<trigger>-webhook` Secret and, if it names one, the user's Secret. */
@@ -102,6 +105,7 @@ export async function loadTriggerCredentials(client: KubeClient, namespace: stri
     secretRef,
     tolerance: auth.tolerance ?? '5m',
     ...(hmac ? { hmac } : {}),
+    ...(auth.signedDeliveryIdOnly ? { signedDeliveryIdOnly: true } : {}),
   };
 }
 
@@ -149,7 +153,8 @@ export interface SignedRequest {
 
 /** Signs body with the trigger's scheme and returns the complete request. */
 export function signDelivery(creds: TriggerCredentials, body: Buffer, values: FlagValues): SignedRequest {
-  const deliveryId = stringFlag(values, 'delivery-id');
+  // A trigger that takes only signatures covering the ID gets a fresh one when none was given.
+  const deliveryId = stringFlag(values, 'delivery-id') ?? (creds.signedDeliveryIdOnly ? `dlv_${randomUUID()}` : undefined);
   const keyFile = stringFlag(values, 'private-key');
   const privateKey = keyFile ? parseEd25519PrivateKey(readKeyFile(keyFile)) : undefined;
   if (privateKey && creds.scheme !== 'planasonix' && creds.scheme !== 'standard-webhooks') {

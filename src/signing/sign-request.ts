@@ -42,11 +42,14 @@ function signPlanasonix(o: SignOptions): Record<string, string> {
   const t = timestampOf(o);
   const prefix = `${t}.`;
   const entries = [`t=${t}`];
+  const id = o.deliveryId === undefined ? undefined : checkDeliveryId(o.deliveryId);
+  // v2 signs the delivery ID too; v1 stays for receivers that know only v1.
+  if (o.secret !== undefined && id !== undefined) entries.push(`v2=${hmac('planasonix', o.secret, `${prefix}${id}\n`, o.body).toString('hex')}`);
   if (o.secret !== undefined) entries.push(`v1=${hmac('planasonix', o.secret, prefix, o.body).toString('hex')}`);
   if (o.privateKey) entries.push(`v1a=${ed25519(o.privateKey, prefix, o.body).toString('base64')}`);
   requireSomeSignature(entries.length > 1, 'planasonix');
   const headers: Record<string, string> = { [H.planasonixSignature]: entries.join(',') };
-  if (o.deliveryId !== undefined) headers[H.planasonixDelivery] = checkDeliveryId(o.deliveryId);
+  if (id !== undefined) headers[H.planasonixDelivery] = id;
   return headers;
 }
 

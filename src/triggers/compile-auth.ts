@@ -7,7 +7,7 @@ import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { WebhookSecretState } from '../api/webhook-secret.ts';
 import { parseEd25519PublicKey } from '../signing/public-key.ts';
 import { parseDuration } from '../util/duration.ts';
-import { verifiers, type SignatureVerifier, type VerificationKeys } from './signature-verifiers/index.ts';
+import { planasonixSignedIdVerifier, verifiers, type SignatureVerifier, type VerificationKeys } from './signature-verifiers/index.ts';
 import type { TriggerProblem } from './compiled-trigger.ts';
 import { checkRotation } from './compile-rotation.ts';
 import { resolveHmac, type ResolvedHmac } from './compile-hmac.ts';
@@ -41,6 +41,15 @@ export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | unde
     problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.hmac', message: `spec.auth.hmac applies to scheme hmac only, not "${scheme}"` });
   }
   if (!verifier) problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.scheme', message: `spec.auth.scheme "${String(scheme)}" is not supported` });
+  if (auth.signedDeliveryIdOnly) {
+    const field = 'spec.auth.signedDeliveryIdOnly';
+    if (scheme !== 'planasonix') {
+      const why = scheme === 'standard-webhooks' ? 'standard-webhooks always signs webhook-id' : `scheme "${scheme}" has no signature that covers its delivery ID`;
+      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `${field} applies to scheme planasonix only: ${why}` });
+    } else if (auth.publicKey !== undefined) {
+      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `${field} accepts HMAC v2 signatures only; v1a signatures (spec.auth.publicKey) do not cover the delivery ID: remove one of the two` });
+    } else verifier = planasonixSignedIdVerifier;
+  }
 
   if (auth.secretRef && auth.rotation) {
     problems.push({ reason: TRIGGER_REASONS.invalidSpec, field: 'spec.auth.rotation', message: 'spec.auth.rotation needs a generated secret: remove spec.auth.secretRef or rotation' });

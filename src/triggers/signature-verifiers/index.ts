@@ -3,7 +3,9 @@ import type { AuthScheme } from '../../api/types.ts';
 import { bearerVerifier } from './bearer.ts';
 import { githubVerifier } from './github.ts';
 import { noneVerifier } from './none.ts';
-import { planasonixVerifier } from './planasonix.ts';
+import { planasonixSignedIdVerifier, planasonixVerifier } from './planasonix.ts';
+
+export { planasonixSignedIdVerifier };
 import type { SignatureVerifier } from './signature-verifier.ts';
 import { standardWebhooksVerifier } from './standard-webhooks.ts';
 

@@ -1,5 +1,10 @@
 // X-Planasonix-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>,v1a=<base64 Ed25519>, each over
-// "<t>.<raw body>". Several v1 entries let a sender sign with old and new secrets during rotation.
+// "<t>.<raw body>", and v2=<hex HMAC-SHA256> over "<t>.<delivery id>\n<raw body>", which also signs
+// the X-Planasonix-Delivery header. Several entries of a version let a sender sign with old and new
+// secrets during rotation. The ID ends at the line feed (no header value holds one) and the timestamp
+// at the first dot, so no other ID and body sign the same bytes. Only a trigger that accepts v2 alone
+// (signedDeliveryIdOnly) can trust the ID: elsewhere a v1 signature of the same content may exist,
+// and a captured request could be replayed with it under a new ID.
 import { SIGNATURE_HEADERS as H } from '../../signing/headers.ts';
 import { decodeBase64, decodeHex } from '../../util/strict-encoding.ts';
 import { hasConflictingValues, readHeader } from './request-headers.ts';
@@ -15,37 +20,55 @@ import type { SignatureVerifier, VerificationFailure } from './signature-verifie
 
 interface ParsedHeader extends Candidates {
   timestamp: string | undefined;
+  /** v2 HMACs, which also sign the delivery ID. */
+  v2: Buffer[];
 }
 
-export const planasonixVerifier: SignatureVerifier = {
-  scheme: 'planasonix',
-  timestamped: true,
-  verify(req, keys) {
-    const header = readHeader(req.headers, H.planasonixSignature);
-    if (header === undefined) return { ok: false, failure: 'missing_signature' };
-    if (hasConflictingValues(req.headers, H.planasonixSignature)) return { ok: false, failure: 'malformed_signature' };
-    const parsed = parseSignatureHeader(header);
-    if (typeof parsed === 'string') return { ok: false, failure: parsed };
-    if (parsed.timestamp === undefined) return { ok: false, failure: 'missing_timestamp' };
-    const t = parseUnixSeconds(parsed.timestamp);
-    if (t === undefined) return { ok: false, failure: 'malformed_signature' };
-    const prefix = `${parsed.timestamp}.`;
-    if (!matchesAnySignature('planasonix', parsed, keys.secrets, keys.publicKey, prefix, req.rawBody)) {
-      return { ok: false, failure: 'invalid_signature' };
-    }
-    // Checked after the signature so that "stale" always describes a genuine, merely late, delivery.
-    if (!isWithinTolerance(t, req.nowMs, keys.toleranceSeconds)) return { ok: false, failure: 'stale_timestamp' };
-    const deliveryId = readHeader(req.headers, H.planasonixDelivery);
-    return { ok: true, replayKey: replayKeyOf('planasonix', prefix, req.rawBody), ...(deliveryId !== undefined && { deliveryId }) };
-  },
-};
+/** Accepts v1, v1a and v2; the delivery ID counts as unsigned, since a v1 signature may exist for the same content. */
+export const planasonixVerifier: SignatureVerifier = createPlanasonixVerifier(false);
+
+/**
+ * spec.auth.signedDeliveryIdOnly: accepts v2 alone. No signature of this trigger's deliveries then
+ * leaves the ID out, so a retry under the same ID is the only way to send the content again.
+ */
+export const planasonixSignedIdVerifier: SignatureVerifier = createPlanasonixVerifier(true);
+
+function createPlanasonixVerifier(signedIdOnly: boolean): SignatureVerifier {
+  return {
+    scheme: 'planasonix',
+    timestamped: true,
+    ...(signedIdOnly && { signsDeliveryId: true }),
+    verify(req, keys) {
+      const header = readHeader(req.headers, H.planasonixSignature);
+      if (header === undefined) return { ok: false, failure: 'missing_signature' };
+      if (hasConflictingValues(req.headers, H.planasonixSignature)) return { ok: false, failure: 'malformed_signature' };
+      const parsed = parseSignatureHeader(header);
+      if (typeof parsed === 'string') return { ok: false, failure: parsed };
+      if (parsed.timestamp === undefined) return { ok: false, failure: 'missing_timestamp' };
+      const t = parseUnixSeconds(parsed.timestamp);
+      if (t === undefined) return { ok: false, failure: 'malformed_signature' };
+      if (signedIdOnly && parsed.v2.length === 0) return { ok: false, failure: 'missing_signature' };
+      const prefix = `${parsed.timestamp}.`;
+      const deliveryId = readHeader(req.headers, H.planasonixDelivery);
+      // Two different delivery headers: no ID is signed, whatever v2 says.
+      const idPrefix = deliveryId === undefined || hasConflictingValues(req.headers, H.planasonixDelivery) ? undefined : `${prefix}${deliveryId}\n`;
+      const v2Holds = idPrefix !== undefined && parsed.v2.length > 0 && matchesAnySignature('planasonix', { hmacs: parsed.v2, ed25519: [] }, keys.secrets, undefined, idPrefix, req.rawBody);
+      if (!v2Holds && (signedIdOnly || !matchesAnySignature('planasonix', parsed, keys.secrets, keys.publicKey, prefix, req.rawBody))) {
+        return { ok: false, failure: 'invalid_signature' };
+      }
+      // Checked after the signature so that "stale" always describes a genuine, merely late, delivery.
+      if (!isWithinTolerance(t, req.nowMs, keys.toleranceSeconds)) return { ok: false, failure: 'stale_timestamp' };
+      return { ok: true, replayKey: replayKeyOf('planasonix', prefix, req.rawBody), ...(deliveryId !== undefined && { deliveryId }) };
+    },
+  };
+}
 
 // Entries with unknown names are ignored (room for future versions); an entry of a known version
 // with a bad value is skipped, and a header with no usable signature at all is malformed.
 function parseSignatureHeader(header: string): ParsedHeader | VerificationFailure {
   const items = header.split(',');
   if (items.length > MAX_SIGNATURE_ENTRIES + 1) return 'malformed_signature';
-  const parsed: ParsedHeader = { timestamp: undefined, hmacs: [], ed25519: [] };
+  const parsed: ParsedHeader = { timestamp: undefined, hmacs: [], ed25519: [], v2: [] };
   for (const item of items) {
     if (item.trim() === '') continue; // a stray comma, as in "t=1,v1=…,"
     const eq = item.indexOf('=');
@@ -58,11 +81,14 @@ function parseSignatureHeader(header: string): ParsedHeader | VerificationFailur
     } else if (name === 'v1') {
       const digest = decodeHex(value, 32);
       if (digest) parsed.hmacs.push(digest);
+    } else if (name === 'v2') {
+      const digest = decodeHex(value, 32);
+      if (digest) parsed.v2.push(digest);
     } else if (name === 'v1a') {
       const signature = decodeBase64(value, 64);
       if (signature) parsed.ed25519.push(signature);
     }
   }
-  if (parsed.timestamp !== undefined && parsed.hmacs.length + parsed.ed25519.length === 0) return 'malformed_signature';
+  if (parsed.timestamp !== undefined && parsed.hmacs.length + parsed.ed25519.length + parsed.v2.length === 0) return 'malformed_signature';
   return parsed;
 }

@@ -24,7 +24,9 @@ describe('planasonix send', function () {
     await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'export-loader', { spec: { concurrencyPolicy: 'Allow' } });
     await createTrigger(ns(), 'paused', { suspend: true });
     await createTrigger(ns(), 'stripe-like', { auth: { scheme: 'hmac', hmac: { preset: 'stripe' } } });
+    await createTrigger(ns(), 'signed-ids', { auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } });
     await waitServing(operator, ns(), 'export-completed');
+    await waitServing(operator, ns(), 'signed-ids');
     await waitServing(operator, ns(), 'paused', 'suspended');
     await waitServing(operator, ns(), 'stripe-like');
   });
@@ -49,6 +51,15 @@ describe('planasonix send', function () {
     const res = await runCli(['send', '--trigger', 'stripe-like', '-n', ns(), '--data', PAYLOAD_FILE, '--url-override', operator.receiverUrl]);
     expect(res.code, res.stderr).to.equal(0);
     expect(res.stdout.trim().split('\n')[0]).to.equal('HTTP 202 Accepted');
+  });
+
+  it('gives a signedDeliveryIdOnly trigger a delivery ID and a v2 signature, and sends the same delivery again with --delivery-id', async () => {
+    const first = await runCli(['send', '--trigger', 'signed-ids', '-n', ns(), '--data', PAYLOAD_FILE, '--url-override', operator.receiverUrl]);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.stdout.trim().split('\n')[0]).to.equal('HTTP 202 Accepted');
+    const again = ['send', '--trigger', 'signed-ids', '-n', ns(), '--data', PAYLOAD_FILE, '--url-override', operator.receiverUrl, '--delivery-id', 'exp_8f3c21-completed'];
+    expect((await runCli(again)).stdout.trim().split('\n')[0]).to.equal('HTTP 202 Accepted');
+    expect((await runCli(again)).stdout.trim().split('\n')[0]).to.equal('HTTP 200 OK');
   });
 
   it('with --wait, prints the phases until the run is Running (or already finished)', async () => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
+import { signRequest } from '../../../src/signing/sign-request.ts';
 
 type Counts = Map<string, number>;
 
@@ -64,6 +65,16 @@ describe('planasonix_kube_requests_total: what a delivery costs the API server',
     expect((await send(replica.receiverUrl, trigger.path, { headers, body })).status).to.equal(200);
     // The retry finds both by their names: two creates refused as AlreadyExists, then two reads.
     expect(writesBetween(afterFirst, await requestCounts(replica))).to.deep.equal({ 'create deliveryrecords 409': 1, 'create pipelineruns 409': 1 });
+  });
+
+  it('with signedDeliveryIdOnly, one PipelineRun and nothing else per new delivery', async () => {
+    const strict = await createTrigger(leader, ns(), 'counted-v2', { auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } });
+    await eventually(async () => replica.routes?.lookup(strict.path)?.state === 'serving', 20_000);
+    const body = Buffer.from(JSON.stringify({ export_id: 'counted-v2' }));
+    const headers = signRequest('planasonix', { secret: strict.secret, body, deliveryId: `evt_${randomUUID()}` });
+    const before = await requestCounts(replica);
+    expect((await send(replica.receiverUrl, strict.path, { headers, body })).status).to.equal(202);
+    expect(writesBetween(before, await requestCounts(replica))).to.deep.equal({ 'create pipelineruns 201': 1 });
   });
 
   it("the controllers' writes for the run: its Job and its status", async () => {

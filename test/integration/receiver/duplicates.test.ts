@@ -4,9 +4,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { eventually, useNamespace } from '../../harness/fixtures.ts';
+import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
+import { signRequest } from '../../../src/signing/sign-request.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import type { PipelineRun } from '../../../src/api/types.ts';
+import type { DeliveryRecord, PipelineRun } from '../../../src/api/types.ts';
+import { LABELS } from '../../../src/api/constants.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, planasonixHeaders, runsOf, send, type Reply, type TriggerHandle } from './receiver-fixtures.ts';
 
@@ -97,6 +99,31 @@ describe('receiver: one run per delivery', function () {
     expect(replay.status, replay.text).to.equal(200);
     expect(replay.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
     expect((await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'replayed')).to.have.length(1);
+  });
+
+  it('signedDeliveryIdOnly: a captured request replayed under a new ID is refused, and no DeliveryRecord is kept', async () => {
+    const strict = await createTrigger(leader, ns(), 'signed-ids', { auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } });
+    await eventually(async () => replica!.routes?.lookup(strict.path)?.state === 'serving', 20_000);
+    const body = Buffer.from(JSON.stringify({ export_id: 'signed-id' }));
+    const signed = signRequest('planasonix', { secret: strict.secret, body, deliveryId: `evt_${randomUUID()}` });
+    const first = await send(replica!.receiverUrl, strict.path, { headers: signed, body });
+    expect(first.status, first.text).to.equal(202);
+    const retry = await send(leader.receiverUrl, strict.path, { headers: signed, body });
+    expect(retry.status, retry.text).to.equal(200);
+    expect(retry.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
+
+    // The ID is signed: changing it breaks the signature, and a v1 signature (which leaves it out) is refused.
+    const replay = await send(replica!.receiverUrl, strict.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    expect(replay.status, replay.text).to.equal(401);
+    const v1 = await send(replica!.receiverUrl, strict.path, { headers: planasonixHeaders(strict.secret, body, { deliveryId: `evt_${randomUUID()}` }), body });
+    expect(v1.status, v1.text).to.equal(401);
+    expect(v1.json()).to.include({ error: 'missing_signature' });
+
+    expect(await runsOf(ns(), 'signed-ids')).to.have.length(1);
+    const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=signed-ids` });
+    expect(records.items).to.deep.equal([]);
+    // The same selector finds the records of the v1 deliveries above.
+    expect((await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=dupes` })).items).not.to.deep.equal([]);
   });
 
   it('a captured GitHub request replayed with a new X-GitHub-Delivery is a duplicate (GitHub signs no timestamp)', async () => {

@@ -157,6 +157,7 @@ const triggerSpec: Full<WebhookTriggerSpec> = {
     secretRef: { name: 'billing-webhook', key: 'signing-secret' },
     publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n',
     signedParamsOnly: false,
+    signedDeliveryIdOnly: false,
     tolerance: '5m',
     rotation: { every: '2160h', schedule: '0 3 * * SUN', overlap: '24h' },
     hmac: {

@@ -5,10 +5,17 @@ import { signRequest } from '../../../src/signing/sign-request.ts';
 const BODY = Buffer.from('{"export_id":"exp_1"}');
 
 describe('signRequest', () => {
-  it('signs planasonix as t=<seconds>,v1=<hex HMAC of "<t>.<body>"> with an optional delivery header', () => {
-    const headers = signRequest('planasonix', { secret: 'pxs_k', body: BODY, timestampSeconds: 1700000000, deliveryId: 'd-1' });
+  it('signs planasonix as t=<seconds>,v1=<hex HMAC of "<t>.<body>">, without a delivery ID', () => {
+    const headers = signRequest('planasonix', { secret: 'pxs_k', body: BODY, timestampSeconds: 1700000000 });
     const hex = createHmac('sha256', 'pxs_k').update('1700000000.').update(BODY).digest('hex');
-    expect(headers).to.deep.equal({ 'x-planasonix-signature': `t=1700000000,v1=${hex}`, 'x-planasonix-delivery': 'd-1' });
+    expect(headers).to.deep.equal({ 'x-planasonix-signature': `t=1700000000,v1=${hex}` });
+  });
+
+  it('with a delivery ID, also signs it: v2=<hex HMAC of "<t>.<id>\\n<body>">, then v1 for receivers that know only v1', () => {
+    const headers = signRequest('planasonix', { secret: 'pxs_k', body: BODY, timestampSeconds: 1700000000, deliveryId: 'd-1' });
+    const v2 = createHmac('sha256', 'pxs_k').update('1700000000.d-1\n').update(BODY).digest('hex');
+    const v1 = createHmac('sha256', 'pxs_k').update('1700000000.').update(BODY).digest('hex');
+    expect(headers).to.deep.equal({ 'x-planasonix-signature': `t=1700000000,v2=${v2},v1=${v1}`, 'x-planasonix-delivery': 'd-1' });
   });
 
   it('adds a v1a entry after v1 when given a private key', () => {

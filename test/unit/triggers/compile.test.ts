@@ -41,6 +41,19 @@ describe('compileTrigger', () => {
     }
   });
 
+  it('signedDeliveryIdOnly: planasonix serves with the v2-only verifier; other schemes and publicKey are refused with the reason', () => {
+    expect(compiled({ auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } }).verifier.signsDeliveryId).to.equal(true);
+    expect(compiled({ auth: { scheme: 'planasonix' } }).verifier.signsDeliveryId).to.equal(undefined);
+    const github = problems({ auth: { scheme: 'github', signedDeliveryIdOnly: true } });
+    expect(github.map((p) => [p.field, p.message])).to.deep.equal([
+      ['spec.auth.signedDeliveryIdOnly', 'spec.auth.signedDeliveryIdOnly applies to scheme planasonix only: scheme "github" has no signature that covers its delivery ID'],
+    ]);
+    expect(problems({ auth: { scheme: 'standard-webhooks', signedDeliveryIdOnly: true } })[0]!.message).to.include('standard-webhooks always signs webhook-id');
+    const withKey = problems({ auth: { scheme: 'planasonix', signedDeliveryIdOnly: true, publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n' } });
+    expect(withKey.map((p) => p.field)).to.deep.equal(['spec.auth.signedDeliveryIdOnly']);
+    expect(withKey[0]!.message).to.include('v1a signatures (spec.auth.publicKey) do not cover the delivery ID');
+  });
+
   it('keys: the generated secret, and a rotated-out one only until it expires', () => {
     const t = compiled({}, { ...GENERATED, previousSigningSecret: 'pxs_old', previousExpiresAt: new Date(2_000) });
     expect(t.keysAt(1_999).secrets).to.deep.equal(['pxs_current', 'pxs_old']);

@@ -1,6 +1,6 @@
 import { createHmac, sign } from 'node:crypto';
 import { expect } from 'chai';
-import { planasonixVerifier as verifier } from '../../../../src/triggers/signature-verifiers/planasonix.ts';
+import { planasonixSignedIdVerifier as signedIdVerifier, planasonixVerifier as verifier } from '../../../../src/triggers/signature-verifiers/planasonix.ts';
 import { signRequest } from '../../../../src/signing/sign-request.ts';
 import { BODY, ed25519KeyPair, keys, NOW_SECONDS, request, TOLERANCE_SECONDS } from './verifier-fixtures.ts';
 
@@ -12,6 +12,11 @@ function v1(secret: string, t: number, body: Buffer = BODY): string {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${t}.`).update(body).digest('hex');
 }
 
+// v2, from the spec too: HMAC-SHA256 over "<t>.<delivery id>\n<body>".
+function v2(secret: string, t: number, id: string, body: Buffer = BODY): string {
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${t}.${id}\n`).update(body).digest('hex');
+}
+
 function header(value: string, delivery?: string) {
   return { 'x-planasonix-signature': value, ...(delivery && { 'x-planasonix-delivery': delivery }) };
 }
@@ -20,6 +25,57 @@ describe('planasonix signature verifier', () => {
   it('accepts a signature computed from the spec and reports the delivery id', () => {
     const result = verifier.verify(request(header(`t=${NOW_SECONDS},v1=${v1(SECRET, NOW_SECONDS)}`, 'dlv_42')), keys([SECRET]));
     expect(result).to.include({ ok: true, deliveryId: 'dlv_42' });
+  });
+
+  it('v2: accepts a signature over "<t>.<id>\\n<body>"; the default verifier still counts the ID as unsigned', () => {
+    const result = verifier.verify(request(header(`t=${NOW_SECONDS},v2=${v2(SECRET, NOW_SECONDS, 'dlv_42')}`, 'dlv_42')), keys([SECRET]));
+    expect(result).to.include({ ok: true, deliveryId: 'dlv_42' });
+    // A v1 signature of the same content may exist elsewhere, so only the v2-only verifier vouches for the ID.
+    expect(verifier.signsDeliveryId).to.equal(undefined);
+    expect(signedIdVerifier.signsDeliveryId).to.equal(true);
+  });
+
+  describe('signedDeliveryIdOnly (v2 alone)', () => {
+    const signed = `t=${NOW_SECONDS},v2=${v2(SECRET, NOW_SECONDS, 'dlv_42')}`;
+
+    it('accepts v2, with the current or the previous secret', () => {
+      expect(signedIdVerifier.verify(request(header(signed, 'dlv_42')), keys([SECRET]))).to.include({ ok: true, deliveryId: 'dlv_42' });
+      const withPrevious = `t=${NOW_SECONDS},v2=${v2(PREVIOUS, NOW_SECONDS, 'dlv_42')}`;
+      expect(signedIdVerifier.verify(request(header(withPrevious, 'dlv_42')), keys([SECRET, PREVIOUS])).ok).to.equal(true);
+    });
+
+    it('refuses a captured request under another delivery ID, without one, or with two', () => {
+      expect(signedIdVerifier.verify(request(header(signed, 'dlv_43')), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+      expect(signedIdVerifier.verify(request(header(signed)), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+      const twice = { 'x-planasonix-signature': signed, 'x-planasonix-delivery': ['dlv_42', 'dlv_43'] };
+      expect(signedIdVerifier.verify(request(twice), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+    });
+
+    it('refuses v1 and v1a, which leave the ID out, even when they verify', () => {
+      const v1Only = `t=${NOW_SECONDS},v1=${v1(SECRET, NOW_SECONDS)}`;
+      expect(verifier.verify(request(header(v1Only, 'dlv_42')), keys([SECRET])).ok).to.equal(true);
+      expect(signedIdVerifier.verify(request(header(v1Only, 'dlv_42')), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'missing_signature' });
+      // v1 beside a v2 made for another ID: the v1 would hold, but only v2 counts here.
+      const mixed = `t=${NOW_SECONDS},v2=${v2(SECRET, NOW_SECONDS, 'dlv_42')},v1=${v1(SECRET, NOW_SECONDS)}`;
+      expect(signedIdVerifier.verify(request(header(mixed, 'dlv_43')), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+    });
+
+    it('ends the ID at the line feed: part of the ID cannot move into the body', () => {
+      // Joined with a dot, ID "evt.1" and body "{…}" would sign the same bytes as ID "evt" and body "1.{…}".
+      const forDottedId = `t=${NOW_SECONDS},v2=${v2(SECRET, NOW_SECONDS, 'evt.1')}`;
+      expect(signedIdVerifier.verify(request(header(forDottedId, 'evt'), Buffer.concat([Buffer.from('1.'), BODY])), keys([SECRET]))).to.deep.equal({
+        ok: false,
+        failure: 'invalid_signature',
+      });
+      expect(signedIdVerifier.verify(request(header(forDottedId, 'evt.1')), keys([SECRET])).ok).to.equal(true);
+    });
+
+    it('accepts what signRequest produces with a delivery ID, and refuses it stale', () => {
+      const headers = signRequest('planasonix', { secret: SECRET, body: BODY, timestampSeconds: NOW_SECONDS, deliveryId: 'dlv_7' });
+      expect(signedIdVerifier.verify(request(headers), keys([SECRET]))).to.include({ ok: true, deliveryId: 'dlv_7' });
+      const old = signRequest('planasonix', { secret: SECRET, body: BODY, timestampSeconds: NOW_SECONDS - TOLERANCE_SECONDS - 1, deliveryId: 'dlv_7' });
+      expect(signedIdVerifier.verify(request(old), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'stale_timestamp' });
+    });
   });
 
   it('accepts what signRequest produces', () => {
