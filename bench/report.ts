@@ -147,8 +147,10 @@ const METHOD = `
   (deletecollection) and waited for between rounds. 3e repeats the load on a standard-webhooks
   trigger, whose delivery ID is signed, so the receiver claims no replay key; planasonix deliveries
   first create a DeliveryRecord for theirs (one more create per delivery), and 3f sets the two side
-  by side: the accept path's cost of replay protection. 3d repeats it against the full operator, whose run controller creates a Job,
-  an Event and a status write per run meanwhile.
+  by side: the accept path's cost of replay protection. 3g repeats it on a planasonix trigger with
+  \`signedDeliveryIdOnly\`, whose v2 signatures (as \`planasonix send\` and the load here sign) cover the
+  delivery ID: no record either, alternated with 3a's rounds (3e is one round after them). 3d repeats it against the full operator, whose run controller creates a Job, an Event and a
+  status write per run meanwhile.
 - **4 — Scale.** Triggers (the deploy/examples trigger) are created through a KubeClient, 32 at a time,
   into a fresh namespace; a list+watch started before the first create records when all are Ready. The
   baseline is the time the creates alone took. RSS is VmRSS from \`/proc/<pid>/status\` of the operator
