@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from '../src/signing/sign-request.ts';
 import { summarize } from './stats.ts';
+import { cpuSecondsOf } from './machine.ts';
 import { githubEventHeaders, githubPushBody } from './github-delivery.ts';
 
 export interface LoadSpec {
@@ -33,6 +34,8 @@ export interface LoadSpec {
   expectStatus: number | 'any';
   /** Return the latency of every expected answer (for the chart and for exact percentiles). */
   keepSamples?: boolean;
+  /** The answering process: its CPU over the timed run is reported as serverCpuSeconds. */
+  serverPid?: number;
 }
 
 export interface LoadResult {
@@ -47,6 +50,8 @@ export interface LoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** CPU seconds the load-generating process itself used during the measured run. */
   clientCpuSeconds: number;
+  /** CPU seconds the answering process (spec.serverPid) used during the measured run, from /proc. */
+  serverCpuSeconds?: number;
   samples?: number[];
 }
 
@@ -135,8 +140,10 @@ async function main(): Promise<void> {
   const samples: number[] = [];
   const statuses = new Map<number, number>();
   const cpu = process.cpuUsage();
+  const serverCpu = spec.serverPid === undefined ? Number.NaN : cpuSecondsOf(spec.serverPid);
   const result = await run(spec, spec.durationSeconds, true, samples, statuses);
   const used = process.cpuUsage(cpu);
+  const serverCpuSeconds = spec.serverPid === undefined ? Number.NaN : cpuSecondsOf(spec.serverPid) - serverCpu;
   samples.sort((a, b) => a - b);
   const requests = [...statuses.values()].reduce((s, v) => s + v, 0);
   const out: LoadResult = {
@@ -149,6 +156,7 @@ async function main(): Promise<void> {
     timeouts: result.timeouts,
     latencyMs: summarize(samples),
     clientCpuSeconds: (used.user + used.system) / 1e6,
+    ...(Number.isFinite(serverCpuSeconds) ? { serverCpuSeconds } : {}),
     ...(spec.keepSamples ? { samples } : {}),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);

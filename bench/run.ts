@@ -192,15 +192,15 @@ function badlySigned(): { body: string; headers: Record<string, string> } {
 type RejectTarget = 'ours' | 'koa' | 'koaVerify';
 
 /** Alternates the targets round by round (AB, BA, …), so drift of the machine hits each alike. */
-async function rejectRounds(ctx: Context, ours: string, label: string, withVerify: boolean): Promise<Record<RejectTarget, LoadResult[]>> {
+async function rejectRounds(ctx: Context, ours: { url: string; pid: number }, label: string, withVerify: boolean): Promise<Record<RejectTarget, LoadResult[]>> {
   const request = badlySigned();
   const out: Record<RejectTarget, LoadResult[]> = { ours: [], koa: [], koaVerify: [] };
   const targets: RejectTarget[] = withVerify ? ['koa', 'ours', 'koaVerify'] : ['koa', 'ours'];
   for (let r = 0; r < CONFIG.rejectRounds; r++) {
     const order = r % 2 === 0 ? targets : [...targets].reverse();
     for (const which of order) {
-      const base = which === 'ours' ? undefined : which === 'koa' ? ctx.koa.url : ctx.koaVerify.url;
-      const url = base ? `${base}${new URL(ours).pathname}` : ours;
+      const server = which === 'ours' ? ours : which === 'koa' ? ctx.koa : ctx.koaVerify;
+      const url = `${server.url}${which === 'ours' ? '' : new URL(ours.url).pathname}`;
       const res = await load({
         url,
         connections: CONFIG.rejectConnections,
@@ -211,10 +211,11 @@ async function rejectRounds(ctx: Context, ours: string, label: string, withVerif
         headers: request.headers,
         expectStatus: 401,
         keepSamples: r === 0,
+        serverPid: server.pid,
       });
       if (res.expected !== res.requests || res.errors > 0) throw new Error(`${label} ${which}: not every answer was 401: ${JSON.stringify(res.statuses)}, ${res.errors} errors`);
       out[which].push(res);
-      log(`  ${label} round ${r + 1} ${which}: ${res.expectedPerSecond.toFixed(0)} req/s, p99 ${res.latencyMs.p99.toFixed(2)} ms (load ${loadAverage()})`);
+      log(`  ${label} round ${r + 1} ${which}: ${res.expectedPerSecond.toFixed(0)} req/s, p99 ${res.latencyMs.p99.toFixed(2)} ms, ${cpuPerRequestUs(res).toFixed(1)} µs CPU per request (load ${loadAverage()})`);
     }
   }
   return out;
@@ -247,10 +248,11 @@ async function cleanRuns(ctx: Context): Promise<void> {
 
 async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
   log('figure 1: reject path (bad signatures), ours vs bare Koa');
-  const r = await rejectRounds(ctx, ctx.hook.url, 'reject@10', true);
+  const r = await rejectRounds(ctx, { url: ctx.hook.url, pid: op.pid }, 'reject@10', true);
   const ours = median(r.ours.map((x) => x.expectedPerSecond));
   const koa = median(r.koa.map((x) => x.expectedPerSecond));
   const koaVerify = median(r.koaVerify.map((x) => x.expectedPerSecond));
+  const [oursCpu, koaCpu, koaVerifyCpu] = [r.ours, r.koa, r.koaVerify].map((rounds) => median(rounds.map(cpuPerRequestUs))) as [number, number, number];
   ctx.details.reject = {
     triggers: CONFIG.benchTriggers,
     connections: CONFIG.rejectConnections,
@@ -284,7 +286,22 @@ async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
       target: '—',
       note: `Koa reading and verifying ${spread(r.koaVerify.map((x) => x.expectedPerSecond), 'req/s')}`,
     }),
+    figure({
+      id: '1c',
+      name: `Reject path: CPU per rejected request, the answering process's, from /proc (the bare Koa app: ${round(koaCpu, 1)} µs)`,
+      value: round(oursCpu, 1),
+      unit: 'µs',
+      baselineName: 'Koa app reading the body and verifying HMAC-SHA256 (1b)',
+      baseline: round(koaVerifyCpu, 1),
+      target: '—',
+      note: `ours ${spread(r.ours.map(cpuPerRequestUs), 'µs', 1)}`,
+    }),
   );
+}
+
+/** The answering process's CPU per answered request, in µs, over the timed run. */
+function cpuPerRequestUs(r: LoadResult): number {
+  return ((r.serverCpuSeconds ?? Number.NaN) * 1e6) / r.requests;
 }
 
 /** "min–max over n rounds", for a figure's note: how much the machine's noise moved it. */
@@ -735,7 +752,7 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   );
 
   log(`figure 4e: reject path with ${CONFIG.scaleLarge} triggers loaded`);
-  const r = await rejectRounds(ctx, `${op.receiverUrl}${new URL(ctx.hook.url).pathname}`, `reject@${CONFIG.scaleLarge}`, false);
+  const r = await rejectRounds(ctx, { url: `${op.receiverUrl}${new URL(ctx.hook.url).pathname}`, pid: op.pid }, `reject@${CONFIG.scaleLarge}`, false);
   const oursLarge = median(r.ours.map((x) => x.expectedPerSecond));
   const koaLarge = median(r.koa.map((x) => x.expectedPerSecond));
   const reject10 = ctx.figures.find((f) => f.id === '1');
