@@ -42,8 +42,10 @@ describe('planasonix_kube_requests_total: what a delivery costs the API server',
   let trigger: TriggerHandle;
 
   before(async () => {
-    leader = await startTestOperator();
-    replica = await startTestOperator({ components: 'receiver' });
+    // Both watch this namespace only: an operator of the whole cluster would also count its work on
+    // what other tests leave behind (runs in namespaces being deleted, say).
+    leader = await startTestOperator({ namespaces: [ns()] });
+    replica = await startTestOperator({ components: 'receiver', namespaces: [ns()] });
     await createPipeline(ns());
     trigger = await createTrigger(leader, ns(), 'counted');
     await eventually(async () => replica.routes?.lookup(trigger.path)?.state === 'serving', 20_000);
