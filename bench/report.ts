@@ -484,6 +484,16 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   reconciled every trigger of the Pipeline on each of those writes, though a trigger reads only its
   Pipelines' specs. Counts are now written once the changes have gathered for a second (3 writes for
   200 triggers applied at once), and only a spec change wakes the triggers.
+- **Our own scheme paid for a replay record.** A planasonix delivery ID was outside the signature, so
+  every delivery cost a DeliveryRecord create before its run (figure 3f: 0.53–0.71 of the same
+  receiver without it). A \`v2=\` signature now covers the ID, and a trigger with
+  \`spec.auth.signedDeliveryIdOnly\` accepts it alone and keeps no record (figure 3g, 0.80–0.83 of the
+  bare client in the runs that added it, near standard-webhooks' 0.69–0.77). Only a trigger that
+  refuses v1 can trust the ID: elsewhere a v1 signature of the same content may exist.
+- **A Pipeline's status woke all its unfinished runs,** though runs read only its spec, and a run woken
+  before the Job cache showed its new Job created it again (refused, then read back: one delivery in a
+  hundred in figure 5e's first count). Runs now wake on a spec change only, and a created Job is
+  expected in the cache before the run is decided again, as the trigger controller does for Secrets.
 - **The benchmark itself** authenticated the operator with the control plane's admin client
   certificate, and the API server verified its chain on every request (7% of its CPU while triggers
   became Ready). The operator and the bare client now use a token of \`deploy/\`'s ServiceAccount, under
@@ -494,12 +504,37 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
 
 - **Figure 1 (reject path vs bare Koa): the work a receiver must do.** The bare Koa app never reads the
   body. A Koa app that reads it and checks an HMAC with a prepared key, the least any verifying
-  receiver does, reaches about 0.55 of the bare app on this machine (figure 1b against figure 1's
-  baseline), so 0.85 is out of reach for any receiver that verifies. Against that app ours is 0.45:
-  beyond reading and verifying, each rejected request gets the per-request log line, four metric
-  updates, the trigger's delivery counts, the rate limiter and the source-address check, each small.
-  V8 profiles of the reject path mostly show the socket write, where the kernel hands the CPU to the
-  load generator it just woke; CPU time from \`/proc\` is the better measure here.
+  receiver does, reaches 0.53–0.85 of the bare app on this machine (figure 1b against figure 1's
+  baseline), so 0.85 is out of reach for any receiver that verifies. Against that app ours is
+  0.42–0.52. Figure 1c is the budget, from \`/proc\`: 91–101 µs of CPU per rejected request in the
+  runs that measured it, against 41–45 µs for the Koa app that reads and verifies and 24–33 µs for
+  the bare one. The receiver is one thread and saturates its core (the load generator has the
+  other), so its rate is the inverse of that budget: 1b's 0.75 asks for about 60 µs. Where 100 µs
+  go, from a V8 profile of the reject phase (\`BENCH_CPU_PROFILE=1\`, 2026-12-03, about 234,000
+  requests), per request: Node's HTTP server and
+  streams 15 µs; our middleware (route, admission, budget, body read, verification, the error
+  answer) 12; the log line 10 (pino, its ISO time, our redaction, the write to stdout); garbage
+  collection 9; Koa and its helpers 9; the HMAC and the SHA-256 8; metrics 5; the socket write the
+  rest, about 25 µs by \`/proc\` (the profile charges it 40, with the time the kernel runs the load
+  generator it woke). No part is large enough that removing it gets to 60 µs short of dropping the
+  log line and the metrics, which the issue keeps. Before: 0.12 of Koa while every log line went
+  through pino's \`redact\` (36% of the CPU), 0.28–0.35 of Koa since.
+- **Figures 3a/3b (planasonix accept path): the replay record, then the receiver's own CPU.** A
+  delivery whose ID the signature leaves out costs two creates, its DeliveryRecord and its run (3f:
+  0.53–0.71 of the same receiver without the record; 3a 0.48–0.49); figure 5e counts it. A trigger
+  with \`signedDeliveryIdOnly\` has none (3g), and neither has standard-webhooks (3e): 3g held 0.80–0.83
+  of the bare client in the runs that added it, 3e 0.69–0.77 (0.64–1.05 over earlier runs). What
+  separates them from 0.9 is that the receiver runs on the API server's two cores: the CPU table below gives it
+  about 1 ms per delivery (its HTTP server, the verification, one API request over TLS, the log
+  line), against 0.3–0.4 ms for the bare client, and that time comes out of the API server's, which
+  bounds both. github cannot sign its delivery ID (GitHub's format), so it keeps the record.
+- **Figure 3d (full operator) and 5e: writes per delivery.** Until the run shows its Job, a delivery
+  costs the API server 5 writes (5e): the DeliveryRecord, the PipelineRun, the Job, the run's status
+  and its Event (4 with \`signedDeliveryIdOnly\`), where the bare client makes one. With the API server
+  the bound, 3d cannot pass about a quarter of the bare client while the run's status and its Event
+  stay, which the issue keeps; 0.12–0.16 in the runs of 2026-12-03. The Event is written from a
+  bounded queue two at a time, so it never delays the writes that do the work; dropping it would be
+  the next step.
 - **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s in the runs
   that found the causes above, where the creates alone took about 22 s; 110–143 s in the last three
   full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
@@ -517,7 +552,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   With the Deployment's 160 MiB cap it was about 0.9 in a run of the scale phase alone (judged against
   the bare Koa rounds measured alongside) but 0.35–0.69 in full runs, the one above included, with a
   p99 three to five times figure 1's: there the process had served the earlier phases, its live heap
-  was larger (77 MiB), and V8 collects the old space more often the nearer it is to the cap. With the
+  was larger (77 MiB), and V8 collects the old space more often the nearer it is to the cap. The run of
+  2026-12-03 that added figure 1c shows it in CPU: 172–185 µs per rejected request with 10,000 triggers
+  loaded, against 79–105 µs in figure 1's rounds (the log's per-round lines). With the
   cap at 512 MiB, a scale-only run with 30,000 triggers served 0.31 of the bare Koa app alongside,
   as figure 1 does with 10 triggers (0.31–0.33 in full runs). That is the trade the Deployment makes
   for fitting 10,000 triggers in 200 MiB; a deployment that serves thousands of triggers under heavy
