@@ -104,7 +104,14 @@ export function decideAdmission(
         };
       }
       const cancel = unfinished.sort(compareReceiptOrder).map((o) => o.metadata.name ?? '');
-      return cancel.length > 0 ? { action: 'replace', cancel } : { action: 'start' };
+      if (cancel.length > 0) return { action: 'replace', cancel };
+      // Cancelled already, but its Job is not stopped yet: the new run starts once it has (seen when
+      // a retry of the new run was decided between the cancel and the old Job's deletion).
+      const stopping = siblings.filter((o) => o.spec.cancelled && isActiveRun(o)).sort(compareReceiptOrder);
+      if (stopping.length > 0) {
+        return { action: 'wait', reason: RUN_REASONS.concurrencyLimited, message: `cancelling ${describeRuns(stopping)} (concurrencyPolicy Replace)` };
+      }
+      return { action: 'start' };
     }
     default:
       // An unknown policy (the CRD's enum prevents it) is treated as the CRD's default.

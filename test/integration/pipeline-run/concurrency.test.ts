@@ -2,11 +2,13 @@
 // alone (status and receipt time), so Queue's order also survives an operator restart. There is
 // no job controller: the tests finish Jobs by writing the status it would write.
 import { expect } from 'chai';
-import type { Pipeline, PipelineRun } from '../../../src/api/types.ts';
+import type { PipelineRun } from '../../../src/api/types.ts';
+import { changePipelineStatusOnly } from '../webhook-trigger/trigger-fixtures.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import {
+  RecordingClient,
   createPipeline,
   createRun,
   failJob,
@@ -19,6 +21,7 @@ import {
   waitJob,
   waitPhase,
   watchJobs,
+  type RecordedCall,
 } from './run-fixtures.ts';
 
 describe('PipelineRun concurrencyPolicy (real API server)', function () {
@@ -77,13 +80,9 @@ describe('PipelineRun concurrencyPolicy (real API server)', function () {
     await waitPhase(ns(), 'relaxed-2', 'Pending', 'ConcurrencyLimited');
     await settle(operator!);
 
-    // What the Pipeline controller's own status writes look like to the run controller.
     const controller = operator!.controllers.find((c) => c.name === 'pipelinerun')!;
-    const pipelines = operator!.manager.informer<Pipeline>(RESOURCES.pipelines, { namespace: ns() });
     const reconciles = controller.stats.reconciles;
-    const note = { type: 'Reviewed', status: 'True', reason: 'ByHand', message: 'a status-only change', lastTransitionTime: new Date().toISOString() };
-    const written = await adminClient().patchStatus<Pipeline>(RESOURCES.pipelines, ns(), 'relaxed', { conditions: [...(pipelines.get(`${ns()}/relaxed`)!.status?.conditions ?? []), note] });
-    await eventually(async () => pipelines.get(`${ns()}/relaxed`)?.metadata.resourceVersion === written.metadata.resourceVersion, 10_000, 20);
+    await changePipelineStatusOnly(operator!, ns(), 'relaxed');
     expect(controller.queue.length + controller.queue.inFlight, 'runs queued by a status change').to.equal(0);
     expect(controller.stats.reconciles).to.equal(reconciles);
 
@@ -111,6 +110,40 @@ describe('PipelineRun concurrencyPolicy (real API server)', function () {
       expect(order).to.deep.equal(['DELETED replace-1', 'ADDED replace-2']);
     } finally {
       jobs.stop();
+    }
+  });
+
+  it('Replace: never starts the new run while the cancelled one still has its Job, even when woken meanwhile (test acts as the Job controller)', async () => {
+    // The operator's deletes of the old Job fail for a while (as during an API server hiccup), and a
+    // spec change of the Pipeline wakes the new run in that window.
+    await operator!.stop();
+    const client = RecordingClient.create();
+    let failures = 0;
+    const failJobDelete = (c: RecordedCall) => c.verb === 'delete' && c.resource === RESOURCES.jobs.plural && c.name === 'held-1';
+    client.failNext = failJobDelete;
+    client.onFailed = () => {
+      if (++failures < 8) client.failNext = failJobDelete;
+    };
+    operator = await startTestOperator({ namespaces: [ns()] }, { client });
+    await createPipeline(ns(), 'held', { concurrencyPolicy: 'Replace' });
+    await createRun(ns(), 'held-1', 'held', { receivedAt: receivedAt(0) });
+    await waitJob(ns(), 'held-1');
+    await startJob(ns(), 'held-1');
+    await waitPhase(ns(), 'held-1', 'Running');
+    const jobs = await watchJobs(ns(), 'planasonix.io/pipeline=held');
+    try {
+      await createRun(ns(), 'held-2', 'held', { receivedAt: receivedAt(1) });
+      await eventually(async () => failures >= 1, 10_000, 10);
+      await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'held', { spec: { timeout: '59m' } });
+      await waitPhase(ns(), 'held-1', 'Cancelled');
+      await waitJob(ns(), 'held-2');
+      expect(failures).to.equal(8);
+      const order = jobs.events.filter((e) => e.type !== 'MODIFIED').map((e) => `${e.type} ${e.name}`);
+      expect(order).to.deep.equal(['DELETED held-1', 'ADDED held-2']);
+    } finally {
+      jobs.stop();
+      await operator!.stop();
+      operator = await startTestOperator({ namespaces: [ns()] });
     }
   });
 

@@ -8,7 +8,7 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { TRIGGER_COUNT_DELAY_MS } from '../../../src/controllers/pipeline/pipeline-controller.ts';
-import { countingClient, pipelineObject, triggersYaml, waitAllReady, waitIdle, type CountingClient } from './trigger-fixtures.ts';
+import { changePipelineStatusOnly, countingClient, pipelineObject, triggersYaml, waitAllReady, waitIdle, type CountingClient } from './trigger-fixtures.ts';
 
 const COUNT = 200;
 
@@ -87,12 +87,8 @@ describe('WebhookTrigger controller at scale (real API server)', function () {
 
   it('wakes no trigger when only the Pipeline\'s status changes, and all 200 when its spec does', async () => {
     const controller = operator!.controllers.find((c) => c.name === 'webhooktrigger')!;
-    const pipelines = operator!.manager.informer<Pipeline>(RESOURCES.pipelines, { namespace: ns() });
     const reconciles = controller.stats.reconciles;
-    // What the Pipeline controller's trigger count writes look like to the trigger controller.
-    const note = { type: 'Reviewed', status: 'True', reason: 'ByHand', message: 'a status-only change', lastTransitionTime: new Date().toISOString() };
-    const written = await adminClient().patchStatus<Pipeline>(RESOURCES.pipelines, ns(), 'pipe', { conditions: [...(pipelines.get(`${ns()}/pipe`)!.status?.conditions ?? []), note] });
-    await eventually(async () => pipelines.get(`${ns()}/pipe`)?.metadata.resourceVersion === written.metadata.resourceVersion, 10_000, 20);
+    await changePipelineStatusOnly(operator!, ns(), 'pipe');
     expect(controller.queue.length + controller.queue.inFlight, 'triggers queued by a status change').to.equal(0);
     expect(controller.stats.reconciles).to.equal(reconciles);
 

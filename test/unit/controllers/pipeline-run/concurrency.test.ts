@@ -195,6 +195,17 @@ describe('decideAdmission', () => {
       expect(decideAdmission(run('me', 5), others, 'Replace')).to.deep.equal({ action: 'replace', cancel: ['pending-job', 'running', 'waiting'] });
     });
 
+    it('waits while a run it already cancelled still has its Job, and starts once that run has stopped', () => {
+      const cancelling = run('old', 1, RUNNING, { cancelled: true });
+      expect(decideAdmission(run('me', 5), [cancelling], 'Replace')).to.deep.equal({
+        action: 'wait',
+        reason: 'ConcurrencyLimited',
+        message: 'cancelling run old (concurrencyPolicy Replace)',
+      });
+      const stopped = run('old', 1, { phase: 'Cancelled', jobRef: { name: 'old' } }, { cancelled: true });
+      expect(decideAdmission(run('me', 5), [stopped], 'Replace')).to.deep.equal({ action: 'start' });
+    });
+
     it('just starts when there is nothing to replace', () => {
       expect(decideAdmission(run('me', 5), [run('done', 1, { phase: 'Failed' })], 'Replace')).to.deep.equal({ action: 'start' });
     });
