@@ -18,7 +18,7 @@ import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from 
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
-import { compareReceiptOrder, decideAdmission, isActiveRun } from './concurrency.ts';
+import { compareReceiptOrder, decideAdmission } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
 import { resolveRun } from './resolve-pipeline.ts';
 import { cancelledStatus, deriveRunStatus, failedStatus, isTerminal, RUN_STATUS_FIELDS, waitingStatus } from './run-status.ts';
@@ -188,11 +188,11 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
           if (!(isKubeError(e) && e.notFound)) throw e;
         });
       }
-      // The new run starts once the replaced ones have stopped; their status changes wake it.
-      const stillActive = siblings.filter((s) => admission.cancel.includes(s.metadata.name!) && isActiveRun(s));
-      if (stillActive.length > 0) {
-        return writeStatus(opts, run, waitingStatus(run, RUN_REASONS.concurrencyLimited, `cancelling ${stillActive.map((s) => s.metadata.name).join(', ')} (concurrencyPolicy Replace)`, now), now);
-      }
+      // Decided again as the cache will show the cancels: the new run waits while a cancelled run
+      // still has its Job, and their status changes wake it.
+      const cancelled = siblings.map((s) => (admission.cancel.includes(s.metadata.name!) ? { ...s, spec: { ...s.spec, cancelled: true } } : s));
+      const next = decideAdmission(run, cancelled, 'Replace');
+      if (next.action === 'wait') return writeStatus(opts, run, waitingStatus(run, next.reason, next.message, now), now);
       break;
     }
     case 'start':

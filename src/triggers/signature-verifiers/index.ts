@@ -4,10 +4,10 @@ import { bearerVerifier } from './bearer.ts';
 import { githubVerifier } from './github.ts';
 import { noneVerifier } from './none.ts';
 import { planasonixSignedIdVerifier, planasonixVerifier } from './planasonix.ts';
-
-export { planasonixSignedIdVerifier };
 import type { SignatureVerifier } from './signature-verifier.ts';
 import { standardWebhooksVerifier } from './standard-webhooks.ts';
+
+export { planasonixSignedIdVerifier };
 
 export type {
   RequestHeaders,
