@@ -1,5 +1,6 @@
 // What the operator writes to the API server, from its own planasonix_kube_requests_total: figure 5e
-// divides the writes made while deliveries went end to end by the deliveries.
+// divides the writes made while deliveries went end to end by the deliveries, and
+// test/integration/operator/kube-requests.test.ts reads a single delivery's the same way.
 
 /** Requests so far, by "verb resource[/subresource] code". */
 export type RequestCounts = Map<string, number>;

@@ -8,30 +8,11 @@ import { eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
 import { signRequest } from '../../../src/signing/sign-request.ts';
+import { parseRequestCounts, writesBetween, type RequestCounts } from '../../../bench/api-writes.ts';
 
-type Counts = Map<string, number>;
-
-const READS = new Set(['get', 'list', 'watch']);
-
-/** The operator's requests by "verb resource[/subresource] code", from its metrics registry. */
-async function requestCounts(operator: TestOperator): Promise<Counts> {
-  const metric = await operator.metrics.registry.getSingleMetric('planasonix_kube_requests_total')!.get();
-  const counts: Counts = new Map();
-  for (const { labels, value } of metric.values) {
-    const resource = labels.subresource ? `${labels.resource}/${labels.subresource}` : labels.resource;
-    counts.set(`${labels.verb} ${resource} ${labels.code}`, value);
-  }
-  return counts;
-}
-
-/** The writes (anything but get, list and watch) counted between two snapshots. */
-function writesBetween(before: Counts, after: Counts): Record<string, number> {
-  const grown: Record<string, number> = {};
-  for (const [key, value] of after) {
-    const delta = value - (before.get(key) ?? 0);
-    if (delta > 0 && !READS.has(key.split(' ', 1)[0]!)) grown[key] = delta;
-  }
-  return grown;
+/** The operator's requests by "verb resource[/subresource] code", read from its scrape as Prometheus would. */
+async function requestCounts(operator: TestOperator): Promise<RequestCounts> {
+  return parseRequestCounts(await operator.metrics.registry.metrics());
 }
 
 describe('planasonix_kube_requests_total: what a delivery costs the API server', function () {

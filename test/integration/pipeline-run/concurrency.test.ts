@@ -91,26 +91,36 @@ describe('PipelineRun concurrencyPolicy (real API server)', function () {
     expect((await getRun(ns(), 'relaxed-1')).status?.phase).to.equal('Running');
   });
 
-  it('Replace: cancels the running run (its Job deleted) and starts the new one (test acts as the Job controller)', async () => {
-    await createRun(ns(), 'replace-1', 'replace', { receivedAt: receivedAt(0) });
-    await waitJob(ns(), 'replace-1');
-    await startJob(ns(), 'replace-1');
-    await waitPhase(ns(), 'replace-1', 'Running');
-    const jobs = await watchJobs(ns(), 'planasonix.io/pipeline=replace');
+  /**
+   * Replace as a user sees it: `<p>-1` runs, `<p>-2` arrives, `<p>-1` ends Cancelled (Replaced) and
+   * only then does `<p>-2` get its Job. `meanwhile` runs once `<p>-2` exists.
+   */
+  async function replaceRunning(pipeline: string, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
+    const [first, second] = [`${pipeline}-1`, `${pipeline}-2`];
+    await createRun(ns(), first, pipeline, { receivedAt: receivedAt(0) });
+    await waitJob(ns(), first);
+    await startJob(ns(), first);
+    await waitPhase(ns(), first, 'Running');
+    const jobs = await watchJobs(ns(), `planasonix.io/pipeline=${pipeline}`);
     try {
-      await createRun(ns(), 'replace-2', 'replace', { receivedAt: receivedAt(1) });
-      const replaced = await waitPhase(ns(), 'replace-1', 'Cancelled');
+      await createRun(ns(), second, pipeline, { receivedAt: receivedAt(1) });
+      await meanwhile();
+      const replaced = await waitPhase(ns(), first, 'Cancelled');
       expect(replaced.status).to.include({ reason: 'Replaced' });
-      expect(replaced.status?.message).to.include('replace-2');
-      await waitGone(RESOURCES.jobs, ns(), 'replace-1');
-      await waitJob(ns(), 'replace-2');
-      await waitPhase(ns(), 'replace-2', 'Pending', 'JobPending');
+      expect(replaced.status?.message).to.include(second);
+      await waitGone(RESOURCES.jobs, ns(), first);
+      await waitJob(ns(), second);
+      await waitPhase(ns(), second, 'Pending', 'JobPending');
       // The new Job only once the old one was gone.
       const order = jobs.events.filter((e) => e.type !== 'MODIFIED').map((e) => `${e.type} ${e.name}`);
-      expect(order).to.deep.equal(['DELETED replace-1', 'ADDED replace-2']);
+      expect(order).to.deep.equal([`DELETED ${first}`, `ADDED ${second}`]);
     } finally {
       jobs.stop();
     }
+  }
+
+  it('Replace: cancels the running run (its Job deleted) and starts the new one (test acts as the Job controller)', async () => {
+    await replaceRunning('replace');
   });
 
   it('Replace: never starts the new run while the cancelled one still has its Job, even when woken meanwhile (test acts as the Job controller)', async () => {
@@ -124,24 +134,19 @@ describe('PipelineRun concurrencyPolicy (real API server)', function () {
     client.onFailed = () => {
       if (++failures < 8) client.failNext = failJobDelete;
     };
-    operator = await startTestOperator({ namespaces: [ns()] }, { client });
-    await createPipeline(ns(), 'held', { concurrencyPolicy: 'Replace' });
-    await createRun(ns(), 'held-1', 'held', { receivedAt: receivedAt(0) });
-    await waitJob(ns(), 'held-1');
-    await startJob(ns(), 'held-1');
-    await waitPhase(ns(), 'held-1', 'Running');
-    const jobs = await watchJobs(ns(), 'planasonix.io/pipeline=held');
     try {
-      await createRun(ns(), 'held-2', 'held', { receivedAt: receivedAt(1) });
-      await eventually(async () => failures >= 1, 10_000, 10);
-      await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'held', { spec: { timeout: '59m' } });
-      await waitPhase(ns(), 'held-1', 'Cancelled');
-      await waitJob(ns(), 'held-2');
-      expect(failures).to.equal(8);
-      const order = jobs.events.filter((e) => e.type !== 'MODIFIED').map((e) => `${e.type} ${e.name}`);
-      expect(order).to.deep.equal(['DELETED held-1', 'ADDED held-2']);
+      operator = await startTestOperator({ namespaces: [ns()] }, { client });
+      await createPipeline(ns(), 'held', { concurrencyPolicy: 'Replace' });
+      await replaceRunning('held', async () => {
+        await eventually(async () => failures >= 1, 10_000, 10);
+        await adminClient().mergePatch(RESOURCES.pipelines, ns(), 'held', { spec: { timeout: '59m' } });
+        // What kubectl shows meanwhile: the new run waits, and says for what.
+        const waiting = await waitPhase(ns(), 'held-2', 'Pending', 'ConcurrencyLimited');
+        expect(waiting.status?.message).to.equal('cancelling run held-1 (concurrencyPolicy Replace)');
+        expect(waiting.status).not.to.have.property('jobRef');
+      });
+      expect(failures, 'the old Job\'s deletion was held for every planned failure').to.equal(8);
     } finally {
-      jobs.stop();
       await operator!.stop();
       operator = await startTestOperator({ namespaces: [ns()] });
     }
