@@ -140,7 +140,7 @@ export interface AuthSpec {
   publicKey?: string;
   /** Refuse params from headers and query values, which no signature covers. */
   signedParamsOnly?: boolean;
-  /** planasonix: accept only v2 signatures, which cover the delivery ID; no DeliveryRecord is then kept. */
+  /** planasonix: accept only v2 and v2a signatures, which cover the delivery ID; no DeliveryRecord is then kept. */
   signedDeliveryIdOnly?: boolean;
   tolerance?: Duration;
   rotation?: RotationSpec;

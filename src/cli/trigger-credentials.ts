@@ -36,7 +36,8 @@ export const SIGNING_FLAGS_HELP = `  --trigger NAME          the WebhookTrigger 
                           (for make dev: --url-override "$RECEIVER_URL")
   -H, --header 'N: V'     an extra request header (repeatable), e.g. -H 'X-Requested-By: billing'
   --delivery-id ID        the delivery ID header, so that a retry is recognised as the same delivery
-  --private-key FILE      an Ed25519 private key (PEM): adds a v1a signature (planasonix, standard-webhooks)
+  --private-key FILE      an Ed25519 private key (PEM): adds a v1a signature (planasonix, standard-webhooks),
+                          and a v2a with a planasonix delivery ID
   --kubeconfig PATH       the kubeconfig to read the trigger with (default: $KUBECONFIG, ~/.kube/config)
   -h, --help              show this help`;
 

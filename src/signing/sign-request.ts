@@ -16,7 +16,7 @@ export interface SignOptions {
   timestampSeconds?: number;
   /** Delivery ID; standard-webhooks requires one and gets a random one when omitted. */
   deliveryId?: string;
-  /** Ed25519 private key: adds a v1a signature (planasonix and standard-webhooks). */
+  /** Ed25519 private key: adds a v1a signature (planasonix and standard-webhooks), and a v2a with a planasonix delivery ID. */
   privateKey?: KeyObject;
   /** scheme hmac: the trigger's spec.auth.hmac, resolved (resolveHmac). */
   hmac?: ResolvedHmac;
@@ -43,9 +43,11 @@ function signPlanasonix(o: SignOptions): Record<string, string> {
   const prefix = `${t}.`;
   const entries = [`t=${t}`];
   const id = o.deliveryId === undefined ? undefined : checkDeliveryId(o.deliveryId);
-  // v2 signs the delivery ID too; v1 stays for receivers that know only v1.
-  if (o.secret !== undefined && id !== undefined) entries.push(`v2=${hmac('planasonix', o.secret, `${prefix}${id}\n`, o.body).toString('hex')}`);
+  // v2 and v2a sign the delivery ID too; v1 and v1a stay for receivers that know only those.
+  const idPrefix = id === undefined ? undefined : `${prefix}${id}\n`;
+  if (o.secret !== undefined && idPrefix !== undefined) entries.push(`v2=${hmac('planasonix', o.secret, idPrefix, o.body).toString('hex')}`);
   if (o.secret !== undefined) entries.push(`v1=${hmac('planasonix', o.secret, prefix, o.body).toString('hex')}`);
+  if (o.privateKey && idPrefix !== undefined) entries.push(`v2a=${ed25519(o.privateKey, idPrefix, o.body).toString('base64')}`);
   if (o.privateKey) entries.push(`v1a=${ed25519(o.privateKey, prefix, o.body).toString('base64')}`);
   requireSomeSignature(entries.length > 1, 'planasonix');
   const headers: Record<string, string> = { [H.planasonixSignature]: entries.join(',') };

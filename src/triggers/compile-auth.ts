@@ -46,8 +46,6 @@ export function compileAuth(auth: AuthSpec, generated: WebhookSecretState | unde
     if (scheme !== 'planasonix') {
       const why = scheme === 'standard-webhooks' ? 'standard-webhooks always signs webhook-id' : `scheme "${scheme}" has no signature that covers its delivery ID`;
       problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `${field} applies to scheme planasonix only: ${why}` });
-    } else if (auth.publicKey !== undefined) {
-      problems.push({ reason: TRIGGER_REASONS.invalidSpec, field, message: `${field} accepts HMAC v2 signatures only; v1a signatures (spec.auth.publicKey) do not cover the delivery ID: remove one of the two` });
     } else verifier = planasonixSignedIdVerifier;
   }
 

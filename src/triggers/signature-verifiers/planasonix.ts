@@ -1,10 +1,11 @@
 // X-Planasonix-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>,v1a=<base64 Ed25519>, each over
-// "<t>.<raw body>", and v2=<hex HMAC-SHA256> over "<t>.<delivery id>\n<raw body>", which also signs
-// the X-Planasonix-Delivery header. Several entries of a version let a sender sign with old and new
-// secrets during rotation. The ID ends at the line feed (no header value holds one) and the timestamp
-// at the first dot, so no other ID and body sign the same bytes. Only a trigger that accepts v2 alone
-// (signedDeliveryIdOnly) can trust the ID: elsewhere a v1 signature of the same content may exist,
-// and a captured request could be replayed with it under a new ID.
+// "<t>.<raw body>", and v2=<hex HMAC-SHA256>,v2a=<base64 Ed25519>, each over "<t>.<delivery id>\n<raw
+// body>", which also sign the X-Planasonix-Delivery header. Several entries of a version let a sender
+// sign with old and new secrets during rotation. The ID ends at the line feed (no header value holds
+// one) and the timestamp at the first dot, so no other ID and body sign the same bytes. Only a trigger
+// that accepts v2 and v2a alone (signedDeliveryIdOnly) can trust the ID: elsewhere a v1 or v1a
+// signature of the same content may exist, and a captured request could be replayed with it under a
+// new ID.
 import { SIGNATURE_HEADERS as H } from '../../signing/headers.ts';
 import { decodeBase64, decodeHex } from '../../util/strict-encoding.ts';
 import { hasConflictingValues, readHeader } from './request-headers.ts';
@@ -18,17 +19,19 @@ import {
 } from './signature-checks.ts';
 import type { SignatureVerifier, VerificationFailure } from './signature-verifier.ts';
 
-interface ParsedHeader extends Candidates {
+interface ParsedHeader {
   timestamp: string | undefined;
-  /** v2 HMACs, which also sign the delivery ID. */
-  v2: Buffer[];
+  /** v1 and v1a: over the timestamp and the body. */
+  content: Candidates;
+  /** v2 and v2a: over the timestamp, the delivery ID and the body. */
+  contentAndId: Candidates;
 }
 
-/** Accepts v1, v1a and v2; the delivery ID counts as unsigned, since a v1 signature may exist for the same content. */
+/** Accepts every version; the delivery ID counts as unsigned, since a v1 signature may exist for the same content. */
 export const planasonixVerifier: SignatureVerifier = createPlanasonixVerifier(false);
 
 /**
- * spec.auth.signedDeliveryIdOnly: accepts v2 alone. No signature of this trigger's deliveries then
+ * spec.auth.signedDeliveryIdOnly: accepts v2 and v2a alone. No signature of this trigger's deliveries then
  * leaves the ID out, so a retry under the same ID is the only way to send the content again.
  */
 export const planasonixSignedIdVerifier: SignatureVerifier = createPlanasonixVerifier(true);
@@ -47,13 +50,14 @@ function createPlanasonixVerifier(signedIdOnly: boolean): SignatureVerifier {
       if (parsed.timestamp === undefined) return { ok: false, failure: 'missing_timestamp' };
       const t = parseUnixSeconds(parsed.timestamp);
       if (t === undefined) return { ok: false, failure: 'malformed_signature' };
-      if (signedIdOnly && parsed.v2.length === 0) return { ok: false, failure: 'missing_signature' };
+      const signsId = parsed.contentAndId.hmacs.length + parsed.contentAndId.ed25519.length > 0;
+      if (signedIdOnly && !signsId) return { ok: false, failure: 'missing_signature' };
       const prefix = `${parsed.timestamp}.`;
       const deliveryId = readHeader(req.headers, H.planasonixDelivery);
-      // Two different delivery headers: no ID is signed, whatever v2 says.
+      // Two different delivery headers: no ID is signed, whatever v2 and v2a say.
       const idPrefix = deliveryId === undefined || hasConflictingValues(req.headers, H.planasonixDelivery) ? undefined : `${prefix}${deliveryId}\n`;
-      const v2Holds = idPrefix !== undefined && parsed.v2.length > 0 && matchesAnySignature('planasonix', { hmacs: parsed.v2, ed25519: [] }, keys.secrets, undefined, idPrefix, req.rawBody);
-      if (!v2Holds && (signedIdOnly || !matchesAnySignature('planasonix', parsed, keys.secrets, keys.publicKey, prefix, req.rawBody))) {
+      const idSignatureHolds = idPrefix !== undefined && signsId && matchesAnySignature('planasonix', parsed.contentAndId, keys.secrets, keys.publicKey, idPrefix, req.rawBody);
+      if (!idSignatureHolds && (signedIdOnly || !matchesAnySignature('planasonix', parsed.content, keys.secrets, keys.publicKey, prefix, req.rawBody))) {
         return { ok: false, failure: 'invalid_signature' };
       }
       // Checked after the signature so that "stale" always describes a genuine, merely late, delivery.
@@ -68,7 +72,7 @@ function createPlanasonixVerifier(signedIdOnly: boolean): SignatureVerifier {
 function parseSignatureHeader(header: string): ParsedHeader | VerificationFailure {
   const items = header.split(',');
   if (items.length > MAX_SIGNATURE_ENTRIES + 1) return 'malformed_signature';
-  const parsed: ParsedHeader = { timestamp: undefined, hmacs: [], ed25519: [], v2: [] };
+  const parsed: ParsedHeader = { timestamp: undefined, content: { hmacs: [], ed25519: [] }, contentAndId: { hmacs: [], ed25519: [] } };
   for (const item of items) {
     if (item.trim() === '') continue; // a stray comma, as in "t=1,v1=…,"
     const eq = item.indexOf('=');
@@ -78,17 +82,17 @@ function parseSignatureHeader(header: string): ParsedHeader | VerificationFailur
     if (name === 't') {
       if (parsed.timestamp !== undefined) return 'malformed_signature';
       parsed.timestamp = value;
-    } else if (name === 'v1') {
+    } else if (name === 'v1' || name === 'v2') {
       const digest = decodeHex(value, 32);
-      if (digest) parsed.hmacs.push(digest);
-    } else if (name === 'v2') {
-      const digest = decodeHex(value, 32);
-      if (digest) parsed.v2.push(digest);
-    } else if (name === 'v1a') {
+      if (digest) (name === 'v1' ? parsed.content : parsed.contentAndId).hmacs.push(digest);
+    } else if (name === 'v1a' || name === 'v2a') {
       const signature = decodeBase64(value, 64);
-      if (signature) parsed.ed25519.push(signature);
+      if (signature) (name === 'v1a' ? parsed.content : parsed.contentAndId).ed25519.push(signature);
     }
   }
-  if (parsed.timestamp !== undefined && parsed.hmacs.length + parsed.ed25519.length + parsed.v2.length === 0) return 'malformed_signature';
+  const { content, contentAndId } = parsed;
+  if (parsed.timestamp !== undefined && content.hmacs.length + content.ed25519.length + contentAndId.hmacs.length + contentAndId.ed25519.length === 0) {
+    return 'malformed_signature';
+  }
   return parsed;
 }

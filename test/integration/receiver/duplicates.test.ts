@@ -2,7 +2,7 @@
 // spread over two replicas, a retry after a replica restart, and a captured request replayed with
 // a new (unsigned) delivery-ID header.
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { signRequest } from '../../../src/signing/sign-request.ts';
@@ -124,6 +124,33 @@ describe('receiver: one run per delivery', function () {
     expect(records.items).to.deep.equal([]);
     // The same selector finds the records of the v1 deliveries above.
     expect((await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=dupes` })).items).not.to.deep.equal([]);
+  });
+
+  it('signedDeliveryIdOnly with a publicKey: v2a signatures cover the ID, so a replay under a new ID is refused and no record is kept', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyed = await createTrigger(leader, ns(), 'signed-ids-ed25519', {
+      auth: { scheme: 'planasonix', signedDeliveryIdOnly: true, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    });
+    await eventually(async () => replica!.routes?.lookup(keyed.path)?.state === 'serving', 20_000);
+    const body = Buffer.from(JSON.stringify({ export_id: 'signed-id-ed25519' }));
+    // The private key alone, as a sender holding no shared secret signs: v2a, then v1a.
+    const signed = signRequest('planasonix', { privateKey, body, deliveryId: `evt_${randomUUID()}` });
+    const first = await send(replica!.receiverUrl, keyed.path, { headers: signed, body });
+    expect(first.status, first.text).to.equal(202);
+    const retry = await send(leader.receiverUrl, keyed.path, { headers: signed, body });
+    expect(retry.status, retry.text).to.equal(200);
+    expect(retry.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
+
+    const replay = await send(replica!.receiverUrl, keyed.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    expect(replay.status, replay.text).to.equal(401);
+    const v1aOnly = signRequest('planasonix', { privateKey, body });
+    const unsignedId = await send(replica!.receiverUrl, keyed.path, { headers: { ...v1aOnly, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    expect(unsignedId.status, unsignedId.text).to.equal(401);
+    expect(unsignedId.json()).to.include({ error: 'missing_signature' });
+
+    expect(await runsOf(ns(), 'signed-ids-ed25519')).to.have.length(1);
+    const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=signed-ids-ed25519` });
+    expect(records.items).to.deep.equal([]);
   });
 
   it('a captured GitHub request replayed with a new X-GitHub-Delivery is a duplicate (GitHub signs no timestamp)', async () => {

@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, verify } from 'node:crypto';
 import { expect } from 'chai';
 import { signRequest } from '../../../src/signing/sign-request.ts';
 
@@ -22,6 +22,15 @@ describe('signRequest', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const headers = signRequest('planasonix', { secret: 'pxs_k', body: BODY, timestampSeconds: 1, privateKey });
     expect(headers['x-planasonix-signature']).to.match(/^t=1,v1=[0-9a-f]{64},v1a=[A-Za-z0-9+/]{86}==$/);
+  });
+
+  it('with a private key and a delivery ID, adds v2a: Ed25519 over "<t>.<id>\\n<body>", checked with the public key', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const headers = signRequest('planasonix', { body: BODY, timestampSeconds: 1700000000, deliveryId: 'd-1', privateKey });
+    const entries = Object.fromEntries(headers['x-planasonix-signature']!.split(',').map((e) => e.split(/=(.*)/s).slice(0, 2)));
+    expect(Object.keys(entries)).to.deep.equal(['t', 'v2a', 'v1a']);
+    expect(verify(null, Buffer.concat([Buffer.from('1700000000.d-1\n'), BODY]), publicKey, Buffer.from(entries.v2a!, 'base64'))).to.equal(true);
+    expect(verify(null, Buffer.concat([Buffer.from('1700000000.'), BODY]), publicKey, Buffer.from(entries.v1a!, 'base64'))).to.equal(true);
   });
 
   it('uses the current time when no timestamp is given', () => {

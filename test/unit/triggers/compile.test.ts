@@ -41,7 +41,7 @@ describe('compileTrigger', () => {
     }
   });
 
-  it('signedDeliveryIdOnly: planasonix serves with the v2-only verifier; other schemes and publicKey are refused with the reason', () => {
+  it('signedDeliveryIdOnly: planasonix serves with the v2-only verifier, with or without a publicKey; other schemes are refused with the reason', () => {
     expect(compiled({ auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } }).verifier.signsDeliveryId).to.equal(true);
     expect(compiled({ auth: { scheme: 'planasonix' } }).verifier.signsDeliveryId).to.equal(undefined);
     const github = problems({ auth: { scheme: 'github', signedDeliveryIdOnly: true } });
@@ -49,9 +49,9 @@ describe('compileTrigger', () => {
       ['spec.auth.signedDeliveryIdOnly', 'spec.auth.signedDeliveryIdOnly applies to scheme planasonix only: scheme "github" has no signature that covers its delivery ID'],
     ]);
     expect(problems({ auth: { scheme: 'standard-webhooks', signedDeliveryIdOnly: true } })[0]!.message).to.include('standard-webhooks always signs webhook-id');
-    const withKey = problems({ auth: { scheme: 'planasonix', signedDeliveryIdOnly: true, publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n' } });
-    expect(withKey.map((p) => p.field)).to.deep.equal(['spec.auth.signedDeliveryIdOnly']);
-    expect(withKey[0]!.message).to.include('v1a signatures (spec.auth.publicKey) do not cover the delivery ID');
+    // v2a signatures (Ed25519) cover the ID, as v2 does.
+    const withKey = { auth: { scheme: 'planasonix' as const, signedDeliveryIdOnly: true, publicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n' } };
+    expect(compiled(withKey).verifier.signsDeliveryId).to.equal(true);
   });
 
   it('keys: the generated secret, and a rotated-out one only until it expires', () => {

@@ -35,7 +35,7 @@ describe('planasonix signature verifier', () => {
     expect(signedIdVerifier.signsDeliveryId).to.equal(true);
   });
 
-  describe('signedDeliveryIdOnly (v2 alone)', () => {
+  describe('signedDeliveryIdOnly (v2 and v2a alone)', () => {
     const signed = `t=${NOW_SECONDS},v2=${v2(SECRET, NOW_SECONDS, 'dlv_42')}`;
 
     it('accepts v2, with the current or the previous secret', () => {
@@ -68,6 +68,40 @@ describe('planasonix signature verifier', () => {
         failure: 'invalid_signature',
       });
       expect(signedIdVerifier.verify(request(header(forDottedId, 'evt.1')), keys([SECRET])).ok).to.equal(true);
+    });
+
+    describe('v2a: Ed25519 over "<t>.<id>\\n<body>", with spec.auth.publicKey', () => {
+      const pair = ed25519KeyPair();
+      const v2a = (id: string, privateKey = pair.privateKey) => sign(null, Buffer.concat([Buffer.from(`${NOW_SECONDS}.${id}\n`), BODY]), privateKey).toString('base64');
+      const v1a = sign(null, Buffer.concat([Buffer.from(`${NOW_SECONDS}.`), BODY]), pair.privateKey).toString('base64');
+      const withKey = (secrets: string[] = []) => keys(secrets, { publicKey: pair.publicKey });
+
+      it('accepts v2a for the delivery ID it signs, with or without a secret beside the key', () => {
+        const value = `t=${NOW_SECONDS},v2a=${v2a('dlv_42')}`;
+        expect(signedIdVerifier.verify(request(header(value, 'dlv_42')), withKey())).to.include({ ok: true, deliveryId: 'dlv_42' });
+        expect(signedIdVerifier.verify(request(header(value, 'dlv_42')), withKey([SECRET]))).to.include({ ok: true, deliveryId: 'dlv_42' });
+        // The default verifier takes it too, like v2, but without vouching for the ID.
+        expect(verifier.verify(request(header(value, 'dlv_42')), withKey()).ok).to.equal(true);
+      });
+
+      it('refuses it under another delivery ID, by another key, or with no public key configured', () => {
+        expect(signedIdVerifier.verify(request(header(`t=${NOW_SECONDS},v2a=${v2a('dlv_42')}`, 'dlv_43')), withKey())).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+        const byOther = `t=${NOW_SECONDS},v2a=${v2a('dlv_42', ed25519KeyPair().privateKey)}`;
+        expect(signedIdVerifier.verify(request(header(byOther, 'dlv_42')), withKey())).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+        expect(signedIdVerifier.verify(request(header(`t=${NOW_SECONDS},v2a=${v2a('dlv_42')}`, 'dlv_42')), keys([SECRET]))).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+      });
+
+      it('refuses v1a alone, and a v1a beside a v2a made for another ID', () => {
+        expect(signedIdVerifier.verify(request(header(`t=${NOW_SECONDS},v1a=${v1a}`, 'dlv_42')), withKey())).to.deep.equal({ ok: false, failure: 'missing_signature' });
+        const mixed = `t=${NOW_SECONDS},v2a=${v2a('dlv_42')},v1a=${v1a}`;
+        expect(signedIdVerifier.verify(request(header(mixed, 'dlv_43')), withKey())).to.deep.equal({ ok: false, failure: 'invalid_signature' });
+        expect(verifier.verify(request(header(mixed, 'dlv_43')), withKey()).ok).to.equal(true);
+      });
+
+      it('accepts what signRequest produces with a private key and a delivery ID', () => {
+        const headers = signRequest('planasonix', { body: BODY, timestampSeconds: NOW_SECONDS, deliveryId: 'dlv_9', privateKey: pair.privateKey });
+        expect(signedIdVerifier.verify(request(headers), withKey())).to.include({ ok: true, deliveryId: 'dlv_9' });
+      });
     });
 
     it('accepts what signRequest produces with a delivery ID, and refuses it stale', () => {
