@@ -167,7 +167,9 @@ const METHOD = `
   (every request but get, list and watch, and but the leader's lease renewals), until nothing more was
   written for 2 s, over the deliveries it accepted: the receiver's and the controllers' writes for
   each delivery until its run shows its Job (the bench's control plane runs no node, so no run
-  finishes and the writes of a finished run are not in it), against the bare client's two.
+  finishes and the writes of a finished run are not in it), against the bare client's two. 5f counts
+  the same for as many deliveries to the \`signedDeliveryIdOnly\` trigger, whose receiver writes no
+  DeliveryRecord.
 `;
 
 function table(rows: string[][]): string {
@@ -530,7 +532,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   bounds both. github cannot sign its delivery ID (GitHub's format), so it keeps the record.
 - **Figure 3d (full operator) and 5e: writes per delivery.** Until the run shows its Job, a delivery
   costs the API server 5 writes (5e): the DeliveryRecord, the PipelineRun, the Job, the run's status
-  and its Event (4 with \`signedDeliveryIdOnly\`), where the bare client makes one. With the API server
+  and its Event (4 with \`signedDeliveryIdOnly\`, 5f), where the bare client makes one. With the API server
   the bound, 3d cannot pass about a quarter of the bare client while the run's status and its Event
   stay, which the issue keeps; 0.12–0.16 in the runs of 2026-12-03. The Event is written from a
   bounded queue two at a time, so it never delays the writes that do the work; dropping it would be
