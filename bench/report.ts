@@ -523,13 +523,21 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   through pino's \`redact\` (36% of the CPU), 0.28–0.35 of Koa since.
 - **Figures 3a/3b (planasonix accept path): the replay record, then the receiver's own CPU.** A
   delivery whose ID the signature leaves out costs two creates, its DeliveryRecord and its run (3f:
-  0.53–0.71 of the same receiver without the record; 3a 0.48–0.49); figure 5e counts it. A trigger
+  0.50–0.71 of the same receiver without the record; 3a 0.43–0.49); figure 5e counts it. A trigger
   with \`signedDeliveryIdOnly\` has none (3g), and neither has standard-webhooks (3e): 3g held 0.80–0.83
-  of the bare client in the runs that added it, 3e 0.69–0.77 (0.64–1.05 over earlier runs). What
-  separates them from 0.9 is that the receiver runs on the API server's two cores: the CPU table below gives it
-  about 1 ms per delivery (its HTTP server, the verification, one API request over TLS, the log
-  line), against 0.3–0.4 ms for the bare client, and that time comes out of the API server's, which
-  bounds both. github cannot sign its delivery ID (GitHub's format), so it keeps the record.
+  of the bare client in the runs that added it, 0.67 in the full run of 2026-12-03's second session,
+  3e 0.69–0.87 (0.64–1.05 over earlier runs). What separates them from 0.9 is that the receiver runs
+  on the API server's two cores: the CPU table below gives it about 1 ms per delivery (its HTTP
+  server, the verification, one API request over TLS, the log line), against 0.3–0.4 ms for the bare
+  client, and that time comes out of the API server's, which bounds both. Where that 1 ms goes, per
+  thread (\`/proc/<pid>/task\`, one accept phase): the main thread 90%, V8's GC helpers 8–10%, libuv's
+  pool (the log writes) under 1%; with the record, the main thread spends 1.9–2.2 ms per delivery,
+  without it 1.0–1.1. The API client is not the difference: alone against the same API server, 16
+  creates in flight, \`KubeClient.create\` costs 180–250 µs of CPU once warm and a bare undici
+  request 200–240 µs, both about 0.55 ms one at a time; dropping the per-request AbortSignal changed
+  nothing measurable. What remains is the cost of serving HTTP and sending one TLS request at a few
+  hundred deliveries per second, where every event wakes the process alone. github cannot sign its
+  delivery ID (GitHub's format), so it keeps the record.
 - **Figure 3d (full operator) and 5e: writes per delivery.** Until the run shows its Job, a delivery
   costs the API server 5 writes (5e): the DeliveryRecord, the PipelineRun, the Job, the run's status
   and its Event (4 with \`signedDeliveryIdOnly\`, 5f), where the bare client makes one. With the API server
