@@ -545,8 +545,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   stay, which the issue keeps; 0.12–0.16 in the runs of 2026-12-03. The Event is written from a
   bounded queue two at a time, so it never delays the writes that do the work; dropping it would be
   the next step.
-- **Figure 4b (10,000 triggers Ready in 60 s): the API server on this machine.** 56–65 s in the runs
-  that found the causes above, where the creates alone took about 22 s; 110–143 s in the last three
+- **Figure 4b (10,000 triggers Ready in 40 s, issue 16's target; 60 s before it): the API server on
+  this machine.** 56–65 s in the runs that found the causes above, where the creates alone took
+  about 22 s; 110–143 s in the last three
   full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
   became slower by as much as the whole, and Ready stayed about three times the creates. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
@@ -621,7 +622,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   anonymous, and the heap after a full GC holds 28 MiB, 11 of them strings, mostly the loaded modules'
   source text, which V8 keeps for lazy compilation. At 10,000 triggers the replica holds 217–219 MiB:
   the live heap is 76 MiB (28 of strings, 20 of objects: about 5 KiB per trigger's route and compiled
-  verifier), and V8's old space held 64–106 MiB before that GC, depending on when it last collected. A Go process starts from a few MiB;
+  verifier), and V8's old space held 64–106 MiB before that GC, depending on when it last collected:
+  over issue 16's 200 MiB (figure 4d). A Go process starts from a few MiB;
   Node.js starts from 42, so Flux's 64 MiB is out of reach for this receiver; a bundled, minified
   build would take part of the source text off the heap. One run after the replay record landed: the API server and etcd
   spent 3.2 ms per run ours stored (record and run) against 2.3 for Tekton with 1000 QPS, which stored
