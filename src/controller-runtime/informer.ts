@@ -13,7 +13,7 @@ import type { IndexFunc, InformerStats, SharedInformer } from './shared-informer
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The calls an informer makes; a KubeClient, or a wrapper around one in tests. */
-export type InformerClient = Pick<KubeClient, 'listAll' | 'watch'>;
+export type InformerClient = Pick<KubeClient, 'list' | 'watch'>;
 
 /** Maps an object to the index values it is found under (for example the Secrets it references). */
 
@@ -46,6 +46,9 @@ export const INFORMER_DEFAULTS = {
 
 /** A watch that ends normally sooner than this without any event counts as a failure (no hot loop). */
 const MIN_HEALTHY_WATCH_MS = 1_000;
+
+/** Objects per list request, as client-go's pager asks for. */
+export const LIST_PAGE_SIZE = 500;
 
 interface Index<T> {
   fn: IndexFunc<T>;
@@ -308,28 +311,41 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    // The list cannot be cancelled, so stop() abandons it rather than wait up to the request timeout.
-    const list = await untilAborted(
-      this.client.listAll<T>(this.resource, this.selectors.namespace, {
-        labelSelector: this.selectors.labelSelector,
-        fieldSelector: this.selectors.fieldSelector,
-      }),
-      signal,
-    );
-    if (!list || signal.aborted) return;
-    this.stats.lists++;
+    // Each page is stripped into the new cache as it arrives. Holding every page until the last
+    // one kept a whole list's managedFields alive long enough to reach V8's old space: a receiver
+    // replica that had just loaded 10,000 triggers had 113 MiB of heap in use for 76 live, and an
+    // RSS of 223 MiB that a minute of idleness did not lower (nothing allocates, so nothing
+    // collects). Page by page: 75 MiB in use, 180 MiB of RSS.
     const fresh = new Map<string, T>();
-    for (const item of list.items) {
-      const obj = this.forCache(item);
-      fresh.set(objectKey(obj), obj);
-    }
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      // The list cannot be cancelled, so stop() abandons it rather than wait up to the request timeout.
+      const page = await untilAborted(
+        this.client.list<T>(this.resource, this.selectors.namespace, {
+          labelSelector: this.selectors.labelSelector,
+          fieldSelector: this.selectors.fieldSelector,
+          limit: LIST_PAGE_SIZE,
+          continue: cont,
+        }),
+        signal,
+      );
+      if (!page || signal.aborted) return;
+      for (const item of page.items) {
+        const obj = this.forCache(item);
+        fresh.set(objectKey(obj), obj);
+      }
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    this.stats.lists++;
     const previous = this.store;
     this.store = fresh;
     for (const index of this.indexes.values()) {
       index.keysByValue.clear();
       for (const [key, obj] of fresh) this.indexObject(index, key, obj);
     }
-    this.resourceVersion = list.metadata.resourceVersion;
+    this.resourceVersion = resourceVersion;
     this.nextRelistAt = this.opts.relistIntervalMs > 0 ? Date.now() + this.opts.relistIntervalMs : Number.POSITIVE_INFINITY;
     this.log.debug({ informer: this.name, objects: fresh.size }, 'listed');
 

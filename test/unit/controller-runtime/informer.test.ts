@@ -17,21 +17,26 @@ interface WatchSession {
   end(): void;
 }
 
-/** A client whose list answers from `objects` and whose watches the test drives by hand. */
+/** A client whose list answers from `objects`, a page of `limit` at a time, and whose watches the test drives by hand. */
 class ScriptedClient implements InformerClient {
   objects = new Map<string, Secret>();
   listResourceVersion = '1';
-  listFailures: Error[] = [];
+  /** One entry per coming list request: the error it fails with, or undefined to answer. */
+  listFailures: (Error | undefined)[] = [];
   lists: ListOptions[] = [];
   sessions: WatchSession[] = [];
   activeWatches = 0;
   maxActiveWatches = 0;
 
-  async listAll<T extends KubeObject>(_r: ResourceType, _ns?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(_r: ResourceType, _ns?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
     this.lists.push(opts);
     const failure = this.listFailures.shift();
     if (failure) throw failure;
-    return { items: [...this.objects.values()].map((o) => structuredClone(o)) as T[], metadata: { resourceVersion: this.listResourceVersion } };
+    const all = [...this.objects.values()];
+    const from = Number(opts.continue ?? 0);
+    const to = opts.limit ? from + opts.limit : all.length;
+    const items = all.slice(from, to).map((o) => structuredClone(o)) as T[];
+    return { items, metadata: { resourceVersion: this.listResourceVersion, ...(to < all.length ? { continue: String(to) } : {}) } };
   }
 
   watch<T extends KubeObject>(_r: ResourceType, _ns: string | undefined, opts: WatchOptions, onEvent: (type: WatchEventType, obj: T) => void): Promise<void> {
@@ -156,6 +161,27 @@ describe('Informer (scripted client)', () => {
     expect(informer.keys().sort()).to.deep.equal(['ns/a', 'ns/c', 'ns/d']);
     expect(client.sessions[1]!.opts.resourceVersion).to.equal('6');
     expect(informer.stats).to.include({ expired: 1, lists: 2 });
+  });
+
+  it('lists a page at a time, and a relist that fails midway changes nothing and starts over', async () => {
+    for (let i = 0; i < 1203; i++) client.objects.set(`o${i}`, secret(`o${i}`, '1'));
+    makeInformer();
+    informer.start();
+    await until(() => client.sessions.length === 1);
+    expect(client.lists.map((o) => [o.limit, o.continue])).to.deep.equal([[500, undefined], [500, '500'], [500, '1000']]);
+    expect(informer.list()).to.have.length(1203);
+    expect(events).to.have.length(1203);
+
+    client.objects.set('o7', secret('o7', '2'));
+    client.listFailures.push(undefined, new KubeError(500, 'InternalError', 'etcd timeout'));
+    client.lists = [];
+    events = [];
+    client.sessions[0]!.fail(new KubeError(410, 'Expired', 'too old resource version'));
+    await until(() => client.sessions.length === 2);
+    // The failed attempt read one page and was dropped; the next started from the first page.
+    expect(client.lists.map((o) => o.continue)).to.deep.equal([undefined, '500', undefined, '500', '1000']);
+    expect(events).to.deep.equal(['update o7 1->2']);
+    expect(informer.list()).to.have.length(1203);
   });
 
   it('restarts after any watch error with backoff, never running two watches at once', async () => {

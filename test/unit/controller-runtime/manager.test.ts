@@ -17,7 +17,7 @@ class QuietClient implements ManagerClient {
     this.openGate();
   }
 
-  async listAll<T extends KubeObject>(): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(): Promise<ObjectList<T>> {
     this.listsWaiting++;
     await this.gate;
     return { items: structuredClone(this.items) as T[], metadata: { resourceVersion: '1' } };

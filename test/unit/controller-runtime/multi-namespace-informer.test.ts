@@ -48,7 +48,7 @@ class NamespacedClient implements ManagerClient {
     this.gate(ns).release();
   }
 
-  async listAll<T extends KubeObject>(_r: ResourceType, ns?: string): Promise<ObjectList<T>> {
+  async list<T extends KubeObject>(_r: ResourceType, ns?: string): Promise<ObjectList<T>> {
     this.listed.push(ns ?? '*');
     if (this.gated) await this.gate(ns ?? '*').open;
     const items = this.objects.filter((o) => ns === undefined || o.metadata?.namespace === ns);
