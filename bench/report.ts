@@ -520,12 +520,12 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   rest, about 25 µs by \`/proc\` (the profile charges it 40, with the time the kernel runs the load
   generator it woke). No part is large enough that removing it gets to 60 µs short of dropping the
   log line and the metrics, which the issue keeps. Before: 0.12 of Koa while every log line went
-  through pino's \`redact\` (36% of the CPU), 0.28–0.35 of Koa since.
+  through pino's \`redact\` (36% of the CPU), 0.22–0.48 of Koa since (the machine's load moves it).
 - **Figures 3a/3b (planasonix accept path): the replay record, then the receiver's own CPU.** A
   delivery whose ID the signature leaves out costs two creates, its DeliveryRecord and its run (3f:
-  0.50–0.71 of the same receiver without the record; 3a 0.43–0.49); figure 5e counts it. A trigger
+  0.48–0.71 of the same receiver without the record; 3a 0.38–0.49); figure 5e counts it. A trigger
   with \`signedDeliveryIdOnly\` has none (3g), and neither has standard-webhooks (3e): 3g held 0.80–0.83
-  of the bare client in the runs that added it, 0.67 in the full run of 2026-12-03's second session,
+  of the bare client in the runs that added it, 0.67–0.75 in the full runs of 2026-12-03's second session,
   3e 0.69–0.87 (0.64–1.05 over earlier runs). What separates them from 0.9 is that the receiver runs
   on the API server's two cores: the CPU table below gives it about 1 ms per delivery (its HTTP
   server, the verification, one API request over TLS, the log line), against 0.3–0.4 ms for the bare
@@ -542,7 +542,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   costs the API server 5 writes (5e): the DeliveryRecord, the PipelineRun, the Job, the run's status
   and its Event (4 with \`signedDeliveryIdOnly\`, 5f), where the bare client makes one. With the API server
   the bound, 3d cannot pass about a quarter of the bare client while the run's status and its Event
-  stay, which the issue keeps; 0.12–0.16 in the runs of 2026-12-03. The Event is written from a
+  stay, which the issue keeps; 0.12–0.19 in the runs of 2026-12-03. The Event is written from a
   bounded queue two at a time, so it never delays the writes that do the work; dropping it would be
   the next step.
 - **Figure 4b (10,000 triggers Ready in 40 s, issue 16's target; 60 s before it): the API server on
@@ -569,7 +569,11 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   cap at 512 MiB, a scale-only run with 30,000 triggers served 0.31 of the bare Koa app alongside,
   as figure 1 does with 10 triggers (0.31–0.33 in full runs). That is the trade the Deployment makes
   for fitting 10,000 triggers in 200 MiB; a deployment that serves thousands of triggers under heavy
-  load can raise the cap and the memory limit together.
+  load can raise the cap and the memory limit together. The full run of 2026-12-03 after the
+  page-by-page lists shows 4e at 1.28, but figure 1's rounds in that run were slow (the bare Koa app
+  at 32–63 µs of CPU per request, against 34–39 in 4e's rounds): against the Koa rounds measured
+  alongside each, the two are equal (0.222 and 0.221 of Koa), and by CPU per request 4e's rounds cost
+  143–211 µs against 122–191, about 0.87. One run; not counted as a cause found.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
   the median to the bare client's second write; the tail follows the run controller's other writes
   (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up
@@ -620,10 +624,13 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   108 MiB, 54 are the node binary's pages mapped from the file (an empty Node.js 24 process has 34 of
   them; file-backed, so shared by the processes that map the same binary and reclaimable), 54 are
   anonymous, and the heap after a full GC holds 28 MiB, 11 of them strings, mostly the loaded modules'
-  source text, which V8 keeps for lazy compilation. At 10,000 triggers the replica holds 217–219 MiB:
-  the live heap is 76 MiB (28 of strings, 20 of objects: about 5 KiB per trigger's route and compiled
-  verifier), and V8's old space held 64–106 MiB before that GC, depending on when it last collected:
-  over issue 16's 200 MiB (figure 4d). A Go process starts from a few MiB;
+  source text, which V8 keeps for lazy compilation. At 10,000 triggers the live heap is 76 MiB (28 of
+  strings, 20 of objects: about 5 KiB per trigger's cached objects, route and compiled verifier). The
+  replica held 217–223 MiB there, over issue 16's 200 MiB (figure 4d), while its informers kept a
+  whole list until its last page: the list's managedFields reached the old space (113 MiB in use for
+  76 live) and stayed there, since an idle process allocates nothing and so collects nothing (RSS
+  sampled every 5 s for a minute did not move). Stripped page by page (2026-12-03), the replica
+  holds 177–180 MiB with 75–77 MiB of heap in use. A Go process starts from a few MiB;
   Node.js starts from 42, so Flux's 64 MiB is out of reach for this receiver; a bundled, minified
   build would take part of the source text off the heap. One run after the replay record landed: the API server and etcd
   spent 3.2 ms per run ours stored (record and run) against 2.3 for Tekton with 1000 QPS, which stored
