@@ -4,10 +4,12 @@
 // run's status.
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { eventually, useNamespace } from '../../harness/fixtures.ts';
+import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, planasonixHeaders, send, type TriggerHandle } from '../receiver/receiver-fixtures.ts';
 import { signRequest } from '../../../src/signing/sign-request.ts';
+import { RESOURCES } from '../../../src/kube/resources.ts';
+import type { PipelineRun } from '../../../src/api/types.ts';
 import { parseRequestCounts, writesBetween, type RequestCounts } from '../../../bench/api-writes.ts';
 
 /** The operator's requests by "verb resource[/subresource] code", read from its scrape as Prometheus would. */
@@ -61,6 +63,12 @@ describe('planasonix_kube_requests_total: what a delivery costs the API server',
   });
 
   it("the controllers' writes for the run: its Job and its status", async () => {
+    // The earlier tests' runs get their Jobs and statuses from the leader too, just after their 202s:
+    // counted from before those writes, they would be charged to this run.
+    await eventually(async () => {
+      const runs = await adminClient().list<PipelineRun>(RESOURCES.pipelineRuns, ns());
+      return runs.items.length > 0 && runs.items.every((r) => r.status?.jobRef !== undefined);
+    }, 20_000);
     const before = await requestCounts(leader);
     const body = Buffer.from(JSON.stringify({ export_id: 'counted-run' }));
     const headers = planasonixHeaders(trigger.secret, body, { deliveryId: `evt_${randomUUID()}` });
