@@ -7,7 +7,7 @@ import { sign as signGithub } from '@octokit/webhooks-methods';
 import { adminClient, eventually, useNamespace } from '../../harness/fixtures.ts';
 import { signRequest } from '../../../src/signing/sign-request.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import type { DeliveryRecord, PipelineRun } from '../../../src/api/types.ts';
+import type { DeliveryRecord, PipelineRun, WebhookTriggerSpec } from '../../../src/api/types.ts';
 import { LABELS } from '../../../src/api/constants.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { createPipeline, createTrigger, planasonixHeaders, runsOf, send, type Reply, type TriggerHandle } from './receiver-fixtures.ts';
@@ -101,56 +101,46 @@ describe('receiver: one run per delivery', function () {
     expect((await runsOf(ns(), 'dupes')).filter((r) => r.spec.params?.export_id === 'replayed')).to.have.length(1);
   });
 
-  it('signedDeliveryIdOnly: a captured request replayed under a new ID is refused, and no DeliveryRecord is kept', async () => {
-    const strict = await createTrigger(leader, ns(), 'signed-ids', { auth: { scheme: 'planasonix', signedDeliveryIdOnly: true } });
-    await eventually(async () => replica!.routes?.lookup(strict.path)?.state === 'serving', 20_000);
-    const body = Buffer.from(JSON.stringify({ export_id: 'signed-id' }));
-    const signed = signRequest('planasonix', { secret: strict.secret, body, deliveryId: `evt_${randomUUID()}` });
-    const first = await send(replica!.receiverUrl, strict.path, { headers: signed, body });
+  /**
+   * A signedDeliveryIdOnly trigger, signed by `sign` (which signs the ID when given one): a retry is
+   * the same run on the other replica, a replay under a new ID or a signature without the ID is
+   * refused, and the receiver keeps no DeliveryRecord for it.
+   */
+  async function expectSignedIdsOnly(name: string, auth: WebhookTriggerSpec['auth'], sign: (handle: TriggerHandle, body: Buffer, deliveryId?: string) => Record<string, string>) {
+    const handle = await createTrigger(leader, ns(), name, { auth: { scheme: 'planasonix', signedDeliveryIdOnly: true, ...auth } });
+    await eventually(async () => replica!.routes?.lookup(handle.path)?.state === 'serving', 20_000);
+    const body = Buffer.from(JSON.stringify({ export_id: name }));
+    const signed = sign(handle, body, `evt_${randomUUID()}`);
+    const first = await send(replica!.receiverUrl, handle.path, { headers: signed, body });
     expect(first.status, first.text).to.equal(202);
-    const retry = await send(leader.receiverUrl, strict.path, { headers: signed, body });
+    const retry = await send(leader.receiverUrl, handle.path, { headers: signed, body });
     expect(retry.status, retry.text).to.equal(200);
     expect(retry.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
 
-    // The ID is signed: changing it breaks the signature, and a v1 signature (which leaves it out) is refused.
-    const replay = await send(replica!.receiverUrl, strict.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    // The ID is signed: changing it breaks the signature, and a signature that leaves it out is refused.
+    const replay = await send(replica!.receiverUrl, handle.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
     expect(replay.status, replay.text).to.equal(401);
-    const v1 = await send(replica!.receiverUrl, strict.path, { headers: planasonixHeaders(strict.secret, body, { deliveryId: `evt_${randomUUID()}` }), body });
-    expect(v1.status, v1.text).to.equal(401);
-    expect(v1.json()).to.include({ error: 'missing_signature' });
+    const unsignedId = await send(replica!.receiverUrl, handle.path, { headers: { ...sign(handle, body), 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
+    expect(unsignedId.status, unsignedId.text).to.equal(401);
+    expect(unsignedId.json()).to.include({ error: 'missing_signature' });
 
-    expect(await runsOf(ns(), 'signed-ids')).to.have.length(1);
-    const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=signed-ids` });
+    expect(await runsOf(ns(), name)).to.have.length(1);
+    const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=${name}` });
     expect(records.items).to.deep.equal([]);
+  }
+
+  it('signedDeliveryIdOnly: a captured request replayed under a new ID is refused, and no DeliveryRecord is kept', async () => {
+    await expectSignedIdsOnly('signed-ids', {}, ({ secret }, body, deliveryId) => signRequest('planasonix', { secret, body, ...(deliveryId && { deliveryId }) }));
     // The same selector finds the records of the v1 deliveries above.
     expect((await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=dupes` })).items).not.to.deep.equal([]);
   });
 
   it('signedDeliveryIdOnly with a publicKey: v2a signatures cover the ID, so a replay under a new ID is refused and no record is kept', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const keyed = await createTrigger(leader, ns(), 'signed-ids-ed25519', {
-      auth: { scheme: 'planasonix', signedDeliveryIdOnly: true, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
-    });
-    await eventually(async () => replica!.routes?.lookup(keyed.path)?.state === 'serving', 20_000);
-    const body = Buffer.from(JSON.stringify({ export_id: 'signed-id-ed25519' }));
-    // The private key alone, as a sender holding no shared secret signs: v2a, then v1a.
-    const signed = signRequest('planasonix', { privateKey, body, deliveryId: `evt_${randomUUID()}` });
-    const first = await send(replica!.receiverUrl, keyed.path, { headers: signed, body });
-    expect(first.status, first.text).to.equal(202);
-    const retry = await send(leader.receiverUrl, keyed.path, { headers: signed, body });
-    expect(retry.status, retry.text).to.equal(200);
-    expect(retry.json()).to.include({ correlationId: first.json().correlationId, duplicate: true });
-
-    const replay = await send(replica!.receiverUrl, keyed.path, { headers: { ...signed, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
-    expect(replay.status, replay.text).to.equal(401);
-    const v1aOnly = signRequest('planasonix', { privateKey, body });
-    const unsignedId = await send(replica!.receiverUrl, keyed.path, { headers: { ...v1aOnly, 'x-planasonix-delivery': `evt_${randomUUID()}` }, body });
-    expect(unsignedId.status, unsignedId.text).to.equal(401);
-    expect(unsignedId.json()).to.include({ error: 'missing_signature' });
-
-    expect(await runsOf(ns(), 'signed-ids-ed25519')).to.have.length(1);
-    const records = await adminClient().list<DeliveryRecord>(RESOURCES.deliveryRecords, ns(), { labelSelector: `${LABELS.trigger}=signed-ids-ed25519` });
-    expect(records.items).to.deep.equal([]);
+    // The private key alone, as a sender holding no shared secret signs: v2a and v1a, or v1a alone without an ID.
+    await expectSignedIdsOnly('signed-ids-ed25519', { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() }, (_handle, body, deliveryId) =>
+      signRequest('planasonix', { privateKey, body, ...(deliveryId && { deliveryId }) }),
+    );
   });
 
   it('a captured GitHub request replayed with a new X-GitHub-Delivery is a duplicate (GitHub signs no timestamp)', async () => {
