@@ -13,7 +13,7 @@ import type { IndexFunc, InformerStats, SharedInformer } from './shared-informer
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The calls an informer makes; a KubeClient, or a wrapper around one in tests. */
-export type InformerClient = Pick<KubeClient, 'list' | 'watch'>;
+export type InformerClient = Pick<KubeClient, 'listPages' | 'watch'>;
 
 /** Maps an object to the index values it is found under (for example the Secrets it references). */
 
@@ -46,9 +46,6 @@ export const INFORMER_DEFAULTS = {
 
 /** A watch that ends normally sooner than this without any event counts as a failure (no hot loop). */
 const MIN_HEALTHY_WATCH_MS = 1_000;
-
-/** Objects per list request, as client-go's pager asks for. */
-const LIST_PAGE_SIZE = 500;
 
 interface Index<T> {
   fn: IndexFunc<T>;
@@ -318,26 +315,21 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
     // collects). Page by page: 75–77 MiB in use, 177–180 MiB of RSS.
     const fresh = new Map<string, T>();
     let resourceVersion: string | undefined;
-    let cont: string | undefined;
-    do {
-      // The list cannot be cancelled, so stop() abandons it rather than wait up to the request timeout.
-      const page = await untilAborted(
-        this.client.list<T>(this.resource, this.selectors.namespace, {
-          labelSelector: this.selectors.labelSelector,
-          fieldSelector: this.selectors.fieldSelector,
-          limit: LIST_PAGE_SIZE,
-          continue: cont,
-        }),
-        signal,
-      );
-      if (!page || signal.aborted) return;
-      for (const item of page.items) {
+    const pages = this.client.listPages<T>(this.resource, this.selectors.namespace, {
+      labelSelector: this.selectors.labelSelector,
+      fieldSelector: this.selectors.fieldSelector,
+    });
+    for (;;) {
+      // A list cannot be cancelled, so stop() abandons it rather than wait up to the request timeout.
+      const next = await untilAborted(pages.next(), signal);
+      if (!next || signal.aborted) return;
+      if (next.done) break;
+      for (const item of next.value.items) {
         const obj = this.forCache(item);
         fresh.set(objectKey(obj), obj);
       }
-      resourceVersion = page.metadata.resourceVersion;
-      cont = page.metadata.continue || undefined;
-    } while (cont);
+      resourceVersion = next.value.metadata.resourceVersion;
+    }
     this.stats.lists++;
     const previous = this.store;
     this.store = fresh;

@@ -69,6 +69,9 @@ interface Authentication {
   at: number;
 }
 
+/** Objects per list request, as client-go's pager asks for. */
+const LIST_PAGE_SIZE = 500;
+
 const MERGE_PATCH = 'application/merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml';
 
@@ -136,17 +139,27 @@ export class KubeClient {
     return this.request<ObjectList<T>>('GET', resourcePath(r, namespace), { query: { ...opts } });
   }
 
+  /**
+   * Lists one page at a time (LIST_PAGE_SIZE objects unless opts.limit says otherwise), so that a
+   * caller can be done with each page before the next arrives.
+   */
+  async *listPages<T extends KubeObject>(r: ResourceType, namespace?: string, opts: ListOptions = {}): AsyncGenerator<ObjectList<T>> {
+    let cont: string | undefined;
+    do {
+      const page = await this.list<T>(r, namespace, { limit: LIST_PAGE_SIZE, ...opts, continue: cont });
+      yield page;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+  }
+
   /** Lists every page. */
   async listAll<T extends KubeObject>(r: ResourceType, namespace?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const items: T[] = [];
-    let cont: string | undefined;
     let resourceVersion: string | undefined;
-    do {
-      const page = await this.list<T>(r, namespace, { limit: 500, ...opts, continue: cont });
+    for await (const page of this.listPages<T>(r, namespace, opts)) {
       items.push(...page.items);
-      cont = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
-    } while (cont);
+    }
     return { items, metadata: { resourceVersion } };
   }
 

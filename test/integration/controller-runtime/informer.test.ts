@@ -37,9 +37,9 @@ class PartitionableClient implements InformerClient {
     this.partitioned = false;
   }
 
-  async list<T extends KubeObject>(r: ResourceType, namespace?: string, opts?: ListOptions): Promise<ObjectList<T>> {
+  async *listPages<T extends KubeObject>(r: ResourceType, namespace?: string, opts?: ListOptions): AsyncGenerator<ObjectList<T>> {
     if (this.partitioned) throw new KubeError(0, 'ECONNREFUSED', 'partitioned by the test');
-    return this.inner.list<T>(r, namespace, opts);
+    yield* this.inner.listPages<T>(r, namespace, opts);
   }
 
   async watch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (type: WatchEventType, obj: T) => void): Promise<void> {

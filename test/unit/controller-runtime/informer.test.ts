@@ -17,26 +17,29 @@ interface WatchSession {
   end(): void;
 }
 
-/** A client whose list answers from `objects`, a page of `limit` at a time, and whose watches the test drives by hand. */
+/** A client whose list answers from `objects`, `pageSize` at a time, and whose watches the test drives by hand. */
 class ScriptedClient implements InformerClient {
   objects = new Map<string, Secret>();
   listResourceVersion = '1';
   /** One entry per coming list request: the error it fails with, or undefined to answer. */
   listFailures: (Error | undefined)[] = [];
-  lists: ListOptions[] = [];
   sessions: WatchSession[] = [];
   activeWatches = 0;
   maxActiveWatches = 0;
 
-  async list<T extends KubeObject>(_r: ResourceType, _ns?: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
-    this.lists.push(opts);
-    const failure = this.listFailures.shift();
-    if (failure) throw failure;
+  pageSize = Infinity;
+  /** Every page requested, with the continue token it would carry. */
+  lists: ListOptions[] = [];
+
+  async *listPages<T extends KubeObject>(_r: ResourceType, _ns?: string, opts: ListOptions = {}): AsyncGenerator<ObjectList<T>> {
     const all = [...this.objects.values()];
-    const from = Number(opts.continue ?? 0);
-    const to = opts.limit ? from + opts.limit : all.length;
-    const items = all.slice(from, to).map((o) => structuredClone(o)) as T[];
-    return { items, metadata: { resourceVersion: this.listResourceVersion, ...(to < all.length ? { continue: String(to) } : {}) } };
+    for (let from = 0; ; from += this.pageSize) {
+      this.lists.push({ ...opts, ...(from > 0 && { continue: String(from) }) });
+      const failure = this.listFailures.shift();
+      if (failure) throw failure;
+      yield { items: all.slice(from, from + this.pageSize).map((o) => structuredClone(o)) as T[], metadata: { resourceVersion: this.listResourceVersion } };
+      if (from + this.pageSize >= all.length) return;
+    }
   }
 
   watch<T extends KubeObject>(_r: ResourceType, _ns: string | undefined, opts: WatchOptions, onEvent: (type: WatchEventType, obj: T) => void): Promise<void> {
@@ -163,12 +166,13 @@ describe('Informer (scripted client)', () => {
     expect(informer.stats).to.include({ expired: 1, lists: 2 });
   });
 
-  it('lists a page at a time, and a relist that fails midway changes nothing and starts over', async () => {
+  it('caches a list page by page, and a relist that fails midway changes nothing and starts over', async () => {
+    client.pageSize = 500;
     for (let i = 0; i < 1203; i++) client.objects.set(`o${i}`, secret(`o${i}`, '1'));
     makeInformer();
     informer.start();
     await until(() => client.sessions.length === 1);
-    expect(client.lists.map((o) => [o.limit, o.continue])).to.deep.equal([[500, undefined], [500, '500'], [500, '1000']]);
+    expect(client.lists).to.have.length(3);
     expect(informer.list()).to.have.length(1203);
     expect(events).to.have.length(1203);
 

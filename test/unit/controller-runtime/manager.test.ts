@@ -17,10 +17,10 @@ class QuietClient implements ManagerClient {
     this.openGate();
   }
 
-  async list<T extends KubeObject>(): Promise<ObjectList<T>> {
+  async *listPages<T extends KubeObject>(): AsyncGenerator<ObjectList<T>> {
     this.listsWaiting++;
     await this.gate;
-    return { items: structuredClone(this.items) as T[], metadata: { resourceVersion: '1' } };
+    yield { items: structuredClone(this.items) as T[], metadata: { resourceVersion: '1' } };
   }
 
   watch(_r: unknown, _ns: unknown, opts: WatchOptions): Promise<void> {

@@ -48,11 +48,11 @@ class NamespacedClient implements ManagerClient {
     this.gate(ns).release();
   }
 
-  async list<T extends KubeObject>(_r: ResourceType, ns?: string): Promise<ObjectList<T>> {
+  async *listPages<T extends KubeObject>(_r: ResourceType, ns?: string): AsyncGenerator<ObjectList<T>> {
     this.listed.push(ns ?? '*');
     if (this.gated) await this.gate(ns ?? '*').open;
     const items = this.objects.filter((o) => ns === undefined || o.metadata?.namespace === ns);
-    return { items: structuredClone(items) as T[], metadata: { resourceVersion: '1' } };
+    yield { items: structuredClone(items) as T[], metadata: { resourceVersion: '1' } };
   }
 
   watch<T extends KubeObject>(_r: ResourceType, ns: string | undefined, opts: WatchOptions, onEvent: (type: WatchEventType, obj: T) => void): Promise<void> {
