@@ -558,7 +558,7 @@ interface WritesPerDelivery {
   byKind: string;
 }
 
-// Read before the batch once the fresh operator has stopped writing on its own, and after it once 2 s
+// Read before the batch once the operator has stopped writing on its own, and after it once 2 s
 // pass without a write: the run controller's writes after the Job (the run's status, its Event)
 // trail the Job's ADDED.
 async function deliverAndCountWrites(ctx: Context, op: OperatorProcess, hook: Hook): Promise<WritesPerDelivery> {

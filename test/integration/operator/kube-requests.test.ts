@@ -78,6 +78,7 @@ describe('planasonix_kube_requests_total: what a delivery costs the API server',
       return w['create jobs 201'] && w['patch pipelineruns/status 200'] ? w : undefined;
     }, 20_000);
     expect(writes['create jobs 201']).to.equal(1);
+    expect(writes['patch pipelineruns/status 200']).to.equal(1);
     // No write for the run (its Job, its status, its Event) fails, and none goes to the trigger's spec
     // or Secret. (A status write of the trigger may meet a Conflict and be retried quietly.)
     const forTheRun = Object.keys(writes).filter((k) => /^\w+ (jobs|pipelineruns|pipelineruns\/status|events) /.test(k));
