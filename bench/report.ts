@@ -158,7 +158,11 @@ const METHOD = `
   4e repeats figure 1 with the large set loaded; the routing table is a \`Map\` look-up. The bare Koa
   rounds measured alongside are in its note: they tell how much busier the machine was in one phase
   than in the other. 4f times the look-up alone, in a process of its own, on tables of 10 and 10,000
-  compiled routes, with a fresh path string per look-up as a request brings one.
+  compiled routes, with a fresh path string per look-up as a request brings one. 4g–4j are issue 16's
+  30,000-trigger point: the namespace of 4b is deleted, a fresh operator creates and serves 30,000
+  triggers the same way, and 4j repeats figure 1 against it. Their heap outgrows the Deployment's
+  160 MiB old-space cap (sized for 10,000: 4c, 4d), so these processes run with a 512 MiB cap, as a
+  deployment of that size would set it together with its memory limit.
 - **5 — End to end.** 200 deliveries, 4 at a time, from the benchmark process to the full operator; a
   watch on Jobs records the local time each Job's ADDED event arrives (creationTimestamp only has
   one-second resolution). The baseline writes the same PipelineRun and then the Job \`buildJob()\` makes

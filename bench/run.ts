@@ -7,7 +7,8 @@
 //
 //   BENCH_QUICK=1        shorter phases and 2,000 instead of 10,000 triggers (for trying the bench out)
 //   BENCH_CPU_PROFILE=1  run the operator with --cpu-prof and summarize the top frames per phase
-//   BENCH_PHASES=...     comma-separated subset of verify,filter,reject,accept,e2e,peers,scale (default: all)
+//   BENCH_PHASES=...     comma-separated subset of verify,filter,reject,accept,e2e,peers,scale,scalexl (default: all)
+//                        scalexl: the 30,000-trigger point (4g–4j), after scale and only with it
 //                        peers: ours against Tekton Triggers and Flux's Receiver (tools/peers/build.sh
 //                        builds them from their Go modules on first use, several minutes)
 //                        longaccept (not in the default set): the accept path over a long run per
@@ -16,6 +17,7 @@
 //   BENCH_PEERS=tekton,flux  the peers to build and compare with (default both)
 //   BENCH_LONG_RUNS=N    runs each scheme of longaccept stores (default 20,000; 6,000 with BENCH_QUICK)
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000); the wait for Ready grows with it
+//   BENCH_SCALE_XL=N     the count of the scalexl point (default 30,000; 4,000 with BENCH_QUICK)
 //   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/receiver-deployment.yaml's
 //   BENCH_KEEP_LOGS=1    keep the operator processes' logs (their directory is printed at the end)
 //   PLANASONIX_TEST_NODE  off by default here: the control plane runs without its node (kubelet,
@@ -66,9 +68,12 @@ import { byId, renderLatencySvg, renderMarkdown, type Figure, type Results } fro
 const exec = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.BENCH_CPU_PROFILE === '1';
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'verify,filter,reject,accept,e2e,peers,scale').split(',').map((s) => s.trim()));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'verify,filter,reject,accept,e2e,peers,scale,scalexl').split(',').map((s) => s.trim()));
 
 const SCALE_LARGE = Number(process.env.BENCH_SCALE_LARGE ?? (QUICK ? 2_000 : 10_000));
+const SCALE_XL = Number(process.env.BENCH_SCALE_XL ?? (QUICK ? 4_000 : 30_000));
+/** The old-space cap for the 30,000-trigger point: its heap alone outgrows the Deployment's 160 MiB. */
+const SCALE_XL_OLD_SPACE_MIB = 512;
 const CONFIG = {
   rejectConnections: 16,
   rejectSeconds: QUICK ? 3 : 6,
@@ -83,7 +88,8 @@ const CONFIG = {
   scaleLarge: SCALE_LARGE,
   scaleConcurrency: 32,
   // 5 min, or 30 ms per trigger for larger counts: 30,000 took 344 s on 2 cores.
-  scaleTimeoutMs: Math.max(5 * 60_000, SCALE_LARGE * 30),
+  scaleXl: SCALE_XL,
+  scaleTimeoutMs: Math.max(5 * 60_000, Math.max(SCALE_LARGE, SCALE_XL) * 30),
   benchTriggers: 10,
   longRuns: Number(process.env.BENCH_LONG_RUNS ?? (QUICK ? 6_000 : 20_000)),
   longChunkSeconds: 5,
@@ -148,7 +154,7 @@ async function kubectl(plane: ControlPlane, args: string[]): Promise<string> {
 let operatorSerial = 0;
 type BenchOperator = OperatorProcess & { label: string; profileDir: string | undefined; snapshotDir: string };
 
-async function startOperator(ctx: Context, components: 'all' | 'receiver', label: string): Promise<BenchOperator> {
+async function startOperator(ctx: Context, components: 'all' | 'receiver', label: string, nodeOptions = ctx.nodeOptions): Promise<BenchOperator> {
   operatorSerial++;
   const profileDir = ctx.profileDir ? path.join(ctx.profileDir, `${operatorSerial}-${label}`) : undefined;
   const snapshotDir = path.join(ctx.workDir, `heap-${operatorSerial}-${label}`);
@@ -157,7 +163,7 @@ async function startOperator(ctx: Context, components: 'all' | 'receiver', label
     kubeconfig: ctx.operatorKubeconfig,
     components,
     logFile: path.join(ctx.workDir, `operator-${operatorSerial}-${label}.log`),
-    nodeOptions: [...ctx.nodeOptions, ...heapSnapshotFlags(snapshotDir)],
+    nodeOptions: [...nodeOptions, ...heapSnapshotFlags(snapshotDir)],
     ...(profileDir ? { cpuProfDir: profileDir } : {}),
   });
   log(`operator ${label} (${components}) ready, pid ${op.pid}`);
@@ -677,6 +683,8 @@ async function scaleTriggers(ctx: Context, op: OperatorProcess, count: number, m
   return result;
 }
 
+const label = (n: number) => n.toLocaleString('en-US');
+
 async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<string, number>, rssAt10: MemoryAt10): Promise<void> {
   log('figure 4f: routing-table look-up with 10 and with 10,000 routes (its own process)');
   const routing = await runJsonChild<{ nsAt10: number; nsAt10000: number }>('routing-bench.ts', {}, 120_000);
@@ -709,26 +717,17 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   const heapAll = await op.heap();
   log(`  operator (all components) RSS with ${CONFIG.scaleLarge} triggers: ${memAll.rssMiB.toFixed(0)} MiB (peak ${memAll.peakMiB.toFixed(0)} MiB), V8 heap ${heapAll.usedMiB.toFixed(0)} MiB used of ${heapAll.totalMiB.toFixed(0)} MiB`);
 
-  // A fresh receiver replica: how long it takes to load every route, and what it holds in memory.
-  const syncStarted = performance.now();
-  const receiver = await startOperator(ctx, 'receiver', 'receiver-at-scale');
-  const syncSeconds = (performance.now() - syncStarted) / 1000;
-  await new Promise((r) => setTimeout(r, 2_000));
-  const memReceiver = receiver.memory();
-  const heapReceiver = await receiver.heap();
-  log(`  fresh receiver replica: ready in ${syncSeconds.toFixed(1)} s, RSS ${memReceiver.rssMiB.toFixed(0)} MiB (peak ${memReceiver.peakMiB.toFixed(0)} MiB), V8 heap ${heapReceiver.usedMiB.toFixed(0)} MiB used`);
-  const scaleBreakdown = await breakdownOf(receiver, `the same with ${CONFIG.scaleLarge} triggers`);
-  await stopOperator(ctx, receiver);
-  ctx.details.memoryBreakdown = { [CONFIG.benchTriggers]: idleBreakdown, [CONFIG.scaleLarge]: scaleBreakdown };
+  const replica = await freshReceiverReplica(ctx, 'receiver-at-scale', ctx.nodeOptions, `the same with ${CONFIG.scaleLarge} triggers`);
+  ctx.details.memoryBreakdown = { [CONFIG.benchTriggers]: idleBreakdown, [CONFIG.scaleLarge]: replica.breakdown };
 
   ctx.details.scale = {
     small,
     large,
     deleteSmallNamespaceSeconds: round(deleteMs / 1000, 1),
     operator: { memory: memAll, heap: heapAll, atBenchTriggers: rssAt10.allDetail },
-    receiverReplica: { readySeconds: round(syncSeconds, 1), memory: memReceiver, heap: heapReceiver, atBenchTriggers: rssAt10.receiverDetail },
+    receiverReplica: { readySeconds: replica.readySeconds, memory: replica.memory, heap: replica.heap, atBenchTriggers: rssAt10.receiverDetail },
   };
-  const label = (n: number) => n.toLocaleString('en-US');
+  const { memory: memReceiver, heap: heapReceiver, readySeconds: syncSeconds } = replica;
   ctx.figures.push(
     figure({
       id: '4a',
@@ -776,31 +775,130 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   );
 
   log(`figure 4e: reject path with ${CONFIG.scaleLarge} triggers loaded`);
-  const r = await rejectRounds(ctx, { url: `${op.receiverUrl}${new URL(ctx.hook.url).pathname}`, pid: op.pid }, `reject@${CONFIG.scaleLarge}`, false);
-  const oursLarge = median(r.ours.map((x) => x.expectedPerSecond));
-  const koaLarge = median(r.koa.map((x) => x.expectedPerSecond));
-  const reject10 = ctx.figures.find((f) => f.id === '1');
-  ctx.details.rejectAtScale = { triggers: CONFIG.scaleLarge, ours: r.ours.map(strip), koa: r.koa.map(strip) };
-  if (reject10) {
-    const raw = oursLarge / reject10.value;
-    // The bare Koa rounds alongside say how much busier the machine was in one phase than in the
-    // other; they vary more than ours does, so they are shown, not divided by.
-    ctx.figures.push(
-      figure({
-        id: '4e',
-        name: `Reject path req/s with ${label(CONFIG.scaleLarge)} triggers loaded`,
-        value: round(oursLarge, 0),
-        unit: 'req/s',
-        baselineName: `the same with ${CONFIG.benchTriggers} triggers (figure 1)`,
-        baseline: reject10.value,
-        ratio: raw,
-        target: 'ratio ≥ 0.95',
-        met: raw >= 0.95,
-        note: `ours ${spread(r.ours.map((x) => x.expectedPerSecond), 'req/s')}; bare Koa alongside: ${Math.round(koaLarge)} req/s now, ${Math.round(reject10.baseline)} then (ratio to Koa ${(oursLarge / koaLarge).toFixed(3)} now, ${(reject10.value / reject10.baseline).toFixed(3)} then)`,
-      }),
-    );
-  }
+  const reject = await rejectWithTriggersLoaded(ctx, op, '4e', CONFIG.scaleLarge);
+  ctx.details.rejectAtScale = reject.detail;
+  if (reject.figure) ctx.figures.push(reject.figure);
   ctx.figures.push(routingFigure);
+}
+
+interface ReplicaMeasure {
+  readySeconds: number;
+  memory: ReturnType<OperatorProcess['memory']>;
+  heap: Awaited<ReturnType<OperatorProcess['heap']>>;
+  breakdown?: MemoryBreakdown | undefined;
+}
+
+/**
+ * A fresh receiver replica: how long it takes to load every route, and what it holds in memory.
+ * With `breakdownLabel`, also its memory by part (a heap snapshot: seconds per 100 MiB of heap).
+ */
+async function freshReceiverReplica(ctx: Context, processLabel: string, nodeOptions: string[], breakdownLabel?: string): Promise<ReplicaMeasure> {
+  const syncStarted = performance.now();
+  const receiver = await startOperator(ctx, 'receiver', processLabel, nodeOptions);
+  const readySeconds = round((performance.now() - syncStarted) / 1000, 1);
+  await new Promise((r) => setTimeout(r, 2_000));
+  const memory = receiver.memory();
+  const heap = await receiver.heap();
+  log(`  fresh receiver replica: ready in ${readySeconds} s, RSS ${memory.rssMiB.toFixed(0)} MiB (peak ${memory.peakMiB.toFixed(0)} MiB), V8 heap ${heap.usedMiB.toFixed(0)} MiB used`);
+  const breakdown = breakdownLabel === undefined ? undefined : await breakdownOf(receiver, breakdownLabel);
+  await stopOperator(ctx, receiver);
+  return { readySeconds, memory, heap, breakdown };
+}
+
+/** Figure 1 again with `count` triggers loaded, as a ratio to figure 1 (undefined without figure 1). */
+async function rejectWithTriggersLoaded(ctx: Context, op: OperatorProcess, id: string, count: number, extraNote = ''): Promise<{ figure?: Figure; detail: unknown }> {
+  const r = await rejectRounds(ctx, { url: `${op.receiverUrl}${new URL(ctx.hook.url).pathname}`, pid: op.pid }, `reject@${count}`, false);
+  const ours = median(r.ours.map((x) => x.expectedPerSecond));
+  const koa = median(r.koa.map((x) => x.expectedPerSecond));
+  const detail = { triggers: count, ours: r.ours.map(strip), koa: r.koa.map(strip) };
+  const reject10 = ctx.figures.find((f) => f.id === '1');
+  if (!reject10) return { detail };
+  const raw = ours / reject10.value;
+  // The bare Koa rounds alongside say how much busier the machine was in one phase than in the
+  // other; they vary more than ours does, so they are shown, not divided by.
+  return {
+    detail,
+    figure: figure({
+      id,
+      name: `Reject path req/s with ${label(count)} triggers loaded`,
+      value: round(ours, 0),
+      unit: 'req/s',
+      baselineName: `the same with ${CONFIG.benchTriggers} triggers (figure 1)`,
+      baseline: reject10.value,
+      ratio: raw,
+      target: 'ratio ≥ 0.95',
+      met: raw >= 0.95,
+      note: `${extraNote}ours ${spread(r.ours.map((x) => x.expectedPerSecond), 'req/s')}; bare Koa alongside: ${Math.round(koa)} req/s now, ${Math.round(reject10.baseline)} then (ratio to Koa ${(ours / koa).toFixed(3)} now, ${(reject10.value / reject10.baseline).toFixed(3)} then)`,
+    }),
+  };
+}
+
+/**
+ * Figure 4g–4j: issue 16's 30,000-trigger point. The Deployment's 160 MiB old-space cap is sized for
+ * 10,000 triggers (4c, 4d), so this point runs with the cap that a deployment of this size sets
+ * (SCALE_XL_OLD_SPACE_MIB), in a fresh operator, after the large namespace of figure 4 is deleted:
+ * the operator then holds the bench's few triggers and these. Returns the operator it leaves
+ * running, for main to stop.
+ */
+async function phaseScaleXl(ctx: Context, op: BenchOperator, meters: Record<string, number>, rssAt10: MemoryAt10): Promise<BenchOperator> {
+  const count = CONFIG.scaleXl;
+  const nodeOptions = [...ctx.nodeOptions.filter((o) => !o.startsWith('--max-old-space-size')), `--max-old-space-size=${SCALE_XL_OLD_SPACE_MIB}`];
+  log(`figure 4g–4j: ${label(count)} WebhookTriggers, operator with ${nodeOptions.join(' ')}`);
+  await stopOperator(ctx, op);
+  const deleteMs = await deleteNamespaceAndWait(ctx.client, `scale-${CONFIG.scaleLarge}`, 900_000);
+  log(`  deleted scale-${CONFIG.scaleLarge} in ${(deleteMs / 1000).toFixed(1)} s`);
+  const xl = await startOperator(ctx, 'all', 'operator-xl', nodeOptions);
+  const result = await scaleTriggers(ctx, xl, count, meters);
+  await new Promise((r) => setTimeout(r, 3_000)); // let the last status writes and events land
+  const memAll = xl.memory();
+  const heapAll = await xl.heap();
+  log(`  operator (all components) RSS with ${count} triggers: ${memAll.rssMiB.toFixed(0)} MiB (peak ${memAll.peakMiB.toFixed(0)} MiB), V8 heap ${heapAll.usedMiB.toFixed(0)} MiB used`);
+  const replica = await freshReceiverReplica(ctx, 'receiver-at-xl', nodeOptions);
+  log(`figure 4j: reject path with ${count} triggers loaded`);
+  const cap = `old-space cap ${SCALE_XL_OLD_SPACE_MIB} MiB; `;
+  const reject = await rejectWithTriggersLoaded(ctx, xl, '4j', count, cap);
+  ctx.details.scaleXl = {
+    result,
+    nodeOptions: nodeOptions.join(' '),
+    deleteLargeNamespaceSeconds: round(deleteMs / 1000, 1),
+    operator: { memory: memAll, heap: heapAll },
+    receiverReplica: replica,
+    reject: reject.detail,
+  };
+  ctx.figures.push(
+    figure({
+      id: '4g',
+      name: `${label(count)} WebhookTriggers Ready`,
+      value: result.readySeconds,
+      unit: 's',
+      baselineName: 'the same creates alone (API server)',
+      baseline: result.createSeconds,
+      target: '—',
+      note: result.timedOut ? `timed out: ${result.readyCount} Ready` : undefined,
+    }),
+    figure({
+      id: '4h',
+      name: `Operator RSS (controllers + receiver) at ${label(count)} triggers`,
+      value: round(memAll.rssMiB, 0),
+      unit: 'MiB',
+      baselineName: `the same process at ${CONFIG.benchTriggers} triggers`,
+      baseline: round(rssAt10.all, 0),
+      target: '—',
+      note: `${cap}peak ${memAll.peakMiB.toFixed(0)} MiB; V8 heap ${heapAll.usedMiB.toFixed(0)} MiB used`,
+    }),
+    figure({
+      id: '4i',
+      name: `Receiver replica RSS at ${label(count)} triggers`,
+      value: round(replica.memory.rssMiB, 0),
+      unit: 'MiB',
+      baselineName: `a receiver replica at ${CONFIG.benchTriggers} triggers`,
+      baseline: round(rssAt10.receiver ?? Number.NaN, 0),
+      target: '—',
+      note: `${cap}ready (all routes loaded) ${replica.readySeconds} s after start; peak ${replica.memory.peakMiB.toFixed(0)} MiB; V8 heap ${replica.heap.usedMiB.toFixed(0)} MiB used`,
+    }),
+  );
+  if (reject.figure) ctx.figures.push(reject.figure);
+  return xl;
 }
 
 /** A receiver replica's memory by part and its heap by type; undefined (and said) if that failed. */
@@ -1148,6 +1246,7 @@ async function main(): Promise<void> {
     }
     if (PHASES.has('e2e')) await phaseE2E(ctx, op, e2eBase);
     if (PHASES.has('scale')) await phaseScale(ctx, op, meters, rssAt10);
+    if (PHASES.has('scale') && PHASES.has('scalexl')) op = await phaseScaleXl(ctx, op, meters, rssAt10);
     await stopOperator(ctx, op);
   } finally {
     for (const step of cleanup) await step().catch(() => {});
