@@ -155,14 +155,18 @@ const METHOD = `
   into a fresh namespace; a list+watch started before the first create records when all are Ready. The
   baseline is the time the creates alone took. RSS is VmRSS from \`/proc/<pid>/status\` of the operator
   process (controllers and receiver) and of a fresh receiver-only replica started afterwards.
-  4e repeats figure 1 with the large set loaded; the routing table is a \`Map\` look-up. The bare Koa
-  rounds measured alongside are in its note: they tell how much busier the machine was in one phase
-  than in the other. 4f times the look-up alone, in a process of its own, on tables of 10 and 10,000
-  compiled routes, with a fresh path string per look-up as a request brings one. 4g–4j are issue 16's
-  30,000-trigger point: the namespace of 4b is deleted, a fresh operator creates and serves 30,000
-  triggers the same way, and 4j repeats figure 1 against it. Their heap outgrows the Deployment's
-  160 MiB old-space cap (sized for 10,000: 4c, 4d), so these processes run with a 512 MiB cap, as a
-  deployment of that size would set it together with its memory limit.
+  4e sends figure 1's load to two fresh receiver replicas, as the receiver Deployment runs them
+  (\`--components=receiver\`, its Node.js flags), alternated round by round: one serving every trigger
+  of the cluster, one started with \`--namespaces=bench\` and so serving the bench's 10. The ratio is
+  what the number of triggers costs a rejected request, measured in the same minutes of the machine;
+  the note gives the CPU per request of each, and the part of it V8's garbage collection took (from
+  the process's \`nodejs_gc_duration_seconds\`). The routing table is a \`Map\` look-up; 4f times the
+  look-up alone, in a process of its own, on tables of 10 and 10,000 compiled routes, with a fresh
+  path string per look-up as a request brings one. 4g–4j are issue 16's 30,000-trigger point: the
+  namespace of 4b is deleted, a fresh operator creates 30,000 triggers the same way, and 4j is 4e with
+  them. Their heap outgrows the Deployment's 160 MiB old-space cap (sized for 10,000: 4c, 4d), so
+  these processes run with a 512 MiB cap, as a deployment of that size would set it together with its
+  memory limit.
 - **5 — End to end.** 200 deliveries, 4 at a time, from the benchmark process to the full operator; a
   watch on Jobs records the local time each Job's ADDED event arrives (creationTimestamp only has
   one-second resolution). The baseline writes the same PipelineRun and then the Job \`buildJob()\` makes
