@@ -77,6 +77,32 @@ export function cpuSecondsOf(pid: number): number {
   return readProc(pid)?.cpuSeconds ?? Number.NaN;
 }
 
+/**
+ * A process's CPU seconds so far by thread kind, from /proc/<pid>/task/<tid>/stat: the main thread
+ * (named like the process), V8's workers (concurrent marking, compilation), libuv's pool. Threads
+ * of one name are summed.
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // gone
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(rest[11]) + Number(rest[12])) / 100;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** CPU seconds used by each named process between two snapshots. */
 export class CpuMeter {
   private readonly pids: Record<string, number>;

@@ -54,7 +54,7 @@ import {
 } from './kube.ts';
 import type { LoadResult, LoadSpec } from './load-worker.ts';
 import type { BareClientSpec } from './bare-client.ts';
-import { controlPlaneProcesses, CpuMeter, loadAverage, machineInfo } from './machine.ts';
+import { controlPlaneProcesses, CpuMeter, loadAverage, machineInfo, threadCpuSeconds } from './machine.ts';
 import { heapSnapshotFlags, memoryBreakdown, type MemoryBreakdown } from './memory-breakdown.ts';
 import { processMemory, repoRoot, runJsonChild, startBareKoa, startOperatorProcess, type OperatorProcess, type ServerProcess } from './processes.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './profile-summary.ts';
@@ -205,7 +205,8 @@ async function gcSeconds(op: { metricsUrl: string }): Promise<Record<string, num
   return out;
 }
 
-function gcDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+/** What each counter grew by between two readings. */
+function counterDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - (before[k] ?? 0), 3)]));
 }
 
@@ -215,8 +216,11 @@ interface RejectTarget {
   pid: number;
   metricsUrl?: string;
 }
-/** A round of the reject load; ours also with V8's GC time by kind over the round. */
-type RejectRound = LoadResult & { gcSeconds?: Record<string, number> };
+/**
+ * A round of the reject load; ours also with V8's GC pauses by kind over the round, and its CPU by
+ * thread (the pauses leave out V8's concurrent marking on its worker threads).
+ */
+type RejectRound = LoadResult & { gcSeconds?: Record<string, number>; threadCpuSeconds?: Record<string, number> };
 
 /** Alternates the targets round by round (AB, BA, …), so drift of the machine hits each alike. */
 async function rejectRounds<K extends string>(label: string, targets: Record<K, RejectTarget>): Promise<Record<K, RejectRound[]>> {
@@ -228,6 +232,7 @@ async function rejectRounds<K extends string>(label: string, targets: Record<K, 
       const target = targets[which];
       // V8's GC time in our process over the round, warm-up included: what the heap costs per request.
       const gcBefore = target.metricsUrl ? await gcSeconds({ metricsUrl: target.metricsUrl }) : undefined;
+      const threadsBefore = target.metricsUrl ? threadCpuSeconds(target.pid) : undefined;
       const res: RejectRound = await load({
         url: target.url,
         connections: CONFIG.rejectConnections,
@@ -241,9 +246,10 @@ async function rejectRounds<K extends string>(label: string, targets: Record<K, 
         serverPid: target.pid,
       });
       if (res.expected !== res.requests || res.errors > 0) throw new Error(`${label} ${which}: not every answer was 401: ${JSON.stringify(res.statuses)}, ${res.errors} errors`);
-      if (gcBefore && target.metricsUrl) res.gcSeconds = gcDelta(gcBefore, await gcSeconds({ metricsUrl: target.metricsUrl }));
+      if (threadsBefore) res.threadCpuSeconds = counterDelta(threadsBefore, threadCpuSeconds(target.pid));
+      if (gcBefore && target.metricsUrl) res.gcSeconds = counterDelta(gcBefore, await gcSeconds({ metricsUrl: target.metricsUrl }));
       out[which].push(res);
-      const gc = res.gcSeconds ? `, GC s ${JSON.stringify(res.gcSeconds)}` : '';
+      const gc = res.gcSeconds ? `, GC s ${JSON.stringify(res.gcSeconds)}, CPU s by thread ${JSON.stringify(res.threadCpuSeconds)}` : '';
       log(`  ${label} round ${r + 1} ${which}: ${res.expectedPerSecond.toFixed(0)} req/s, p99 ${res.latencyMs.p99.toFixed(2)} ms, ${cpuPerRequestUs(res).toFixed(1)} µs CPU per request${gc} (load ${loadAverage()})`);
     }
   }
@@ -1025,7 +1031,7 @@ async function phaseLongAccept(ctx: Context, meters: Record<string, number>): Pr
         p50: round(res.latencyMs.p50, 1),
         p99: round(res.latencyMs.p99, 1),
         cpuSeconds: cpu.cpuSeconds,
-        gcSeconds: gcDelta(gcBefore, gc),
+        gcSeconds: counterDelta(gcBefore, gc),
         rssMiB: round(receiver.memory().rssMiB, 0),
         heapUsedMiB: round((await receiver.heap()).usedMiB, 0),
       };
