@@ -504,6 +504,17 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   before the Job cache showed its new Job created it again (refused, then read back: one delivery in a
   hundred in figure 5e's first count). Runs now wake on a spec change only, and a created Job is
   expected in the cache before the run is decided again, as the trigger controller does for Secrets.
+- **Figure 4e measured the phases before it.** It compared the process that runs controllers and
+  receiver together, at 10,000 triggers, with figure 1 taken 15 minutes earlier on the same kind of
+  process, fresh. In full runs that process had served the accept and end-to-end phases and cached
+  their thousands of runs and Jobs: 4e read 0.35–0.69 there (212–261 µs of CPU per rejected request
+  in a full run of 2026-12-03, against 80–169 in figure 1's rounds), but 0.9–1.1 in runs of
+  the scale phase alone (84–110 µs at 10,000 triggers, GC pauses about 6 µs per request, as at 10).
+  Webhooks are served by receiver replicas, which cache no runs, so 4e (and 4j) now alternate two
+  fresh replicas with the receiver Deployment's flags in the same minutes, one serving every trigger
+  and one only the bench's 10: 1.10 in the run above (CPU per request 158 against 159 µs, GC pauses
+  9.7 against 10.2). The old 4e measured an all-in-one process (\`make dev\`'s shape) that also caches
+  thousands of runs under the 160 MiB cap; how much of its cost was GC was not measured then.
 - **The benchmark itself** authenticated the operator with the control plane's admin client
   certificate, and the API server verified its chain on every request (7% of its CPU while triggers
   became Ready). The operator and the bare client now use a token of \`deploy/\`'s ServiceAccount, under
@@ -564,24 +575,28 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   validation of the whole object — the spec's rules run again on a status write — and managed
   fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
   itself takes 12–32 s of CPU for the 10,000.
-- **Figure 4e (reject path with 10,000 triggers loaded): the heap cap, and the machine's noise.**
-  The look-up the number of triggers could slow down costs about 0.1 µs more at 10,000 routes than
-  at 10 (figure 4f: a constant-time \`Map\` look-up that misses the CPU caches). Without an old-space
-  cap 4e was 0.85–0.94 over our runs, rounds of one figure moving by a third on this shared machine.
-  With the Deployment's 160 MiB cap it was about 0.9 in a run of the scale phase alone (judged against
-  the bare Koa rounds measured alongside) but 0.35–0.69 in full runs, the one above included, with a
-  p99 three to five times figure 1's: there the process had served the earlier phases, its live heap
-  was larger (77 MiB), and V8 collects the old space more often the nearer it is to the cap. The run of
-  2026-12-03 that added figure 1c shows it in CPU: 172–185 µs per rejected request with 10,000 triggers
-  loaded, against 79–105 µs in figure 1's rounds (the log's per-round lines). With the
-  cap at 512 MiB, a scale-only run with 30,000 triggers served 0.31 of the bare Koa app alongside,
-  as figure 1 does with 10 triggers (0.31–0.33 in full runs). That is the trade the Deployment makes
-  for fitting 10,000 triggers in 200 MiB; a deployment that serves thousands of triggers under heavy
-  load can raise the cap and the memory limit together. The full run of 2026-12-03 after the
-  page-by-page lists shows 4e at 1.28, but figure 1's rounds in that run were slow (the bare Koa app
-  at 32–63 µs of CPU per request, against 34–39 in 4e's rounds): against the Koa rounds measured
-  alongside each, the two are equal (0.222 and 0.221 of Koa), and by CPU per request 4e's rounds cost
-  143–211 µs against 122–191, about 0.87. One run; not counted as a cause found.
+- **Figures 4g–4j (issue 16's 30,000-trigger point): the scale that needs a larger heap, and 4j.**
+  In the two full runs that measured it (2026-12-03): 30,000 triggers Ready in 392–398 s, about three
+  times the creates alone (133 s), as at 10,000 (4b, for the same reasons); the operator held
+  352–356 MiB (V8 heap 198–232 MiB in use) and a fresh receiver replica 282–287 MiB (heap 166–173
+  MiB), ready 10–11 s after start: 5.3 KiB (replica) and 7.7 KiB (operator) of RSS per trigger from
+  10,000 to 30,000. Neither
+  fits the Deployment's 160 MiB old-space cap: past about 15,000 triggers, raise the cap and the
+  memory limit together (the README's sizing). 4j, the reject path with them loaded, was 0.83 in the
+  run above: the replica serving 30,000 spent more CPU per rejected request than the one serving 10
+  in every one of the five paired rounds (167–208 µs against 132–157), while at 10,000 the two
+  were equal (4e). GC pauses account for 4.6 µs of the 45 µs (13.3 against 8.7 µs per request). A
+  second run of the point (\`BENCH_PHASES=reject,scale,scalexl\`, with the CPU of each thread from
+  \`/proc/<pid>/task\`) gave 0.83 again (CPU per request 128 against 113 µs, medians), and split the
+  15 µs: the main thread spent 96–139 µs per request against 77–118 (medians 112 and 102; more in
+  every round), about 2 µs of it in longer scavenges; V8's worker threads (concurrent marking of a
+  170 MiB heap instead of a 30 MiB one) 3–30 µs against 3–19 (medians 10 and 5). So a larger
+  heap makes every request dearer on the main thread itself, beyond the pauses: no code path grows
+  with the number of triggers (the route look-up is a \`Map\`, 4f), which leaves the processor's
+  caches and the scavenger's work with a large old space as the likely cause, and neither was
+  measured. Not met; the way forward is a smaller heap per trigger. A replica holds about 4.9 KiB
+  per trigger (heap snapshots at 10 and 10,000 triggers): 41 strings (1.7 KiB) and about 44 objects
+  (2 KiB) among it, for the cached trigger, its Secret and the compiled route.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
   the median to the bare client's second write; the tail follows the run controller's other writes
   (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up
