@@ -580,9 +580,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   times the creates alone (133 s), as at 10,000 (4b, for the same reasons); the operator held
   352–356 MiB (V8 heap 198–232 MiB in use) and a fresh receiver replica 282–287 MiB (heap 166–173
   MiB), ready 10–11 s after start: 5.3 KiB (replica) and 7.7 KiB (operator) of RSS per trigger from
-  10,000 to 30,000. Neither
-  fits the Deployment's 160 MiB old-space cap: past about 15,000 triggers, raise the cap and the
-  memory limit together (the README's sizing). 4j, the reject path with them loaded, was 0.83 in the
+  10,000 to 30,000. Neither fits the Deployment's 160 MiB old-space cap: past about 15,000 triggers,
+  raise the cap and the memory limit together (the README's sizing). 4j, the reject path with them
+  loaded, was 0.83 in the
   run above: the replica serving 30,000 spent more CPU per rejected request than the one serving 10
   in every one of the five paired rounds (167–208 µs against 132–157), while at 10,000 the two
   were equal (4e). GC pauses account for 4.6 µs of the 45 µs (13.3 against 8.7 µs per request). A

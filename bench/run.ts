@@ -761,7 +761,6 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     operator: { memory: memAll, heap: heapAll, atBenchTriggers: rssAt10.allDetail },
     receiverReplica: { readySeconds: replica.readySeconds, memory: replica.memory, heap: replica.heap, atBenchTriggers: rssAt10.receiverDetail },
   };
-  const { memory: memReceiver, heap: heapReceiver, readySeconds: syncSeconds } = replica;
   ctx.figures.push(
     figure({
       id: '4a',
@@ -798,13 +797,13 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     figure({
       id: '4d',
       name: `Receiver replica RSS at ${label(large.count)} triggers`,
-      value: round(memReceiver.rssMiB, 0),
+      value: round(replica.memory.rssMiB, 0),
       unit: 'MiB',
       baselineName: `a receiver replica at ${CONFIG.benchTriggers} triggers`,
       baseline: round(rssAt10.receiver ?? Number.NaN, 0),
       target: '≤ 200 MiB',
-      met: memReceiver.rssMiB <= 200,
-      note: `ready (all routes loaded) ${syncSeconds.toFixed(1)} s after start; peak ${memReceiver.peakMiB.toFixed(0)} MiB; V8 heap ${heapReceiver.usedMiB.toFixed(0)} MiB used`,
+      met: replica.memory.rssMiB <= 200,
+      note: `ready (all routes loaded) ${replica.readySeconds.toFixed(1)} s after start; peak ${replica.memory.peakMiB.toFixed(0)} MiB; V8 heap ${replica.heap.usedMiB.toFixed(0)} MiB used`,
     }),
   );
 
