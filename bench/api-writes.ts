@@ -44,14 +44,14 @@ export function writesBetween(before: RequestCounts, after: RequestCounts): Reco
  * measurement, so that what a fresh process writes on its own (its Secrets' URLs, say) is not counted;
  * taken after it, so that the writes trailing the last delivery are.
  */
-export async function quietRequestCounts(metricsUrl: string, opts: { quietMs: number; timeoutMs: number }): Promise<RequestCounts> {
+export async function quietRequestCounts(read: () => Promise<RequestCounts>, opts: { quietMs: number; timeoutMs: number }): Promise<RequestCounts> {
   const writesOf = (counts: RequestCounts) => JSON.stringify(writesBetween(new Map(), counts));
   const deadline = Date.now() + opts.timeoutMs;
-  let counts = await requestCounts(metricsUrl);
+  let counts = await read();
   let quietSince = Date.now();
   while (Date.now() < deadline && Date.now() - quietSince < opts.quietMs) {
     await new Promise((resolve) => setTimeout(resolve, 250));
-    const next = await requestCounts(metricsUrl);
+    const next = await read();
     if (writesOf(next) !== writesOf(counts)) quietSince = Date.now();
     counts = next;
   }

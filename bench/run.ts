@@ -58,7 +58,7 @@ import { controlPlaneProcesses, CpuMeter, loadAverage, machineInfo, threadCpuSec
 import { heapSnapshotFlags, memoryBreakdown, type MemoryBreakdown } from './memory-breakdown.ts';
 import { processMemory, repoRoot, runJsonChild, startBareKoa, startOperatorProcess, type OperatorProcess, type ServerProcess } from './processes.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './profile-summary.ts';
-import { quietRequestCounts, writesBetween } from './api-writes.ts';
+import { quietRequestCounts, requestCounts, writesBetween } from './api-writes.ts';
 import { buildPeer, startPeers, type ReceiverTarget } from './peers.ts';
 import { comparePeers } from './peer-phase.ts';
 import { peerTable, type PeerComparison, type PeerPhaseConfig } from './peer-summary.ts';
@@ -602,7 +602,7 @@ interface WritesPerDelivery {
 // pass without a write: the run controller's writes after the Job (the run's status, its Event)
 // trail the Job's ADDED.
 async function deliverAndCountWrites(ctx: Context, op: OperatorProcess, hook: Hook): Promise<WritesPerDelivery> {
-  const before = await quietRequestCounts(op.metricsUrl, { quietMs: 1_000, timeoutMs: 10_000 });
+  const before = await quietRequestCounts(() => requestCounts(op.metricsUrl), { quietMs: 1_000, timeoutMs: 10_000 });
   const result = await measureE2E({
     client: ctx.client,
     namespace: NS,
@@ -611,7 +611,7 @@ async function deliverAndCountWrites(ctx: Context, op: OperatorProcess, hook: Ho
     deliveries: CONFIG.e2eDeliveries,
     concurrency: CONFIG.e2eConcurrency,
   });
-  const writes = writesBetween(before, await quietRequestCounts(op.metricsUrl, { quietMs: 2_000, timeoutMs: 20_000 }));
+  const writes = writesBetween(before, await quietRequestCounts(() => requestCounts(op.metricsUrl), { quietMs: 2_000, timeoutMs: 20_000 }));
   const accepted = result.deliveries; // measureE2E throws unless every delivery was answered 202
   const byKind = Object.entries(writes)
     .sort((a, b) => b[1] - a[1])
