@@ -198,8 +198,8 @@ function badlySigned(): { body: string; headers: Record<string, string> } {
 }
 
 /** V8's garbage-collection time so far, by kind, from the process's /metrics (prom-client's default metrics). */
-async function gcSeconds(op: { metricsUrl: string }): Promise<Record<string, number>> {
-  const text = await (await fetch(`${op.metricsUrl}/metrics`)).text();
+async function gcSeconds(metricsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([0-9.e+-]+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
@@ -230,9 +230,10 @@ async function rejectRounds<K extends string>(label: string, targets: Record<K, 
   for (let r = 0; r < CONFIG.rejectRounds; r++) {
     for (const which of r % 2 === 0 ? names : [...names].reverse()) {
       const target = targets[which];
-      // V8's GC time in our process over the round, warm-up included: what the heap costs per request.
-      const gcBefore = target.metricsUrl ? await gcSeconds({ metricsUrl: target.metricsUrl }) : undefined;
-      const threadsBefore = target.metricsUrl ? threadCpuSeconds(target.pid) : undefined;
+      // Our process's GC pauses and CPU by thread over the round, warm-up included: what the heap
+      // costs per request.
+      const { metricsUrl } = target;
+      const before = metricsUrl ? { gc: await gcSeconds(metricsUrl), threads: threadCpuSeconds(target.pid) } : undefined;
       const res: RejectRound = await load({
         url: target.url,
         connections: CONFIG.rejectConnections,
@@ -246,8 +247,10 @@ async function rejectRounds<K extends string>(label: string, targets: Record<K, 
         serverPid: target.pid,
       });
       if (res.expected !== res.requests || res.errors > 0) throw new Error(`${label} ${which}: not every answer was 401: ${JSON.stringify(res.statuses)}, ${res.errors} errors`);
-      if (threadsBefore) res.threadCpuSeconds = counterDelta(threadsBefore, threadCpuSeconds(target.pid));
-      if (gcBefore && target.metricsUrl) res.gcSeconds = counterDelta(gcBefore, await gcSeconds({ metricsUrl: target.metricsUrl }));
+      if (before && metricsUrl) {
+        res.threadCpuSeconds = counterDelta(before.threads, threadCpuSeconds(target.pid));
+        res.gcSeconds = counterDelta(before.gc, await gcSeconds(metricsUrl));
+      }
       out[which].push(res);
       const gc = res.gcSeconds ? `, GC s ${JSON.stringify(res.gcSeconds)}, CPU s by thread ${JSON.stringify(res.threadCpuSeconds)}` : '';
       log(`  ${label} round ${r + 1} ${which}: ${res.expectedPerSecond.toFixed(0)} req/s, p99 ${res.latencyMs.p99.toFixed(2)} ms, ${cpuPerRequestUs(res).toFixed(1)} µs CPU per request${gc} (load ${loadAverage()})`);
@@ -717,7 +720,8 @@ async function scaleTriggers(ctx: Context, op: OperatorProcess, count: number, m
   return result;
 }
 
-const label = (n: number) => n.toLocaleString('en-US');
+/** 30000 → "30,000", as the figures name counts. */
+const grouped = (n: number) => n.toLocaleString('en-US');
 
 async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<string, number>, rssAt10: MemoryAt10): Promise<void> {
   log('figure 4f: routing-table look-up with 10 and with 10,000 routes (its own process)');
@@ -764,7 +768,7 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
   ctx.figures.push(
     figure({
       id: '4a',
-      name: `${label(small.count)} WebhookTriggers Ready`,
+      name: `${grouped(small.count)} WebhookTriggers Ready`,
       value: small.readySeconds,
       unit: 's',
       baselineName: 'the same creates alone (API server)',
@@ -774,7 +778,7 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     }),
     figure({
       id: '4b',
-      name: `${label(large.count)} WebhookTriggers Ready`,
+      name: `${grouped(large.count)} WebhookTriggers Ready`,
       value: large.readySeconds,
       unit: 's',
       baselineName: 'the same creates alone (API server)',
@@ -785,7 +789,7 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     }),
     figure({
       id: '4c',
-      name: `Operator RSS (controllers + receiver) at ${label(large.count)} triggers`,
+      name: `Operator RSS (controllers + receiver) at ${grouped(large.count)} triggers`,
       value: round(memAll.rssMiB, 0),
       unit: 'MiB',
       baselineName: `the same process at ${CONFIG.benchTriggers} triggers`,
@@ -796,7 +800,7 @@ async function phaseScale(ctx: Context, op: OperatorProcess, meters: Record<stri
     }),
     figure({
       id: '4d',
-      name: `Receiver replica RSS at ${label(large.count)} triggers`,
+      name: `Receiver replica RSS at ${grouped(large.count)} triggers`,
       value: round(replica.memory.rssMiB, 0),
       unit: 'MiB',
       baselineName: `a receiver replica at ${CONFIG.benchTriggers} triggers`,
@@ -863,7 +867,7 @@ async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number,
     detail: { triggers: count, nodeOptions: nodeOptions.join(' '), all: r.all.map(strip), few: r.few.map(strip) },
     figure: figure({
       id,
-      name: `Reject path req/s with ${label(count)} triggers loaded`,
+      name: `Reject path req/s with ${grouped(count)} triggers loaded`,
       value: round(oursAll, 0),
       unit: 'req/s',
       baselineName: `a receiver replica watching only the bench's ${CONFIG.benchTriggers} triggers, alternated with it`,
@@ -887,7 +891,7 @@ async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number,
 async function phaseScaleXl(ctx: Context, op: BenchOperator, meters: Record<string, number>, rssAt10: MemoryAt10): Promise<BenchOperator> {
   const count = CONFIG.scaleXl;
   const nodeOptions = [...ctx.nodeOptions.filter((o) => !o.startsWith('--max-old-space-size')), `--max-old-space-size=${SCALE_XL_OLD_SPACE_MIB}`];
-  log(`figure 4g–4j: ${label(count)} WebhookTriggers, operator with ${nodeOptions.join(' ')}`);
+  log(`figure 4g–4j: ${grouped(count)} WebhookTriggers, operator with ${nodeOptions.join(' ')}`);
   await stopOperator(ctx, op);
   const deleteMs = await deleteNamespaceAndWait(ctx.client, `scale-${CONFIG.scaleLarge}`, 900_000);
   log(`  deleted scale-${CONFIG.scaleLarge} in ${(deleteMs / 1000).toFixed(1)} s`);
@@ -912,7 +916,7 @@ async function phaseScaleXl(ctx: Context, op: BenchOperator, meters: Record<stri
   ctx.figures.push(
     figure({
       id: '4g',
-      name: `${label(count)} WebhookTriggers Ready`,
+      name: `${grouped(count)} WebhookTriggers Ready`,
       value: result.readySeconds,
       unit: 's',
       baselineName: 'the same creates alone (API server)',
@@ -922,7 +926,7 @@ async function phaseScaleXl(ctx: Context, op: BenchOperator, meters: Record<stri
     }),
     figure({
       id: '4h',
-      name: `Operator RSS (controllers + receiver) at ${label(count)} triggers`,
+      name: `Operator RSS (controllers + receiver) at ${grouped(count)} triggers`,
       value: round(memAll.rssMiB, 0),
       unit: 'MiB',
       baselineName: `the same process at ${CONFIG.benchTriggers} triggers`,
@@ -932,7 +936,7 @@ async function phaseScaleXl(ctx: Context, op: BenchOperator, meters: Record<stri
     }),
     figure({
       id: '4i',
-      name: `Receiver replica RSS at ${label(count)} triggers`,
+      name: `Receiver replica RSS at ${grouped(count)} triggers`,
       value: round(replica.memory.rssMiB, 0),
       unit: 'MiB',
       baselineName: `a receiver replica at ${CONFIG.benchTriggers} triggers`,
@@ -989,7 +993,7 @@ async function phaseLongAccept(ctx: Context, meters: Record<string, number>): Pr
   const receiver = await startOperator(ctx, 'receiver', 'receiver-long');
   const result: Record<string, LongChunk[]> = { bare: [], planasonix: [], github: [] };
   try {
-    let gcBefore = await gcSeconds(receiver);
+    let gcBefore = await gcSeconds(receiver.metricsUrl);
     let stored = 0;
     for (let i = 0; stored < CONFIG.longRuns && i < 300; i++) {
       const which = (['bare', 'planasonix', 'github'] as const)[i % 3]!;
@@ -1022,7 +1026,7 @@ async function phaseLongAccept(ctx: Context, meters: Record<string, number>): Pr
       }
       const cpu = meter.read();
       stored = await countObjects(ctx.client, RESOURCES.pipelineRuns, NS);
-      const gc = await gcSeconds(receiver);
+      const gc = await gcSeconds(receiver.metricsUrl);
       const chunk: LongChunk = {
         stored,
         runs: res.expected,
