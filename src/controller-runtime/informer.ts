@@ -17,7 +17,7 @@ export type InformerClient = Pick<KubeClient, 'listPages' | 'watch'>;
 
 /** Maps an object to the index values it is found under (for example the Secrets it references). */
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Watch one namespace; all namespaces when omitted. */
   namespace?: string;
   labelSelector?: string;
@@ -33,6 +33,12 @@ export interface InformerOptions {
   logger?: Logger;
   /** Names the informer in logs; defaults to the resource's plural. */
   name?: string;
+  /**
+   * What the cache keeps of each object (controller-runtime's cache TransformFunc): applied to every
+   * listed and watched object before it is stored or handed to a handler. It must keep the name,
+   * namespace and resourceVersion, which the cache is keyed and diffed by.
+   */
+  transform?: (obj: T) => T;
 }
 
 
@@ -61,7 +67,8 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
   readonly name: string;
   readonly stats: InformerStats = { lists: 0, connects: 0, restarts: 0, errors: 0, expired: 0, handlerErrors: 0 };
   private readonly client: InformerClient;
-  private readonly opts: Required<Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'logger' | 'name'>>;
+  private readonly opts: Required<Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'logger' | 'name' | 'transform'>>;
+  private readonly transform: ((obj: T) => T) | undefined;
   private readonly selectors: { namespace?: string; labelSelector?: string; fieldSelector?: string };
   private readonly log: Logger;
   private store = new Map<string, T>();
@@ -77,12 +84,13 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(client: InformerClient, resource: ResourceType, opts: InformerOptions = {}) {
+  constructor(client: InformerClient, resource: ResourceType, opts: InformerOptions<T> = {}) {
     this.client = client;
     this.resource = resource;
     this.name = opts.name ?? resource.plural;
     this.selectors = { namespace: opts.namespace, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
     this.log = opts.logger ?? silentLogger;
+    this.transform = opts.transform;
     this.opts = {
       relistIntervalMs: opts.relistIntervalMs ?? INFORMER_DEFAULTS.relistIntervalMs,
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? INFORMER_DEFAULTS.watchTimeoutSeconds,
@@ -396,8 +404,8 @@ export class Informer<T extends KubeObject = KubeObject> implements SharedInform
       obj = { ...obj, metadata: { ...obj.metadata, annotations: kept } };
     }
     // List items come without apiVersion and kind; controllers need them for owner references.
-    if (obj.apiVersion && obj.kind) return obj;
-    return { ...obj, apiVersion: apiVersionOf(this.resource), kind: this.resource.kind };
+    if (!obj.apiVersion || !obj.kind) obj = { ...obj, apiVersion: apiVersionOf(this.resource), kind: this.resource.kind };
+    return this.transform ? this.transform(obj) : obj;
   }
 
   private setObject(key: string, obj: T, old: T | undefined): void {

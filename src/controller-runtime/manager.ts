@@ -25,11 +25,22 @@ export interface InformerSelector {
   fieldSelector?: string;
 }
 
+/** How a cache stores what it watches. */
+export interface CacheOptions<T extends KubeObject> {
+  /**
+   * What the cache keeps of each object (see InformerOptions.transform). Part of the cache's
+   * identity: callers asking with another transform, or none, get a cache of their own.
+   */
+  transform?: (obj: T) => T;
+}
+
+type AnyTransform = NonNullable<InformerOptions['transform']>;
+
 export interface ManagerOptions {
   /** Omit to run controllers on this replica unconditionally (a single replica). */
   leaderElection?: Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'logger'>;
   /** Timing options applied to every informer. */
-  informerOptions?: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'name' | 'logger'>;
+  informerOptions?: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'name' | 'logger' | 'transform'>;
   logger?: Logger;
 }
 
@@ -50,6 +61,7 @@ export class Manager {
   private readonly log: Logger;
   /** Every informer running a list/watch, members of multi-namespace caches included. */
   private readonly sharedInformers = new Map<string, Informer>();
+  private readonly transformIds = new Map<AnyTransform, number>();
   private readonly multiNamespaceInformers = new Map<string, MultiNamespaceInformer>();
   /** The caches handed out by informer(), once each, in order: what metrics report on. */
   private readonly caches: SharedInformer[] = [];
@@ -79,24 +91,26 @@ export class Manager {
    * With several `namespaces` it is a MultiNamespaceInformer whose per-namespace members are shared
    * with anyone asking for one of those namespaces alone.
    */
-  informer<T extends KubeObject>(resource: ResourceType, selector?: InformerSelector & { namespaces?: undefined }): Informer<T>;
-  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector): SharedInformer<T>;
-  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector = {}): SharedInformer<T> {
+  informer<T extends KubeObject>(resource: ResourceType, selector?: InformerSelector & { namespaces?: undefined }, cacheOptions?: CacheOptions<T>): Informer<T>;
+  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector, cacheOptions?: CacheOptions<T>): SharedInformer<T>;
+  informer<T extends KubeObject>(resource: ResourceType, selector: InformerSelector = {}, cacheOptions: CacheOptions<T> = {}): SharedInformer<T> {
     const namespaces = [...new Set(selector.namespaces ?? [])];
     if (namespaces.length > 0 && selector.namespace !== undefined) {
       throw new Error(`informer of ${resource.plural}: give namespace or namespaces, not both`);
     }
     const { labelSelector, fieldSelector } = selector;
+    // The caches are untyped inside; T only narrows what callers read, so the transform is too.
+    const transform = cacheOptions.transform as AnyTransform | undefined;
     let cache: SharedInformer;
     if (namespaces.length <= 1) {
-      cache = this.sharedInformer(resource, { namespace: namespaces[0] ?? selector.namespace, labelSelector, fieldSelector });
+      cache = this.sharedInformer(resource, { namespace: namespaces[0] ?? selector.namespace, labelSelector, fieldSelector, transform });
     } else {
-      const id = JSON.stringify([resource.group, resource.version, resource.plural, [...namespaces].sort(), labelSelector ?? '', fieldSelector ?? '']);
+      const id = JSON.stringify([resource.group, resource.version, resource.plural, [...namespaces].sort(), labelSelector ?? '', fieldSelector ?? '', this.transformId(transform)]);
       let multi = this.multiNamespaceInformers.get(id);
       if (!multi) {
         // Named by the resource alone, like a single informer, so the metric label stays bounded.
         const name = this.uniqueName(resource.plural);
-        const members = namespaces.map((namespace) => this.sharedInformer(resource, { namespace, labelSelector, fieldSelector }, `${name}/${namespace}`));
+        const members = namespaces.map((namespace) => this.sharedInformer(resource, { namespace, labelSelector, fieldSelector, transform }, `${name}/${namespace}`));
         multi = new MultiNamespaceInformer(resource, members, { name });
         this.multiNamespaceInformers.set(id, multi);
       }
@@ -164,8 +178,8 @@ export class Manager {
   }
 
   /** The one informer with this exact selector, created (and started, if the manager runs) on first request. */
-  private sharedInformer(resource: ResourceType, selector: Omit<InformerSelector, 'namespaces'>, name?: string): Informer {
-    const id = JSON.stringify([resource.group, resource.version, resource.plural, selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? '']);
+  private sharedInformer(resource: ResourceType, selector: Omit<InformerSelector, 'namespaces'> & { transform: AnyTransform | undefined }, name?: string): Informer {
+    const id = JSON.stringify([resource.group, resource.version, resource.plural, selector.namespace ?? '', selector.labelSelector ?? '', selector.fieldSelector ?? '', this.transformId(selector.transform)]);
     let informer = this.sharedInformers.get(id);
     if (!informer) {
       informer = new Informer(this.client, resource, { ...this.informerOptions, ...selector, name: name ?? this.uniqueName(resource.plural), logger: this.log });
@@ -173,6 +187,14 @@ export class Manager {
       if (this.started) informer.start();
     }
     return informer;
+  }
+
+  /** Tells transforms apart in a cache's identity: 0 for none, then one number per function. */
+  private transformId(transform: AnyTransform | undefined): number {
+    if (!transform) return 0;
+    let id = this.transformIds.get(transform);
+    if (id === undefined) this.transformIds.set(transform, (id = this.transformIds.size + 1));
+    return id;
   }
 
   /** Informer names label metrics, so a second informer of one resource gets a suffix. */

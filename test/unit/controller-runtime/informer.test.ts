@@ -84,7 +84,7 @@ describe('Informer (scripted client)', () => {
   let informer: Informer<Secret>;
   let events: string[];
 
-  function makeInformer(opts: InformerOptions = {}): Informer<Secret> {
+  function makeInformer(opts: InformerOptions<Secret> = {}): Informer<Secret> {
     informer = new Informer<Secret>(client, RESOURCES.secrets, { namespace: 'ns', minBackoffMs: 5, maxBackoffMs: 20, ...opts });
     informer.onAdd((o) => events.push(`add ${o.metadata!.name} ${o.metadata!.resourceVersion}`));
     informer.onUpdate((old, o) => events.push(`update ${o.metadata!.name} ${old.metadata!.resourceVersion}->${o.metadata!.resourceVersion}`));
@@ -124,6 +124,28 @@ describe('Informer (scripted client)', () => {
     const cached = informer.get('ns/a')!;
     expect(cached.metadata).to.deep.equal({ name: 'a', namespace: 'ns', resourceVersion: '1', annotations: { 'planasonix.io/rotate-requested-at': 'now' } });
     expect(cached.data).to.deep.equal({ k: 'dg==' });
+  });
+
+  it('stores and hands out what its transform keeps of each listed and watched object', async () => {
+    client.objects.set('a', secret('a', '1', { data: { kept: 'dg==', dropped: 'dg==' } }));
+    const calls: string[] = [];
+    makeInformer({
+      transform: (o) => {
+        calls.push(`${o.metadata!.name} ${o.kind}`);
+        return { ...o, data: { kept: o.data!.kept! } };
+      },
+    });
+    const handed: Secret[] = [];
+    informer.onAdd((o) => handed.push(o));
+    informer.onUpdate((_, o) => handed.push(o));
+    informer.start();
+    await informer.waitForSync();
+    await until(() => client.sessions.length === 1);
+    client.sessions[0]!.emit('MODIFIED', secret('a', '2', { data: { kept: 'dw==', dropped: 'dw==' } }));
+    // The transform sees objects with their kind, as every handler does.
+    expect(calls).to.deep.equal(['a Secret', 'a Secret']);
+    expect(handed.map((o) => o.data)).to.deep.equal([{ kept: 'dg==' }, { kept: 'dw==' }]);
+    expect(informer.get('ns/a')).to.deep.include({ metadata: { name: 'a', namespace: 'ns', resourceVersion: '2' }, data: { kept: 'dw==' } });
   });
 
   it('follows watch events from the listed resource version, and bookmarks move it on', async () => {

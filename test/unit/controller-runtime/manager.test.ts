@@ -54,6 +54,17 @@ describe('Manager', () => {
     expect(manager.informers.map((i) => i.name)).to.deep.equal(['secrets', 'secrets-2', 'secrets-3', 'jobs']);
   });
 
+  it('gives a cache with a transform its own informer, shared only with callers of the same transform', () => {
+    const manager = new Manager(new QuietClient());
+    const whole = manager.informer(RESOURCES.secrets, { namespace: 'team-a' });
+    const keepNames = (o: KubeObject): KubeObject => ({ metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: o.metadata?.resourceVersion } });
+    const named = manager.informer(RESOURCES.secrets, { namespace: 'team-a' }, { transform: keepNames });
+    expect(named).to.not.equal(whole);
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-a' }, { transform: keepNames })).to.equal(named);
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-a' }, { transform: (o) => o })).to.not.equal(named);
+    expect(manager.informer(RESOURCES.secrets, { namespace: 'team-a' })).to.equal(whole);
+  });
+
   it('is ready only once every informer synced, and only then starts controllers with every primary key queued', async () => {
     const client = new QuietClient();
     client.items = [{ metadata: { namespace: 'ns', name: 'a' } }, { metadata: { namespace: 'ns', name: 'b' } }];
