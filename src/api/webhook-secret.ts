@@ -2,7 +2,7 @@
 // its path, and — unless the user brings their own — the signing secret with its rotation state.
 import { createHash, randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { WebhookTrigger } from './types.ts';
+import type { ObjectMeta, WebhookTrigger, WebhookTriggerStatus } from './types.ts';
 import { ANNOTATIONS, KINDS, LABELS, MANAGED_BY, WEBHOOK_PATH_PREFIX, WEBHOOK_SECRET_KEYS as KEYS } from './constants.ts';
 import { buildOwnedSecret } from './owner-reference.ts';
 
@@ -111,7 +111,7 @@ export function sameSecretState(a: WebhookSecretState | undefined, b: WebhookSec
 // digest, then the earlier trigger, keeps the path.
 
 /** Whether this is `trigger`'s generated Secret, owned by exactly that trigger (its UID). */
-export function isWebhookSecretOf(secret: V1Secret, trigger: WebhookTrigger): boolean {
+export function isWebhookSecretOf(secret: V1Secret, trigger: { metadata: Pick<ObjectMeta, 'name' | 'namespace' | 'uid'> }): boolean {
   const labels = secret.metadata?.labels ?? {};
   return (
     secret.metadata?.name === webhookSecretName(trigger.metadata.name!) &&
@@ -151,7 +151,7 @@ export interface PathClaimant {
  * The trigger's claim to `path`, or undefined when it has none: its status records the digest of
  * another path (its Secret was edited to hold this one).
  */
-export function claimantOf(trigger: WebhookTrigger, path: string): PathClaimant | undefined {
+export function claimantOf(trigger: { metadata: Pick<ObjectMeta, 'creationTimestamp' | 'uid'>; status?: Pick<WebhookTriggerStatus, 'pathDigest'> }, path: string): PathClaimant | undefined {
   const recorded = trigger.status?.pathDigest;
   if (recorded !== undefined && recorded !== webhookPathDigest(path)) return undefined;
   const created = Date.parse(trigger.metadata.creationTimestamp ?? '');

@@ -12,11 +12,12 @@ import { createEventRecorder } from '../kube/events.ts';
 import { Manager, type InformerSelector } from '../controller-runtime/manager.ts';
 import { keyOf } from '../controller-runtime/keys.ts';
 import type { Controller } from '../controller-runtime/controller.ts';
-import { addTriggerIndexes, createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
+import { createTriggerController } from '../controllers/webhook-trigger/trigger-controller.ts';
 import { createPipelineRunController } from '../controllers/pipeline-run/pipeline-run-controller.ts';
 import { createRecordExpiryController } from '../controllers/delivery-record/record-expiry-controller.ts';
 import { createPipelineController } from '../controllers/pipeline/pipeline-controller.ts';
 import { RoutingTable } from '../receiver/routing-table.ts';
+import { routingViewOfSecret, routingViewOfTrigger, type RoutingTrigger } from '../receiver/routing-view.ts';
 import { createReceiverApp } from '../receiver/app.ts';
 import { RequestBudget } from '../receiver/request-budget.ts';
 import { listen, type RunningServer } from '../receiver/server.ts';
@@ -82,18 +83,16 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   // Several namespaces: one informer per namespace and resource, each read as one cache. Objects
   // elsewhere are never cached, so they get no route and no reconcile.
   const selector: InformerSelector = namespaces.length > 0 ? { namespaces } : {};
-  const triggers = manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector);
-  // The controllers read every Secret (a trigger's spec.auth.secretRef may name any); a receiver
-  // alone caches only the generated webhook Secrets, so that the internet-facing process holds no
-  // other Secret. A single process shares the controllers' cache, and the routing table still reads
-  // only generated Secrets from it.
-  const secrets = runControllers
-    ? manager.informer<V1Secret>(RESOURCES.secrets, selector)
-    : manager.informer<V1Secret>(RESOURCES.secrets, { ...selector, labelSelector: WEBHOOK_SECRET_SELECTOR });
-  addTriggerIndexes(triggers);
+  // The controllers read whole triggers and every Secret (a trigger's spec.auth.secretRef may name
+  // any). A single process routes from those same caches, and the routing table reads only
+  // generated Secrets from them.
+  const controllerCaches = runControllers
+    ? { triggers: manager.informer<WebhookTrigger>(RESOURCES.webhookTriggers, selector), secrets: manager.informer<V1Secret>(RESOURCES.secrets, selector) }
+    : undefined;
 
   const controllers: Controller[] = [];
-  if (runControllers) {
+  if (controllerCaches) {
+    const { triggers, secrets } = controllerCaches;
     const runs = manager.informer<PipelineRun>(RESOURCES.pipelineRuns, selector);
     const records = manager.informer<DeliveryRecord>(RESOURCES.deliveryRecords, selector);
     const events = createEventRecorder(client, {
@@ -148,6 +147,12 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   let routes: RoutingTable | undefined;
   let receiver: RunningServer | undefined;
   if (runReceiver) {
+    // A receiver alone caches only the generated webhook Secrets, so that the internet-facing
+    // process holds no other Secret, and keeps of them and of the triggers only what routing reads.
+    const { triggers, secrets } = controllerCaches ?? {
+      triggers: manager.informer<RoutingTrigger>(RESOURCES.webhookTriggers, selector, { transform: routingViewOfTrigger }),
+      secrets: manager.informer<V1Secret>(RESOURCES.secrets, { ...selector, labelSelector: WEBHOOK_SECRET_SELECTOR }, { transform: routingViewOfSecret }),
+    };
     routes = new RoutingTable(
       {
         trigger: (ns, name) => triggers.get(keyOf(ns, name)),
@@ -161,7 +166,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       },
     );
     const table = routes;
-    const refresh = (t: WebhookTrigger) => table.refreshTrigger(t.metadata.namespace!, t.metadata.name!);
+    const refresh = (t: RoutingTrigger) => table.refreshTrigger(t.metadata.namespace!, t.metadata.name!);
     triggers.onAdd(refresh);
     triggers.onUpdate((_, t) => refresh(t));
     triggers.onDelete((t) => {

@@ -1,7 +1,7 @@
 // A trigger's route: where it is served (the path in its generated Secret), whether it serves now,
 // and — when it does — the compiled trigger (src/triggers/compile.ts) every later step reads.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { WebhookTrigger } from '../api/types.ts';
+import type { RoutingTrigger } from './routing-view.ts';
 import { CONDITION_TYPES } from '../api/constants.ts';
 import { readWebhookSecret } from '../api/webhook-secret.ts';
 import { compileAllowedSources, compileTrigger, type TriggerLimits } from '../triggers/compile.ts';
@@ -28,7 +28,8 @@ export type ClosedRoute = RouteIdentity & { state: 'suspended' | 'not-ready' };
 export type Route = ServingRoute | ClosedRoute;
 
 export interface RouteInputs {
-  trigger: WebhookTrigger;
+  /** What a receiver's cache keeps of the trigger (a whole trigger will do). */
+  trigger: RoutingTrigger;
   /**
    * The generated `<trigger>-webhook` Secret. With spec.auth.secretRef it carries the controller's
    * copy of the user's secret: the receiver never reads a Secret the operator does not manage.
@@ -57,6 +58,6 @@ export function compileRoute(inputs: RouteInputs): Route | undefined {
   return { ...closed, state: trigger.spec.suspend ? 'suspended' : 'not-ready' };
 }
 
-function isReady(trigger: WebhookTrigger): boolean {
+function isReady(trigger: RoutingTrigger): boolean {
   return (trigger.status?.conditions ?? []).some((c) => c.type === CONDITION_TYPES.ready && c.status === 'True');
 }

@@ -1,21 +1,31 @@
 // URL path → compiled route, kept current from the trigger and Secret informers on every replica
 // (no leadership needed). A look-up is one Map access, whatever the number of triggers.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { WebhookTrigger } from '../api/types.ts';
+import type { RoutingTrigger } from './routing-view.ts';
 import { CONDITION_TYPES, LABELS } from '../api/constants.ts';
 import { compileRoute, type Route, type ServingRoute } from './compile-route.ts';
 import { claimantOf, comparePathClaims, isWebhookSecretOf, webhookSecretName, type PathClaimant } from '../api/webhook-secret.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
 export interface RoutingSources {
-  trigger(namespace: string, name: string): WebhookTrigger | undefined;
+  trigger(namespace: string, name: string): RoutingTrigger | undefined;
   /** A generated webhook Secret; the receiver's cache holds no others (see WEBHOOK_SECRET_SELECTOR). */
   secret(namespace: string, name: string): V1Secret | undefined;
 }
 
 interface Claim {
+  key: string;
   route: Route;
   claimant: PathClaimant;
+}
+
+/** What the table keeps per trigger, in one entry (a replica holds one per trigger it serves). */
+interface TriggerEntry {
+  /** What its route was compiled from, so status-only updates do not recompile it. */
+  compiledFrom: string;
+  /** The path it claims, if any. */
+  path: string | undefined;
+  limiter: TokenBucket | undefined;
 }
 
 export class RoutingTable {
@@ -26,11 +36,8 @@ export class RoutingTable {
    * written by hand with another trigger's path, and then the later trigger is refused (and its
    * controller says so in its status) and deleting it leaves the earlier one's route in place.
    */
-  private readonly claims = new Map<string, Map<string, Claim>>();
-  private readonly pathByTrigger = new Map<string, string>();
-  private readonly limiters = new Map<string, TokenBucket>();
-  /** What each trigger's route was compiled from, so status-only updates do not recompile it. */
-  private readonly compiledFrom = new Map<string, string>();
+  private readonly claims = new Map<string, Claim[]>();
+  private readonly triggers = new Map<string, TriggerEntry>();
   private readonly sources: RoutingSources;
   private readonly defaultMaxBytes: number;
   private readonly maxBodyBytes: number;
@@ -55,80 +62,79 @@ export class RoutingTable {
 
   /** The token bucket of a route's trigger, created or reconfigured when the limit changed. */
   limiterFor(route: ServingRoute): TokenBucket | undefined {
-    const key = `${route.namespace}/${route.name}`;
-    if (!route.rateLimit) {
-      this.limiters.delete(key);
+    const entry = this.triggers.get(`${route.namespace}/${route.name}`);
+    if (!entry || !route.rateLimit) {
+      if (entry) entry.limiter = undefined;
       return undefined;
     }
-    const existing = this.limiters.get(key);
+    const existing = entry.limiter;
     if (existing && existing.limit.requestsPerMinute === route.rateLimit.requestsPerMinute && existing.limit.burst === route.rateLimit.burst) {
       return existing;
     }
-    const bucket = new TokenBucket(route.rateLimit);
-    this.limiters.set(key, bucket);
-    return bucket;
+    return (entry.limiter = new TokenBucket(route.rateLimit));
   }
 
   /** Recompiles one trigger's route from the current informer caches (or removes it). */
   refreshTrigger(namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
     const trigger = this.sources.trigger(namespace, name);
-    let route: Route | undefined;
-    if (trigger && !trigger.metadata.deletionTimestamp) {
-      const candidate = this.sources.secret(namespace, webhookSecretName(name));
-      // Only the Secret this very trigger owns: not one written by hand in its name, nor one left
-      // by a deleted trigger of the same name.
-      const webhookSecret = candidate && isWebhookSecretOf(candidate, trigger) ? candidate : undefined;
-      // Every delivery-status flush updates the trigger; recompiling (a JSON Schema, keys, ranges)
-      // for each of those would cost milliseconds and memory for nothing.
-      const inputs = fingerprintOf(trigger, webhookSecret);
-      if (inputs === this.compiledFrom.get(key)) return;
-      this.compiledFrom.set(key, inputs);
-      try {
-        route = compileRoute({
-          trigger,
-          webhookSecret,
-          limits: { defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) },
-        });
-      } catch (e) {
-        // A trigger we cannot compile serves nothing; the controller reports why in its status.
-        this.onCompileError(key, e);
-        route = undefined;
-      }
-    } else {
-      this.compiledFrom.delete(key);
+    const entry = this.triggers.get(key);
+    if (!trigger || trigger.metadata.deletionTimestamp) {
+      if (entry?.path !== undefined) this.withdraw(entry.path, key);
+      this.triggers.delete(key);
+      return;
     }
-    const oldPath = this.pathByTrigger.get(key);
-    if (oldPath !== undefined && oldPath !== route?.path) {
-      this.claims.get(oldPath)?.delete(key);
-      this.settle(oldPath);
-    }
+    const candidate = this.sources.secret(namespace, webhookSecretName(name));
+    // Only the Secret this very trigger owns: not one written by hand in its name, nor one left by a
+    // deleted trigger of the same name.
+    const webhookSecret = candidate && isWebhookSecretOf(candidate, trigger) ? candidate : undefined;
+    // Every delivery-status flush updates the trigger; recompiling (a JSON Schema, keys, ranges) for
+    // each of those would cost milliseconds and memory for nothing.
+    const inputs = fingerprintOf(trigger, webhookSecret);
+    if (inputs === entry?.compiledFrom) return;
+    const route = this.compile(key, trigger, webhookSecret);
     // A path the trigger's status does not vouch for (its Secret was edited to hold it) is no claim.
-    const claimant = route && trigger ? claimantOf(trigger, route.path) : undefined;
+    const claimant = route && claimantOf(trigger, route.path);
+    const path = route && claimant ? route.path : undefined;
+    if (entry?.path !== undefined && entry.path !== path) this.withdraw(entry.path, key);
+    this.triggers.set(key, { compiledFrom: inputs, path, limiter: path === undefined ? undefined : entry?.limiter });
     if (route && claimant) {
-      let claims = this.claims.get(route.path);
-      if (!claims) this.claims.set(route.path, (claims = new Map()));
-      claims.set(key, { route, claimant });
-      this.pathByTrigger.set(key, route.path);
+      const others = this.claims.get(route.path)?.filter((c) => c.key !== key) ?? [];
+      this.claims.set(route.path, [...others, { key, route, claimant }]);
       this.settle(route.path);
-    } else {
-      this.pathByTrigger.delete(key);
-      this.limiters.delete(key);
     }
+  }
+
+  private compile(key: string, trigger: RoutingTrigger, webhookSecret: V1Secret | undefined): Route | undefined {
+    try {
+      return compileRoute({
+        trigger,
+        webhookSecret,
+        limits: { defaultMaxBytes: this.defaultMaxBytes, maxBodyBytes: this.maxBodyBytes, ...(this.replayWindowMs !== undefined ? { replayWindowMs: this.replayWindowMs } : {}) },
+      });
+    } catch (e) {
+      // A trigger we cannot compile serves nothing; the controller reports why in its status.
+      this.onCompileError(key, e);
+      return undefined;
+    }
+  }
+
+  /** Drops a trigger's claim on a path it no longer holds. */
+  private withdraw(path: string, key: string): void {
+    const claims = this.claims.get(path)?.filter((c) => c.key !== key);
+    if (claims?.length) this.claims.set(path, claims);
+    else this.claims.delete(path);
+    this.settle(path);
   }
 
   /** Serves a path from its earliest claim, or from nothing once no trigger claims it. */
   private settle(path: string): void {
-    const claims = this.claims.get(path);
     let winner: Claim | undefined;
-    for (const claim of claims?.values() ?? []) {
+    for (const claim of this.claims.get(path) ?? []) {
       if (!winner || comparePathClaims(claim.claimant, winner.claimant) < 0) winner = claim;
     }
     if (winner) this.byPath.set(path, winner.route);
-    else {
-      this.byPath.delete(path);
-      this.claims.delete(path);
-    }
+    else this.byPath.delete(path);
   }
 
   /** Refreshes the trigger a generated Secret belongs to; any other Secret feeds no route. */
@@ -143,7 +149,7 @@ export class RoutingTable {
  * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,
  * and the generated Secret (its resourceVersion). The rest of the status is ignored.
  */
-function fingerprintOf(trigger: WebhookTrigger, webhookSecret: V1Secret | undefined): string {
+function fingerprintOf(trigger: RoutingTrigger, webhookSecret: V1Secret | undefined): string {
   const ready = trigger.status?.conditions?.find((c) => c.type === CONDITION_TYPES.ready)?.status ?? '';
   return JSON.stringify([
     trigger.metadata.uid,

@@ -16,7 +16,7 @@ import { compileFilter, type CompiledFilter } from './filter/compile-filter.ts';
 import { targetsOf } from '../api/targets.ts';
 
 export interface TriggerSources {
-  trigger: WebhookTrigger;
+  trigger: Pick<WebhookTrigger, 'spec'>;
   /**
    * The generated `<trigger>-webhook` Secret's state, once it exists: it holds the signing secrets
    * (with spec.auth.secretRef, the controller's copy of the user's; see referenced-secret.ts).

@@ -409,6 +409,22 @@ describe('least privilege: the operator and the receiver, each under its own RBA
     expect([...new Set(secretReads.map((c) => c.labelSelector))]).to.deep.equal([WEBHOOK_SECRET_SELECTOR]);
   });
 
+  it('the receiver keeps of each trigger and generated Secret only what routing reads: no URL, no status messages, no other keys', () => {
+    const cached = (resource: ResourceType) => receiver!.manager.informers.filter((i) => i.resource === resource).flatMap((i) => i.list());
+    const secrets = cached(RESOURCES.secrets) as { data?: Record<string, string>; metadata?: { annotations?: unknown } }[];
+    const triggers = cached(RESOURCES.webhookTriggers) as WebhookTrigger[];
+    expect(secrets).to.not.deep.equal([]);
+    expect(triggers).to.not.deep.equal([]);
+    for (const secret of secrets) {
+      expect(Object.keys(secret.data ?? {})).to.include('path').and.not.include('url');
+      expect(secret.metadata?.annotations).to.equal(undefined);
+    }
+    for (const trigger of triggers) {
+      expect(Object.keys(trigger.status ?? {}).sort()).to.deep.equal(['conditions', 'pathDigest']);
+      for (const condition of trigger.status?.conditions ?? []) expect(Object.keys(condition)).to.deep.equal(['type', 'status']);
+    }
+  });
+
   for (const [component, calls, needed, notReached] of [
     ['operator', () => client.calls, OPERATOR_NEEDED, OPERATOR_NOT_REACHED],
     ['receiver', () => receiverClient.calls, RECEIVER_NEEDED, RECEIVER_NOT_REACHED],

@@ -91,4 +91,53 @@ describe('routing table', () => {
     table.refreshTrigger('ns', 't');
     expect(table.lookup(PATH)?.state).to.equal('serving');
   });
+
+  describe('two triggers claiming one path (a Secret written by hand with another trigger\'s path)', () => {
+    const triggers = new Map<string, WebhookTrigger>();
+    const secrets = new Map<string, V1Secret>();
+    let shared: RoutingTable;
+
+    function add(name: string, createdAt: string, path: string): void {
+      const t: WebhookTrigger = { ...triggerWith(), metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation: 1, resourceVersion: '1', creationTimestamp: createdAt } };
+      triggers.set(name, t);
+      const s = buildWebhookSecret(t, { path, url: `https://x${path}`, signingSecret: `pxs_${name}`, currentSince: new Date() });
+      s.metadata!.resourceVersion = String(Math.random());
+      secrets.set(`${name}-webhook`, s);
+      shared.refreshTrigger('ns', name);
+    }
+    const servedBy = (path: string) => {
+      const route = shared.lookup(path);
+      return route?.state === 'serving' ? route.name : route?.state;
+    };
+
+    beforeEach(() => {
+      triggers.clear();
+      secrets.clear();
+      shared = new RoutingTable({ trigger: (_ns, name) => triggers.get(name), secret: (_ns, name) => secrets.get(name) }, { defaultMaxBytes: 1024 });
+    });
+
+    it('serves the earlier trigger; the path passes to the other when it is deleted, and goes with the last', () => {
+      add('late', '2026-02-01T00:00:00Z', PATH);
+      add('early', '2026-01-01T00:00:00Z', PATH);
+      expect(servedBy(PATH)).to.equal('early');
+      triggers.delete('early');
+      shared.refreshTrigger('ns', 'early');
+      expect(servedBy(PATH)).to.equal('late');
+      triggers.delete('late');
+      shared.refreshTrigger('ns', 'late');
+      expect(servedBy(PATH)).to.equal(undefined);
+      expect(shared.size).to.equal(0);
+    });
+
+    it('moves a trigger whose Secret now holds another path, leaving the old path to the other claimant', () => {
+      add('early', '2026-01-01T00:00:00Z', PATH);
+      add('late', '2026-02-01T00:00:00Z', PATH);
+      add('early', '2026-01-01T00:00:00Z', '/hooks/moved');
+      expect(servedBy('/hooks/moved')).to.equal('early');
+      expect(servedBy(PATH)).to.equal('late');
+      add('late', '2026-02-01T00:00:00Z', '/hooks/moved');
+      expect(servedBy('/hooks/moved')).to.equal('early');
+      expect(servedBy(PATH)).to.equal(undefined);
+    });
+  });
 });
