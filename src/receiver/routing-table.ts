@@ -60,18 +60,12 @@ export class RoutingTable {
     return this.byPath.get(path);
   }
 
-  /** The token bucket of a route's trigger, created or reconfigured when the limit changed. */
+  /**
+   * The token bucket of a route's trigger. Asked on every request to a serving route, rejected ones
+   * included, so it only looks up what refreshTrigger decided: nothing at all without a rateLimit.
+   */
   limiterFor(route: ServingRoute): TokenBucket | undefined {
-    const entry = this.triggers.get(`${route.namespace}/${route.name}`);
-    if (!entry || !route.rateLimit) {
-      if (entry) entry.limiter = undefined;
-      return undefined;
-    }
-    const existing = entry.limiter;
-    if (existing && existing.limit.requestsPerMinute === route.rateLimit.requestsPerMinute && existing.limit.burst === route.rateLimit.burst) {
-      return existing;
-    }
-    return (entry.limiter = new TokenBucket(route.rateLimit));
+    return route.rateLimit ? this.triggers.get(`${route.namespace}/${route.name}`)?.limiter : undefined;
   }
 
   /** Recompiles one trigger's route from the current informer caches (or removes it). */
@@ -97,7 +91,7 @@ export class RoutingTable {
     const claimant = route && claimantOf(trigger, route.path);
     const path = route && claimant ? route.path : undefined;
     if (entry?.path !== undefined && entry.path !== path) this.withdraw(entry.path, key);
-    this.triggers.set(key, { compiledFrom: inputs, path, limiter: path === undefined ? undefined : entry?.limiter });
+    this.triggers.set(key, { compiledFrom: inputs, path, limiter: route && path !== undefined ? bucketFor(route, entry?.limiter) : undefined });
     if (route && claimant) {
       const others = this.claims.get(route.path)?.filter((c) => c.key !== key) ?? [];
       this.claims.set(route.path, [...others, { key, route, claimant }]);
@@ -144,6 +138,19 @@ export class RoutingTable {
   }
 }
 
+
+/**
+ * A serving route's token bucket: the one it had while its limit is unchanged (a rotated secret or
+ * an edited param grants no fresh burst), a new one when the limit changed, none without a limit.
+ * A closed route keeps its bucket for when it serves again.
+ */
+function bucketFor(route: Route, previous: TokenBucket | undefined): TokenBucket | undefined {
+  if (route.state !== 'serving') return previous;
+  const limit = route.rateLimit;
+  if (!limit) return undefined;
+  const unchanged = previous && previous.limit.requestsPerMinute === limit.requestsPerMinute && previous.limit.burst === limit.burst;
+  return unchanged ? previous : new TokenBucket(limit);
+}
 
 /**
  * Everything compileRoute reads that can change: the spec (its generation), the Ready condition,

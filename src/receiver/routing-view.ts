@@ -1,7 +1,8 @@
 // What a receiver replica keeps of each trigger and its generated Secret: the fields routing reads,
 // and nothing else. A replica caches every trigger it serves, so each byte per object counts many
-// thousand times over: the conditions' messages and times, the status references, the URL and the
-// annotations are more than a third of a cached pair, and make a larger heap to mark and scan.
+// thousand times over: the conditions' messages and times, the status references, the URL, the
+// annotations and each object's own copies of repeated strings were about a third of a cached pair
+// (heap snapshots of 10,000 bench triggers), and a larger heap to mark and scan.
 // The types below are what compileRoute, claimantOf and isWebhookSecretOf accept, so the compiler
 // checks that routing reads nothing these views drop.
 import type { V1Secret } from '@kubernetes/client-node';

@@ -82,6 +82,41 @@ describe('routing table', () => {
     expect(errors).to.deep.equal([]);
   });
 
+  it("keeps a trigger's token bucket across a rotation, replaces it when its limit changes, and drops it with the limit", () => {
+    const limited = (generation: number, requestsPerMinute?: number): WebhookTrigger => {
+      const t = triggerWith({ generation });
+      return { ...t, spec: { ...t.spec, ...(requestsPerMinute ? { rateLimit: { requestsPerMinute, burst: 1 } } : {}) } };
+    };
+    const serving = () => {
+      const route = table.lookup(PATH);
+      assert(route?.state === 'serving');
+      return route;
+    };
+    trigger = limited(2, 60);
+    table.refreshTrigger('ns', 't');
+    const bucket = table.limiterFor(serving());
+    expect(bucket?.take()).to.equal(0);
+    expect(bucket?.take()).to.be.greaterThan(0);
+
+    secret = buildWebhookSecret(trigger, { path: PATH, url: `https://x${PATH}`, signingSecret: 'pxs_rotated', currentSince: new Date() });
+    secret.metadata!.resourceVersion = '2';
+    table.refreshSecret(secret);
+    expect(serving().keysAt(Date.now()).secrets).to.deep.equal(['pxs_rotated']);
+    // The same bucket, still empty: a rotation grants no fresh burst.
+    expect(table.limiterFor(serving())).to.equal(bucket);
+    expect(bucket?.take()).to.be.greaterThan(0);
+
+    trigger = limited(3, 120);
+    table.refreshTrigger('ns', 't');
+    const raised = table.limiterFor(serving());
+    expect(raised).to.not.equal(bucket);
+    expect(raised?.limit.requestsPerMinute).to.equal(120);
+
+    trigger = limited(4);
+    table.refreshTrigger('ns', 't');
+    expect(table.limiterFor(serving())).to.equal(undefined);
+  });
+
   it('forgets the path of a deleted trigger', () => {
     const deleted = trigger;
     trigger = undefined as unknown as WebhookTrigger;

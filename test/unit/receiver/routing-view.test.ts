@@ -7,7 +7,7 @@ import type { WebhookTrigger } from '../../../src/api/types.ts';
 import { buildWebhookSecret, webhookPathDigest } from '../../../src/api/webhook-secret.ts';
 import type { Route } from '../../../src/receiver/compile-route.ts';
 import { RoutingTable } from '../../../src/receiver/routing-table.ts';
-import { routingViewOfSecret, routingViewOfTrigger } from '../../../src/receiver/routing-view.ts';
+import { routingViewOfSecret, routingViewOfTrigger, type RoutingTrigger } from '../../../src/receiver/routing-view.ts';
 
 const PATH = '/hooks/routing-view-test';
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -107,15 +107,20 @@ describe('routing view (what a receiver replica caches)', () => {
   });
 
   it('compiles to the same route as the whole objects: serving, closed, suspended, and refused a path its status does not vouch for', () => {
-    const cases: { what: string; trigger: WebhookTrigger }[] = [
-      { what: 'serving', trigger: servedTrigger() },
-      { what: 'not ready', trigger: { ...servedTrigger(), status: { ...servedTrigger().status, conditions: [{ type: 'Ready', status: 'False', reason: 'X', message: 'm', lastTransitionTime: 't' }] } } },
-      { what: 'suspended', trigger: { ...servedTrigger(), spec: { ...servedTrigger().spec, suspend: true } } },
-      { what: 'another path', trigger: { ...servedTrigger(), status: { ...servedTrigger().status, pathDigest: webhookPathDigest('/hooks/other') } } },
+    const cases: { what: string; trigger: WebhookTrigger; state: Route['state'] | undefined }[] = [
+      { what: 'serving', trigger: servedTrigger(), state: 'serving' },
+      {
+        what: 'not ready',
+        trigger: { ...servedTrigger(), status: { ...servedTrigger().status, conditions: [{ type: 'Ready', status: 'False', reason: 'X', message: 'm', lastTransitionTime: 't' }] } },
+        state: 'not-ready',
+      },
+      { what: 'suspended', trigger: { ...servedTrigger(), spec: { ...servedTrigger().spec, suspend: true } }, state: 'suspended' },
+      // Its Secret holds a path its status does not vouch for: no route at all.
+      { what: 'another path', trigger: { ...servedTrigger(), status: { ...servedTrigger().status, pathDigest: webhookPathDigest('/hooks/other') } }, state: undefined },
     ];
-    for (const { what, trigger } of cases) {
+    for (const { what, trigger, state } of cases) {
       const secret = servedSecret(trigger);
-      const routeOf = (t: Parameters<typeof routingViewOfTrigger>[0], s: V1Secret) => {
+      const routeOf = (t: RoutingTrigger, s: V1Secret) => {
         const table = new RoutingTable({ trigger: () => t, secret: () => s }, { defaultMaxBytes: 1024 });
         table.refreshTrigger('data', 'export-finished');
         return table.lookup(PATH);
@@ -123,8 +128,9 @@ describe('routing view (what a receiver replica caches)', () => {
       const whole = routeOf(trigger, secret);
       const viewed = routeOf(routingViewOfTrigger(trigger), routingViewOfSecret(secret));
       expect(behaviour(viewed), what).to.deep.equal(behaviour(whole));
-      if (what === 'serving') expect(behaviour(viewed)).to.deep.include({ state: 'serving', keysNow: { secrets: ['pxs_current', 'pxs_previous'], toleranceSeconds: 300 } });
-      if (what === 'another path') expect(whole, what).to.equal(undefined);
+      expect(viewed?.state, what).to.equal(state);
+      if (state !== undefined) expect(behaviour(viewed), what).to.deep.include({ allowsInside: true, allowsOutside: false });
+      if (state === 'serving') expect(behaviour(viewed)).to.deep.include({ keysNow: { secrets: ['pxs_current', 'pxs_previous'], toleranceSeconds: 300 }, keysLater: { secrets: ['pxs_current'], toleranceSeconds: 300 } });
     }
   });
 });
