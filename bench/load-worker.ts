@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { signRequest } from '../src/signing/sign-request.ts';
 import { summarize } from './stats.ts';
-import { cpuSecondsOf } from './machine.ts';
+import { cpuSecondsOf, systemCpuSecondsOf } from './machine.ts';
 import { githubEventHeaders, githubPushBody } from './github-delivery.ts';
 
 export interface LoadSpec {
@@ -52,6 +52,8 @@ export interface LoadResult {
   clientCpuSeconds: number;
   /** CPU seconds the answering process (spec.serverPid) used during the measured run, from /proc. */
   serverCpuSeconds?: number;
+  /** Of serverCpuSeconds, the kernel's part (system time). */
+  serverSystemSeconds?: number;
   samples?: number[];
 }
 
@@ -141,9 +143,11 @@ async function main(): Promise<void> {
   const statuses = new Map<number, number>();
   const cpu = process.cpuUsage();
   const serverCpu = spec.serverPid === undefined ? Number.NaN : cpuSecondsOf(spec.serverPid);
+  const serverSystem = spec.serverPid === undefined ? Number.NaN : systemCpuSecondsOf(spec.serverPid);
   const result = await run(spec, spec.durationSeconds, true, samples, statuses);
   const used = process.cpuUsage(cpu);
   const serverCpuSeconds = spec.serverPid === undefined ? Number.NaN : cpuSecondsOf(spec.serverPid) - serverCpu;
+  const serverSystemSeconds = spec.serverPid === undefined ? Number.NaN : systemCpuSecondsOf(spec.serverPid) - serverSystem;
   samples.sort((a, b) => a - b);
   const requests = [...statuses.values()].reduce((s, v) => s + v, 0);
   const out: LoadResult = {
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
     timeouts: result.timeouts,
     latencyMs: summarize(samples),
     clientCpuSeconds: (used.user + used.system) / 1e6,
-    ...(Number.isFinite(serverCpuSeconds) ? { serverCpuSeconds } : {}),
+    ...(Number.isFinite(serverCpuSeconds) ? { serverCpuSeconds, serverSystemSeconds } : {}),
     ...(spec.keepSamples ? { samples } : {}),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -40,6 +40,8 @@ interface ProcInfo {
   ppid: number;
   args: string[];
   cpuSeconds: number;
+  /** Of cpuSeconds, the time spent in the kernel on the process's behalf (its syscalls). */
+  systemSeconds: number;
 }
 
 function readProc(pid: number): ProcInfo | undefined {
@@ -47,7 +49,7 @@ function readProc(pid: number): ProcInfo | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, ppid: Number(rest[1]), args, cpuSeconds: (Number(rest[11]) + Number(rest[12])) / 100 };
+    return { pid, ppid: Number(rest[1]), args, cpuSeconds: (Number(rest[11]) + Number(rest[12])) / 100, systemSeconds: Number(rest[12]) / 100 };
   } catch {
     return undefined; // gone meanwhile
   }
@@ -75,6 +77,11 @@ export function controlPlaneProcesses(): Record<string, number> {
 
 export function cpuSecondsOf(pid: number): number {
   return readProc(pid)?.cpuSeconds ?? Number.NaN;
+}
+
+/** Of cpuSecondsOf, the kernel's part (system time). */
+export function systemCpuSecondsOf(pid: number): number {
+  return readProc(pid)?.systemSeconds ?? Number.NaN;
 }
 
 /**

@@ -108,8 +108,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startBareKoa(mode: 'bare' | 'verify' = 'bare'): Promise<ServerProcess> {
-  const child = track(spawn(node, [path.join(repoRoot, 'bench/bare-koa.ts'), ...(mode === 'verify' ? ['verify'] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] }));
+/**
+ * One of the reject path's baselines (bench/bare-koa.ts): bare, verifying, or verifying and then
+ * logging and counting as the receiver does (observe, its log lines going to logFile).
+ */
+export async function startBareKoa(mode: 'bare' | 'verify' | 'observe' = 'bare', logFile?: string): Promise<ServerProcess> {
+  if (mode === 'observe' && !logFile) throw new Error('the observe baseline needs a log file');
+  const args = mode === 'bare' ? [] : mode === 'verify' ? ['verify'] : ['observe', logFile!];
+  const child = track(spawn(node, [path.join(repoRoot, 'bench/bare-koa.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] }));
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);

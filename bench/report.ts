@@ -118,8 +118,12 @@ const METHOD = `
   trigger's URL; every answer must be 401 \`invalid_signature\`. The baseline is a bare Koa app, in its
   own process, answering the same requests with the same 401 JSON without looking at them; 1b
   compares with a Koa app that first reads the body and checks an HMAC-SHA256 over it, the least any
-  verifying receiver does. Five rounds alternate (AB, BA, …) after a 1 s warm-up each; the medians
-  are compared. The receiver runs as the whole operator (\`planasonix run\`, log level info, one log
+  verifying receiver does, and 1d with that app when it also writes the receiver's log line and
+  records its metrics, through the operator's own \`observeRequest\` and logger (its lines go to a
+  file, as the receiver's do here): the two things issue 16 keeps, on the least verifying app. The
+  four alternate round by round (ABCD, DCBA, …), five rounds after a 1 s warm-up each; the medians
+  are compared. 1c's note splits the CPU per request from \`/proc\` into the process's own and the
+  kernel's (its socket reads and writes). The receiver runs as the whole operator (\`planasonix run\`, log level info, one log
   line per request), with the Node.js flags of \`deploy/receiver-deployment.yaml\` (its \`NODE_OPTIONS\`), as
   every operator process of the bench does.
 - **2 — Verification.** In a process of its own, before anything else starts: each verifier is called

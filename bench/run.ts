@@ -125,6 +125,8 @@ interface Context {
   koa: ServerProcess;
   /** A Koa app that reads the body and checks an HMAC before answering 401: context for figure 1. */
   koaVerify: ServerProcess;
+  /** The same, also writing the receiver's log line and metrics per request (figure 1d). */
+  koaObserve: ServerProcess;
   hook: Hook;
   /** A standard-webhooks trigger: its delivery ID is signed, so the receiver makes no replay look-up. */
   hookSw: Hook;
@@ -223,11 +225,11 @@ interface RejectTarget {
 type RejectRound = LoadResult & { gcSeconds?: Record<string, number>; threadCpuSeconds?: Record<string, number> };
 
 /** Alternates the targets round by round (AB, BA, …), so drift of the machine hits each alike. */
-async function rejectRounds<K extends string>(label: string, targets: Record<K, RejectTarget>): Promise<Record<K, RejectRound[]>> {
+async function rejectRounds<K extends string>(label: string, targets: Record<K, RejectTarget>, rounds: number = CONFIG.rejectRounds): Promise<Record<K, RejectRound[]>> {
   const request = badlySigned();
   const names = Object.keys(targets) as K[];
   const out = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<K, RejectRound[]>;
-  for (let r = 0; r < CONFIG.rejectRounds; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (const which of r % 2 === 0 ? names : [...names].reverse()) {
       const target = targets[which];
       // Our process's GC pauses and CPU by thread over the round, warm-up included: what the heap
@@ -291,11 +293,14 @@ async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
     koa: { url: `${ctx.koa.url}${path}`, pid: ctx.koa.pid },
     ours: { url: ctx.hook.url, pid: op.pid, metricsUrl: op.metricsUrl },
     koaVerify: { url: `${ctx.koaVerify.url}${path}`, pid: ctx.koaVerify.pid },
+    koaObserve: { url: `${ctx.koaObserve.url}${path}`, pid: ctx.koaObserve.pid },
   });
   const ours = median(r.ours.map((x) => x.expectedPerSecond));
   const koa = median(r.koa.map((x) => x.expectedPerSecond));
   const koaVerify = median(r.koaVerify.map((x) => x.expectedPerSecond));
-  const [oursCpu, koaCpu, koaVerifyCpu] = [r.ours, r.koa, r.koaVerify].map((rounds) => median(rounds.map(cpuPerRequestUs))) as [number, number, number];
+  const koaObserve = median(r.koaObserve.map((x) => x.expectedPerSecond));
+  const [oursCpu, koaCpu, koaVerifyCpu, koaObserveCpu] = [r.ours, r.koa, r.koaVerify, r.koaObserve].map((rounds) => median(rounds.map(cpuPerRequestUs))) as [number, number, number, number];
+  const [oursKernel, koaVerifyKernel, koaObserveKernel] = [r.ours, r.koaVerify, r.koaObserve].map((rounds) => median(rounds.map(kernelCpuPerRequestUs))) as [number, number, number];
   ctx.details.reject = {
     triggers: CONFIG.benchTriggers,
     connections: CONFIG.rejectConnections,
@@ -303,6 +308,7 @@ async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
     ours: r.ours.map(strip),
     koa: r.koa.map(strip),
     koaVerify: r.koaVerify.map(strip),
+    koaObserve: r.koaObserve.map(strip),
     operatorMemory: op.memory(),
   };
   ctx.samples['reject: receiver'] = r.ours[0]!.samples ?? [];
@@ -337,7 +343,17 @@ async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
       baselineName: 'Koa app reading the body and verifying HMAC-SHA256 (1b)',
       baseline: round(koaVerifyCpu, 1),
       target: '—',
-      note: `ours ${spread(r.ours.map(cpuPerRequestUs), 'µs', 1)}`,
+      note: `ours ${spread(r.ours.map(cpuPerRequestUs), 'µs', 1)}; the kernel's part (the socket's syscalls): ours ${round(oursKernel, 1)} µs, the verifying Koa app ${round(koaVerifyKernel, 1)}, the one that also logs and counts (1d) ${round(koaObserveKernel, 1)}`,
+    }),
+    figure({
+      id: '1d',
+      name: 'Reject path, against the verifying Koa app that also writes our log line and metrics',
+      value: round(ours, 0),
+      unit: 'req/s',
+      baselineName: `Koa app verifying HMAC-SHA256, then 401, with the receiver's log line and metrics (observeRequest), ${round(koaObserveCpu, 1)} µs CPU per request`,
+      baseline: round(koaObserve, 0),
+      target: '—',
+      note: `the log line and the metrics alone take the verifying Koa app to ${round(koaObserve / koaVerify, 2)} of itself (1b asks 0.75 of it); logging and verifying Koa ${spread(r.koaObserve.map((x) => x.expectedPerSecond), 'req/s')}`,
     }),
   );
 }
@@ -345,6 +361,11 @@ async function phaseReject(ctx: Context, op: OperatorProcess): Promise<void> {
 /** The answering process's CPU per answered request, in µs, over the timed run. */
 function cpuPerRequestUs(r: LoadResult): number {
   return ((r.serverCpuSeconds ?? Number.NaN) * 1e6) / r.requests;
+}
+
+/** Of cpuPerRequestUs, the kernel's part. */
+function kernelCpuPerRequestUs(r: LoadResult): number {
+  return ((r.serverSystemSeconds ?? Number.NaN) * 1e6) / r.requests;
 }
 
 /** "min–max over n rounds", for a figure's note: how much the machine's noise moved it. */
