@@ -162,8 +162,9 @@ const METHOD = `
   4e sends figure 1's load to two fresh receiver replicas, as the receiver Deployment runs them
   (\`--components=receiver\`, its Node.js flags), alternated round by round: one serving every trigger
   of the cluster, one started with \`--namespaces=bench\` and so serving the bench's 10. The ratio is
-  what the number of triggers costs a rejected request, measured in the same minutes of the machine;
-  the note gives the CPU per request of each, and the part of it V8's garbage collection took (from
+  what the number of triggers costs a rejected request, measured in the same minutes of the machine,
+  over two pairs of fresh replicas, three rounds each (one process can run 10–15% faster than its
+  twin all its life, from where V8 placed and compiled its code); the note gives the CPU per request of each, and the part of it V8's garbage collection took (from
   the process's \`nodejs_gc_duration_seconds\`). The routing table is a \`Map\` look-up; 4f times the
   look-up alone, in a process of its own, on tables of 10 and 10,000 compiled routes, with a fresh
   path string per look-up as a request brings one. 4g–4j are issue 16's 30,000-trigger point: the

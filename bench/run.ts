@@ -863,23 +863,34 @@ async function freshReceiverReplica(ctx: Context, processLabel: string, nodeOpti
   return { readySeconds, memory, heap, breakdown };
 }
 
+/** Pairs of fresh replicas figures 4e and 4j measure, each for SCALE_REJECT_ROUNDS_PER_PAIR rounds. */
+const SCALE_REJECT_PAIRS = 2;
+const SCALE_REJECT_ROUNDS_PER_PAIR = QUICK ? 2 : 3;
+
 /**
  * Figure 1's load on two receiver replicas as the receiver Deployment runs them, alternated round by
  * round: one serving every trigger of the cluster (`count` and the bench's), one watching only the
  * bench's namespace (its 10). Same flags, same process kind, same minutes of the machine: the ratio
  * is what the number of triggers costs a rejected request, not what the machine did meanwhile.
+ * Two pairs of fresh processes, not one: a single pair read 1.10 in one run and 0.84 in the next
+ * with nothing changed, so one process can run 10–15% faster than its twin for the whole of its
+ * life (where V8 placed and compiled its code), and the medians over two pairs damp that.
  */
 async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number, nodeOptions: string[], extraNote = ''): Promise<{ figure: Figure; detail: unknown }> {
-  const few = await startOperator(ctx, 'receiver', `receiver-${CONFIG.benchTriggers}`, { nodeOptions, extraArgs: [`--namespaces=${NS}`] });
-  const all = await startOperator(ctx, 'receiver', `receiver-${count}`, { nodeOptions });
   const path = new URL(ctx.hook.url).pathname;
   const target = (op: OperatorProcess): RejectTarget => ({ url: `${op.receiverUrl}${path}`, pid: op.pid, metricsUrl: op.metricsUrl });
-  let r: Record<'few' | 'all', RejectRound[]>;
-  try {
-    r = await rejectRounds(`reject@${count}`, { few: target(few), all: target(all) });
-  } finally {
-    await stopOperator(ctx, few);
-    await stopOperator(ctx, all);
+  const r: Record<'few' | 'all', RejectRound[]> = { few: [], all: [] };
+  for (let pair = 1; pair <= SCALE_REJECT_PAIRS; pair++) {
+    const few = await startOperator(ctx, 'receiver', `receiver-${CONFIG.benchTriggers}-${pair}`, { nodeOptions, extraArgs: [`--namespaces=${NS}`] });
+    const all = await startOperator(ctx, 'receiver', `receiver-${count}-${pair}`, { nodeOptions });
+    try {
+      const rounds = await rejectRounds(`reject@${count} pair ${pair}`, { few: target(few), all: target(all) }, SCALE_REJECT_ROUNDS_PER_PAIR);
+      r.few.push(...rounds.few);
+      r.all.push(...rounds.all);
+    } finally {
+      await stopOperator(ctx, few);
+      await stopOperator(ctx, all);
+    }
   }
   const [oursAll, oursFew] = [r.all, r.few].map((rounds) => median(rounds.map((x) => x.expectedPerSecond))) as [number, number];
   const [cpuAll, cpuFew] = [r.all, r.few].map((rounds) => median(rounds.map(cpuPerRequestUs))) as [number, number];
@@ -1276,13 +1287,15 @@ async function main(): Promise<void> {
     cleanup.unshift(() => koa.stop());
     const koaVerify = await startBareKoa('verify');
     cleanup.unshift(() => koaVerify.stop());
+    const koaObserve = await startBareKoa('observe', path.join(workDir, 'koa-observe.log'));
+    cleanup.unshift(() => koaObserve.stop());
 
-    let op = await startOperator({ ...base, koa, koaVerify } as Context, 'all', 'operator');
+    let op = await startOperator({ ...base, koa, koaVerify, koaObserve } as Context, 'all', 'operator');
     cleanup.unshift(() => op.stop());
     const ready = await watchTriggersReady(client, NS, BENCH_NAMESPACE_TRIGGERS, 60_000);
     await ready.allReady;
     ready.stop();
-    const ctx: Context = { ...base, koa, koaVerify, hook: await readHook(client, 'hook-0'), hookSw: await readHook(client, 'hook-sw'), hookV2: await readHook(client, 'hook-v2'), hookGh: await readHook(client, 'hook-gh') };
+    const ctx: Context = { ...base, koa, koaVerify, koaObserve, hook: await readHook(client, 'hook-0'), hookSw: await readHook(client, 'hook-sw'), hookV2: await readHook(client, 'hook-v2'), hookGh: await readHook(client, 'hook-gh') };
     const rssAt10: MemoryAt10 = { all: op.memory().rssMiB, receiver: undefined, allDetail: { memory: op.memory(), heap: await op.heap() } };
 
     if (PHASES.has('reject')) await phaseReject(ctx, op);
