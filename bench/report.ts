@@ -163,8 +163,8 @@ const METHOD = `
   (\`--components=receiver\`, its Node.js flags), alternated round by round: one serving every trigger
   of the cluster, one started with \`--namespaces=bench\` and so serving the bench's 10. The ratio is
   what the number of triggers costs a rejected request, measured in the same minutes of the machine,
-  over two pairs of fresh replicas, three rounds each (one process can run 10–15% faster than its
-  twin all its life, from where V8 placed and compiled its code); the note gives the CPU per request of each, and the part of it V8's garbage collection took (from
+  over two pairs of fresh replicas, three rounds each (a replica holding many triggers runs either
+  as fast as its twin or 15–20% slower, for its whole life: Findings, 4g–4j); the note gives the CPU per request of each, and the part of it V8's garbage collection took (from
   the process's \`nodejs_gc_duration_seconds\`). The routing table is a \`Map\` look-up; 4f times the
   look-up alone, in a process of its own, on tables of 10 and 10,000 compiled routes, with a fresh
   path string per look-up as a request brings one. 4g–4j are issue 16's 30,000-trigger point: the
@@ -517,7 +517,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   the scale phase alone (84–110 µs at 10,000 triggers, GC pauses about 6 µs per request, as at 10).
   Webhooks are served by receiver replicas, which cache no runs, so 4e (and 4j) now alternate two
   fresh replicas with the receiver Deployment's flags in the same minutes, one serving every trigger
-  and one only the bench's 10: 1.10 in the run above (CPU per request 158 against 159 µs, GC pauses
+  and one only the bench's 10: 1.10 in the first full run that did (CPU per request 158 against 159 µs, GC pauses
   9.7 against 10.2). The old 4e measured an all-in-one process (\`make dev\`'s shape) that also caches
   thousands of runs under the 160 MiB cap; how much of its cost was GC was not measured then.
 - **The benchmark itself** authenticated the operator with the control plane's admin client
@@ -545,6 +545,23 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   generator it woke). No part is large enough that removing it gets to 60 µs short of dropping the
   log line and the metrics, which the issue keeps. Before: 0.12 of Koa while every log line went
   through pino's \`redact\` (36% of the CPU), 0.22–0.48 of Koa since (the machine's load moves it).
+  **Figure 1d measures what keeping them costs** (added 2026-12-03, late evening): the verifying Koa
+  app of 1b, when it also writes the receiver's log line and records its metrics through the
+  operator's own \`observeRequest\`, falls to 0.67 of itself in the run above (0.72 in a reject-only
+  run the same evening), its CPU per request from 30.6 to 46.8 µs. So 1b's 0.75 is out of reach for
+  any receiver that keeps the two, however little else it does. The two cost 6.5 µs in a loop of
+  their own (pino's line 4.9, of which our redaction 0.1 and pino with its defaults 4.3; the three
+  metric updates 1.5); in a server they cost 16, because a slower server also pays more in the
+  kernel per answer. 1c's note shows that part: ours spends 21 µs per request in the kernel, the
+  verifying app 7.7 and the logging one 13.1, for the same one read and one write (\`strace -c\`).
+  The load generator is faster than each of them and sleeps between answers, so each answer's write
+  wakes it, and the slower the server, the more often it finds it asleep; the verifying app with a
+  50 µs busy loop added per request went from 8.7 to 16–20 µs of kernel time per request (two runs
+  each); \`perf\` finds 18% of ours's CPU samples in that wake-up under the socket write, against 14%
+  of the verifying app's. Against the app that
+  logs and counts, ours is 0.57 (1d): the rest is the receiver's own middleware (route, address,
+  availability, rate limit, admission, bounded body read, the error answer), Koa's dispatch of 12
+  middleware instead of 2, and the kernel time its extra CPU brings with it.
 - **Figures 3a/3b (planasonix accept path): the replay record, then the receiver's own CPU.** A
   delivery whose ID the signature leaves out costs two creates, its DeliveryRecord and its run (3f:
   0.48–0.71 of the same receiver without the record; 3a 0.38–0.49); figure 5e counts it. A trigger
@@ -587,8 +604,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   MiB), ready 10–11 s after start: 5.3 KiB (replica) and 7.7 KiB (operator) of RSS per trigger from
   10,000 to 30,000. Neither fits the Deployment's 160 MiB old-space cap: past about 15,000 triggers,
   raise the cap and the memory limit together (the README's sizing). 4j, the reject path with them
-  loaded, was 0.83 in the
-  run above: the replica serving 30,000 spent more CPU per rejected request than the one serving 10
+  loaded, was 0.83 in the first
+  of them: the replica serving 30,000 spent more CPU per rejected request than the one serving 10
   in every one of the five paired rounds (167–208 µs against 132–157), while at 10,000 the two
   were equal (4e). GC pauses account for 4.6 µs of the 45 µs (13.3 against 8.7 µs per request). A
   second run of the point (\`BENCH_PHASES=reject,scale,scalexl\`, with the CPU of each thread from
@@ -607,8 +624,23 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   in a heap snapshot of 10,000. The full run after it: the replica at 30,000 held 259 MiB (heap 142
   MiB in use, was 166–173) and was ready in 5.7 s (was 10–11); 4j read 0.946 (CPU per request 90.9
   against 83.9 µs, medians), against 0.83 twice before. 4e, the same pairing at 10,000, read 0.84 in
-  that run (98 against 81 µs) after 1.10 the run before: on this machine the pairing moves by about
-  0.15 from run to run, so 4j at 0.95 is within that noise, not shown met.
+  that run (98 against 81 µs) after 1.10 the run before. **Not met** (2026-12-03, late evening): to
+  tell the target from that noise, 4e and 4j now measure two pairs of fresh replicas; in the run
+  above 4j read 0.852 (94.1 against 79.5 µs) and 4e 0.897, and 4e 0.891 in a scale-only run. What
+  that noise is: a replica serving 10,000 triggers is either as fast as its twin serving 10 or
+  15–20% slower, for its whole life. In the scale-only run the first pair's was equal (78–84
+  against 75–82 µs per request, every round) and the second's slower (93–99 against 78–81); in the
+  full run the other way round; at 30,000 both pairs' were slower. Ruled out, by measurement:
+  watch traffic (the replicas read nothing between rounds, \`/proc/<pid>/io\`); the routes and the
+  heap themselves (the receiver app with 30,000 compiled routes and a 150 MiB heap, in a process of
+  its own with the Deployment's flags, ran at 0.95–1.01 of the same app with 10 routes in six
+  alternated pairs, median 0.98); and any code path that grows with the triggers (4f). A CPU
+  profile of a slower replica shows its main thread's garbage collection 50% dearer (1.45 against
+  0.97 s over three rounds), and no function of the request path standing out in the rest. That
+  fits a processor waiting on memory more often, but this machine's VM exposes no hardware
+  counters (\`perf\`: cycles, cache and TLB misses "not supported"), so what a full replica's
+  informer-built heap does to the caches, and why only some processes pay, was not measured; that
+  is what stands between 4j and 0.95.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
   the median to the bare client's second write; the tail follows the run controller's other writes
   (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up

@@ -873,8 +873,8 @@ const SCALE_REJECT_ROUNDS_PER_PAIR = QUICK ? 2 : 3;
  * bench's namespace (its 10). Same flags, same process kind, same minutes of the machine: the ratio
  * is what the number of triggers costs a rejected request, not what the machine did meanwhile.
  * Two pairs of fresh processes, not one: a single pair read 1.10 in one run and 0.84 in the next
- * with nothing changed, so one process can run 10–15% faster than its twin for the whole of its
- * life (where V8 placed and compiled its code), and the medians over two pairs damp that.
+ * with nothing changed, because a replica holding many triggers runs either as fast as its twin or
+ * 15–20% slower for its whole life (docs/benchmarks.md, Findings); two pairs show both kinds more often.
  */
 async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number, nodeOptions: string[], extraNote = ''): Promise<{ figure: Figure; detail: unknown }> {
   const path = new URL(ctx.hook.url).pathname;
