@@ -636,8 +636,14 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   its own with the Deployment's flags, ran at 0.95–1.01 of the same app with 10 routes in six
   alternated pairs, median 0.98); and any code path that grows with the triggers (4f). A CPU
   profile of a slower replica shows its main thread's garbage collection 50% dearer (1.45 against
-  0.97 s over three rounds), and no function of the request path standing out in the rest. That
-  fits a processor waiting on memory more often, but this machine's VM exposes no hardware
+  0.97 s over three rounds), and no function of the request path standing out in the rest. Ten
+  scale-only runs that evening gave 4e 0.89–1.04; 7 of their 22 replicas serving 10,000 were of the
+  slow kind, 5 of them in the second pair. V8's own trace (\`--trace-opt --trace-deopt\`) of one
+  slow replica showed Node's HTTP answer code (\`writeHead\`, \`write_\`, \`end\`), which the webhook
+  and metrics servers share, deoptimized at each \`/metrics\` scrape, where three fast replicas had
+  no such deopt; with the metrics server answering the way Koa answers, the deopts were gone and the
+  next replica of the slow kind was as slow (84–90 against 70–74 µs), so they were not the cause and
+  the change was not kept. What remains fits a processor waiting on memory more often, but this machine's VM exposes no hardware
   counters (\`perf\`: cycles, cache and TLB misses "not supported"), so what a full replica's
   informer-built heap does to the caches, and why only some processes pay, was not measured; that
   is what stands between 4j and 0.95.
