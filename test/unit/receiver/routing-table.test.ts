@@ -82,9 +82,9 @@ describe('routing table', () => {
     expect(errors).to.deep.equal([]);
   });
 
-  it("keeps a trigger's token bucket across a rotation, replaces it when its limit changes, and drops it with the limit", () => {
-    const limited = (generation: number, requestsPerMinute?: number): WebhookTrigger => {
-      const t = triggerWith({ generation });
+  it("keeps a trigger's token bucket across a rotation and while closed, replaces it when its limit changes, and drops it with the limit", () => {
+    const limited = (generation: number, requestsPerMinute?: number, ready = true): WebhookTrigger => {
+      const t = triggerWith({ generation, ready });
       return { ...t, spec: { ...t.spec, ...(requestsPerMinute ? { rateLimit: { requestsPerMinute, burst: 1 } } : {}) } };
     };
     const serving = () => {
@@ -106,15 +106,30 @@ describe('routing table', () => {
     expect(table.limiterFor(serving())).to.equal(bucket);
     expect(bucket?.take()).to.be.greaterThan(0);
 
+    // Not Ready for a while, then serving again: the same bucket, so closing grants no fresh burst either.
+    trigger = limited(2, 60, false);
+    table.refreshTrigger('ns', 't');
+    expect(table.lookup(PATH)?.state).to.equal('not-ready');
+    trigger = limited(2, 60);
+    table.refreshTrigger('ns', 't');
+    expect(table.limiterFor(serving())).to.equal(bucket);
+
     trigger = limited(3, 120);
     table.refreshTrigger('ns', 't');
     const raised = table.limiterFor(serving());
     expect(raised).to.not.equal(bucket);
     expect(raised?.limit.requestsPerMinute).to.equal(120);
+    expect(raised?.take()).to.equal(0);
 
     trigger = limited(4);
     table.refreshTrigger('ns', 't');
     expect(table.limiterFor(serving())).to.equal(undefined);
+    // The same limit again: a new, full bucket, not the one it had before the limit was removed.
+    trigger = limited(5, 120);
+    table.refreshTrigger('ns', 't');
+    const again = table.limiterFor(serving());
+    expect(again).to.not.equal(raised);
+    expect(again?.take()).to.equal(0);
   });
 
   it('forgets the path of a deleted trigger', () => {
