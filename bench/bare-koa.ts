@@ -48,7 +48,7 @@ if (mode === 'observe') {
     await next();
     // What the receiver knows of a badly signed request when it reports it.
     // (observeRequest reads only the route's namespace and name.)
-    const state: Partial<WebhookState> = { route: { namespace: 'bench', name: 'hook-0' } as Route, outcome: 'unauthorized', failureReason: 'invalid_signature' };
+    const state: Partial<WebhookState> = { route: { namespace: 'bench', name: 'hook-0' } as Route, failureReason: 'invalid_signature' };
     Object.assign(ctx.state, state);
     observe({ ctx: ctx as WebhookContext, status: ctx.status, outcome: 'unauthorized', durationSeconds: (performance.now() - started) / 1000 });
   });
