@@ -19,6 +19,10 @@
 //   BENCH_SCALE_LARGE=N  the large trigger count (default 10,000); the wait for Ready grows with it
 //   BENCH_SCALE_XL=N     the count of the scalexl point (default 30,000; 4,000 with BENCH_QUICK)
 //   BENCH_OPERATOR_NODE_OPTIONS='...'  Node.js flags for the operator instead of deploy/receiver-deployment.yaml's
+//   BENCH_SCALE_PAIRS=N  pairs of fresh replicas 4e and 4j measure (default 2, three rounds each; 2 rounds
+//                        each when set, so more pairs fit: how often a replica is of the slow kind)
+//   BENCH_SCALE_EXTRA_NODE_OPTIONS='...'  extra Node.js flags for 4e's and 4j's replica serving every
+//                        trigger only (--hash-seed=N, --predictable, --trace-gc: the Findings' experiments)
 //   BENCH_KEEP_LOGS=1    keep the operator processes' logs (their directory is printed at the end)
 //   PLANASONIX_TEST_NODE  off by default here: the control plane runs without its node (kubelet,
 //                        containerd), as every figure measures writes to the API server; with a node
@@ -864,8 +868,10 @@ async function freshReceiverReplica(ctx: Context, processLabel: string, nodeOpti
 }
 
 /** Pairs of fresh replicas figures 4e and 4j measure, each for SCALE_REJECT_ROUNDS_PER_PAIR rounds. */
-const SCALE_REJECT_PAIRS = 2;
-const SCALE_REJECT_ROUNDS_PER_PAIR = QUICK ? 2 : 3;
+const SCALE_REJECT_PAIRS = Number(process.env.BENCH_SCALE_PAIRS ?? 2);
+const SCALE_REJECT_ROUNDS_PER_PAIR = QUICK || process.env.BENCH_SCALE_PAIRS !== undefined ? 2 : 3;
+/** Flags for the replica serving every trigger alone, for experiments on what makes it slow. */
+const SCALE_EXTRA_NODE_OPTIONS = (process.env.BENCH_SCALE_EXTRA_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 
 /**
  * Figure 1's load on two receiver replicas as the receiver Deployment runs them, alternated round by
@@ -882,7 +888,7 @@ async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number,
   const r: Record<'few' | 'all', RejectRound[]> = { few: [], all: [] };
   for (let pair = 1; pair <= SCALE_REJECT_PAIRS; pair++) {
     const few = await startOperator(ctx, 'receiver', `receiver-${CONFIG.benchTriggers}-${pair}`, { nodeOptions, extraArgs: [`--namespaces=${NS}`] });
-    const all = await startOperator(ctx, 'receiver', `receiver-${count}-${pair}`, { nodeOptions });
+    const all = await startOperator(ctx, 'receiver', `receiver-${count}-${pair}`, { nodeOptions: [...nodeOptions, ...SCALE_EXTRA_NODE_OPTIONS] });
     try {
       const rounds = await rejectRounds(`reject@${count} pair ${pair}`, { few: target(few), all: target(all) }, SCALE_REJECT_ROUNDS_PER_PAIR);
       r.few.push(...rounds.few);
@@ -907,7 +913,7 @@ async function rejectWithTriggersLoaded(ctx: Context, id: string, count: number,
       target: 'ratio ≥ 0.95',
       met: oursAll / oursFew >= 0.95,
       note:
-        `${extraNote}${spread(r.all.map((x) => x.expectedPerSecond), 'req/s')} against ${spread(r.few.map((x) => x.expectedPerSecond), 'req/s')}; ` +
+        `${extraNote}${SCALE_EXTRA_NODE_OPTIONS.length > 0 ? `the replica serving every trigger with ${SCALE_EXTRA_NODE_OPTIONS.join(' ')}; ` : ''}${spread(r.all.map((x) => x.expectedPerSecond), 'req/s')} against ${spread(r.few.map((x) => x.expectedPerSecond), 'req/s')}; ` +
         `CPU per request ${cpuAll.toFixed(1)} against ${cpuFew.toFixed(1)} µs, of it GC ${gcUsPerRequest(r.all).toFixed(1)} against ${gcUsPerRequest(r.few).toFixed(1)} µs`,
     }),
   };
