@@ -643,10 +643,40 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   and metrics servers share, deoptimized at each \`/metrics\` scrape, where three fast replicas had
   no such deopt; with the metrics server answering the way Koa answers, the deopts were gone and the
   next replica of the slow kind was as slow (84–90 against 70–74 µs), so they were not the cause and
-  the change was not kept. What remains fits a processor waiting on memory more often, but this machine's VM exposes no hardware
-  counters (\`perf\`: cycles, cache and TLB misses "not supported"), so what a full replica's
-  informer-built heap does to the caches, and why only some processes pay, was not measured; that
-  is what stands between 4j and 0.95.
+  the change was not kept. **What decides the kind, narrowed** (2026-12-04; \`BENCH_PHASES=scale\` with
+  \`BENCH_SCALE_PAIRS=6\`, two rounds a pair, and \`BENCH_SCALE_EXTRA_NODE_OPTIONS\` for the replica
+  serving 10,000; a replica counts as slow when it spent 10% more CPU per request than its twin in both
+  rounds). Nothing the operator or Node.js's settings control decides it:
+
+  - *The hash seed*, fixed (\`--hash-seed\`, one seed for the odd pairs, another for the even): each
+    seed gave both kinds (1 of 3 and 2 of 3 slow, 85–93 against 73–78 µs per request).
+  - *The address-space layout*, fixed too (ASLR off, \`kernel.randomize_va_space=0\`, one seed for all):
+    4 of 6 slow.
+  - *V8's own concurrency*, removed on top (\`--predictable\`: no concurrent marking, sweeping or
+    compilation): 2 of 6 slow, and 3 of 4 in a second run with ASLR back on, at 89–127 against 71–77
+    µs per request. With every collection on the main thread, the slow kind's GC pauses were 3–4
+    times the fast kind's (1.1–1.4 s a round against 0.3–0.4): the work that does nothing but walk
+    memory slowed most, as it does on a processor that waits on memory.
+  - *The heap's layout as the informers left it*: a full, memory-reducing GC (a heap snapshot) after
+    two rounds left both slow replicas of that run slow (the first at 93 and 87 µs per request in its
+    rounds before, 100 and 96 after, its twin at 74 and 71, then 78 and 74), and the fast one came out
+    10% slower, its twin 5%.
+  - *Garbage collection itself*: V8's trace (\`--trace-gc\`) of six replicas serving 10,000, three slow
+    and two fast, shows the same 1,450–1,550 scavenges and 18–20 mark-compacts over the same rounds,
+    at the same heap sizes (66–72 MiB after each), and \`/proc\` the same CPU in V8's helper
+    threads; V8's counters give both kinds the same GC pauses (scavenges 0.19–0.22 s a round: the
+    50% dearer GC of the profile above was not seen again).
+    The slow kind allocates and collects exactly as the fast one does; its main thread runs the same
+    work more slowly, in every function alike.
+  - *Huge pages* could not be tried: V8 maps its heap in 256 KiB pages, so with transparent huge pages
+    \`always\` a replica held 2 MiB of them.
+
+  What is left is where a process's memory falls in the machine's caches and TLBs (its physical pages,
+  and the VM's placement of them), which differs from process to process and which this machine's VM
+  cannot show: it exposes no hardware counters (\`perf\`: cycles, cache and TLB misses "not
+  supported"). It would also explain why no replica serving 10 triggers, which touches far less
+  memory, was ever of the slow kind (none of the 27 twins of these runs). That is what stands between
+  4e and 4j and 0.95, and no change to the operator's code or to V8's flags that we tried moves it.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
   the median to the bare client's second write; the tail follows the run controller's other writes
   (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up
