@@ -668,6 +668,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
     50% dearer GC of the profile above was not seen again).
     The slow kind allocates and collects exactly as the fast one does; its main thread runs the same
     work more slowly, in every function alike.
+  - *Where the scheduler runs it*: every replica pinned to the second CPU and the load generator to
+    the first (\`taskset -a\`, applied as each process started): 4 of 6 slow, at 86–98 against 71–78 µs.
   - *The processor's TLB for code*: with the node binary's code on 2 MiB pages
     (\`--use-largepages=on\`, 40 MiB of huge pages in the replica), 4 of 6 slow, at 83–92 against
     73–80 µs. Huge pages for the heap could not be tried: V8 maps it in 256 KiB pages, so with
