@@ -675,12 +675,21 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
     73–80 µs. Huge pages for the heap could not be tried: V8 maps it in 256 KiB pages, so with
     transparent huge pages \`always\` a replica held 2 MiB of them.
 
-  What is left is where a process's memory falls in the machine's caches and TLBs (its physical pages,
-  and the VM's placement of them), which differs from process to process and which this machine's VM
-  cannot show: it exposes no hardware counters (\`perf\`: cycles, cache and TLB misses "not
-  supported"). It would also explain why no replica serving 10 triggers, which touches far less
-  memory, was ever of the slow kind (none of the 27 twins of these runs). That is what stands between
-  4e and 4j and 0.95, and no change to the operator's code or to V8's flags that we tried moves it.
+  What is left is where a process's memory falls in the machine's caches: its physical pages. This
+  VM exposes no hardware counters (\`perf\`: cycles, cache and TLB misses "not supported"), so the
+  misses themselves cannot be counted, but the effect can be shown without them.
+  \`bench/memory-placement.ts\` runs the same memory-bound work in ten processes: a pointer chase
+  through 512 cache lines, one per page of a 64 MiB buffer, in the same order in each. Within one
+  process the three passes agree to 0.3–1.3%; between processes they are 23–37% apart (13.4–18.6 ns
+  a step), with ASLR on and with it off. With it off, the same chase written in C (a one-off, not
+  kept) had its buffer at the same virtual address in every process and was still 31% apart
+  (12.9–16.9 ns), so the physical pages decide (the 4 MiB L2 is indexed by physical address). A
+  replica serving 10,000 triggers keeps 70 MiB of heap, one serving 10 keeps 28: the objects that
+  each request and each collection touch lie on more pages, and more of them can meet in one cache
+  set. None of the 27 twins serving 10 of these runs was of the slow kind. That is what stands
+  between 4e and 4j and 0.95: the physical pages a process is given, which no code or V8 flag we
+  tried controls. What would lower it is a smaller heap per trigger (fewer pages walked), which the
+  routing view above began.
 - **Figure 5 (202 → Job):** the run controller's informer hop, work queue and Job create add 10–25 ms at
   the median to the bare client's second write; the tail follows the run controller's other writes
   (status, Event) and its garbage collection. Once the receiver accepted faster (the replay look-up
