@@ -686,7 +686,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   (12.9–16.9 ns), so the physical pages decide (the 4 MiB L2 is indexed by physical address). A
   replica serving 10,000 triggers keeps 70 MiB of heap, one serving 10 keeps 28: the objects that
   each request and each collection touch lie on more pages, and more of them can meet in one cache
-  set. None of the 27 twins serving 10 of these runs was of the slow kind. That is what stands
+  set. None of the 43 twins serving 10 of these runs was of the slow kind. That is what stands
   between 4e and 4j and 0.95: the physical pages a process is given, which no code or V8 flag we
   tried controls. What would lower it is a smaller heap per trigger (fewer pages walked), which the
   routing view above began.
