@@ -36,6 +36,8 @@ export const TRIGGER_INDEXES = {
 /** `namespace/trigger` → the PipelineRuns its deliveries created. */
 export const RUNS_BY_TRIGGER = 'trigger';
 
+const STATUS_FIELDS_BUT_LAST_DELIVERY = TRIGGER_STATUS_FIELDS.filter((f) => f !== 'lastDelivery');
+
 /** How often, at most, a busy trigger's status.lastDelivery is written (unless set). */
 export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 5_000;
 
@@ -97,8 +99,10 @@ export function createTriggerController(opts: TriggerControllerOptions): Control
   const enqueue = (t: WebhookTrigger) => controller.enqueue(keyOf(t.metadata.namespace, t.metadata.name!));
   opts.triggers.onAdd(enqueue);
   opts.triggers.onDelete((t) => status.forget(t));
-  // The spec, a request (annotation), deletion, or a status write that may not be its own.
-  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged, statusChanged<WebhookTriggerStatus>(TRIGGER_STATUS_FIELDS));
+  // The spec, a request (annotation), deletion, or a status write that may not be its own. Not
+  // lastDelivery alone: its own write would wake the trigger at once and, while deliveries keep
+  // coming, write again past the interval below.
+  const specOrRequestChanged = anyOf<WebhookTrigger>(generationChanged, annotationsChanged, deletionChanged, statusChanged<WebhookTriggerStatus>(STATUS_FIELDS_BUT_LAST_DELIVERY));
   opts.triggers.onUpdate((before, after) => {
     if (specOrRequestChanged(before, after)) enqueue(after);
   });

@@ -77,4 +77,43 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
       await watching.catch(() => {});
     }
   });
+
+  it('keeps to the interval while deliveries keep coming for longer than it', async () => {
+    // Past the first interval the trigger is reconciled mid-stream; its own status write must not
+    // wake it again at once, or every new run would make one more write.
+    const trigger = await createTrigger(operator, ns(), 'steady');
+    const writes: string[] = [];
+    const abort = new AbortController();
+    let last = '';
+    const watching = adminClient().watch<WebhookTrigger>(
+      RESOURCES.webhookTriggers,
+      ns(),
+      { fieldSelector: 'metadata.name=steady', signal: abort.signal },
+      (type, t) => {
+        const now = t.status?.lastDelivery?.correlationId ?? '';
+        if (type === 'MODIFIED' && now !== last) writes.push(now);
+        last = now;
+      },
+    );
+    try {
+      const streamMs = 3 * INTERVAL_MS + 500;
+      const started = Date.now();
+      let newest = '';
+      let delivered = 0;
+      while (Date.now() - started < streamMs) {
+        const reply = await deliver(trigger, { export_id: `s-${delivered}` });
+        expect(reply.status, reply.text).to.equal(202);
+        newest = reply.json().correlationId as string;
+        delivered++;
+      }
+      const sentFor = Date.now() - started;
+      await eventually(async () => writes.at(-1) === newest, 10_000, 20);
+      const settledAfter = Date.now() - started - sentFor;
+      const maxWrites = Math.ceil((sentFor + settledAfter) / INTERVAL_MS) + 2;
+      expect(writes.length, `${writes.length} status writes for ${delivered} deliveries in ${sentFor} ms, settled ${settledAfter} ms later`).to.be.at.most(maxWrites);
+    } finally {
+      abort.abort();
+      await watching.catch(() => {});
+    }
+  });
 });
