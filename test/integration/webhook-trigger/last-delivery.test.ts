@@ -22,23 +22,28 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
   });
   after(async () => operator?.stop());
 
-  it('names the newest delivery within two intervals, with far fewer writes than deliveries', async () => {
-    const trigger = await createTrigger(operator, ns(), 'counted');
-    // Every change of status.lastDelivery the API server records, as `kubectl get -w` would show.
+  /** Every change of a trigger's status.lastDelivery the API server records, as `kubectl get -w` would show. */
+  function watchLastDeliveryWrites(name: string): { writes: string[]; stop: () => Promise<void> } {
     const writes: string[] = [];
     const abort = new AbortController();
     let last = '';
-    const watching = adminClient().watch<WebhookTrigger>(
-      RESOURCES.webhookTriggers,
-      ns(),
-      { fieldSelector: 'metadata.name=counted', signal: abort.signal },
-      (type, t) => {
-        const now = t.status?.lastDelivery?.correlationId ?? '';
-        if (type === 'MODIFIED' && now !== last) writes.push(now);
-        last = now;
+    const watching = adminClient().watch<WebhookTrigger>(RESOURCES.webhookTriggers, ns(), { fieldSelector: `metadata.name=${name}`, signal: abort.signal }, (type, t) => {
+      const now = t.status?.lastDelivery?.correlationId ?? '';
+      if (type === 'MODIFIED' && now !== last) writes.push(now);
+      last = now;
+    });
+    return {
+      writes,
+      stop: async () => {
+        abort.abort();
+        await watching.catch(() => {});
       },
-    );
+    };
+  }
 
+  it('names the newest delivery within two intervals, with far fewer writes than deliveries', async () => {
+    const trigger = await createTrigger(operator, ns(), 'counted');
+    const { writes, stop } = watchLastDeliveryWrites('counted');
     try {
       const accepted = 60;
       const started = Date.now();
@@ -73,8 +78,7 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
       expect(writes.length, `${writes.length} status writes for ${total} deliveries in ${sentFor} ms`).to.be.at.most(maxWrites);
       expect(writes.length).to.be.below(total / 5);
     } finally {
-      abort.abort();
-      await watching.catch(() => {});
+      await stop();
     }
   });
 
@@ -82,19 +86,7 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
     // Past the first interval the trigger is reconciled mid-stream; its own status write must not
     // wake it again at once, or every new run would make one more write.
     const trigger = await createTrigger(operator, ns(), 'steady');
-    const writes: string[] = [];
-    const abort = new AbortController();
-    let last = '';
-    const watching = adminClient().watch<WebhookTrigger>(
-      RESOURCES.webhookTriggers,
-      ns(),
-      { fieldSelector: 'metadata.name=steady', signal: abort.signal },
-      (type, t) => {
-        const now = t.status?.lastDelivery?.correlationId ?? '';
-        if (type === 'MODIFIED' && now !== last) writes.push(now);
-        last = now;
-      },
-    );
+    const { writes, stop } = watchLastDeliveryWrites('steady');
     try {
       const streamMs = 3 * INTERVAL_MS + 500;
       const started = Date.now();
@@ -112,8 +104,7 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
       const maxWrites = Math.ceil((sentFor + settledAfter) / INTERVAL_MS) + 2;
       expect(writes.length, `${writes.length} status writes for ${delivered} deliveries in ${sentFor} ms, settled ${settledAfter} ms later`).to.be.at.most(maxWrites);
     } finally {
-      abort.abort();
-      await watching.catch(() => {});
+      await stop();
     }
   });
 });
