@@ -84,20 +84,24 @@ describe('trigger status: lastDelivery, written at a bounded rate', function () 
 
   it('keeps to the interval while deliveries keep coming for longer than it', async () => {
     // Past the first interval the trigger is reconciled mid-stream; its own status write must not
-    // wake it again at once, or every new run would make one more write.
+    // wake it again at once, or, with a newer run always there, every write would make the next.
     const trigger = await createTrigger(operator, ns(), 'steady');
     const { writes, stop } = watchLastDeliveryWrites('steady');
     try {
-      const streamMs = 3 * INTERVAL_MS + 500;
+      const streamMs = 5 * INTERVAL_MS + 500;
       const started = Date.now();
-      let newest = '';
       let delivered = 0;
-      while (Date.now() - started < streamMs) {
-        const reply = await deliver(trigger, { export_id: `s-${delivered}` });
-        expect(reply.status, reply.text).to.equal(202);
-        newest = reply.json().correlationId as string;
-        delivered++;
-      }
+      const sender = async () => {
+        while (Date.now() - started < streamMs) {
+          const reply = await deliver(trigger, { export_id: `s-${delivered++}` });
+          expect(reply.status, reply.text).to.equal(202);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, sender));
+      // Then one on its own: the newest delivery is known.
+      const last = await deliver(trigger, { export_id: 'last' });
+      expect(last.status, last.text).to.equal(202);
+      const newest = last.json().correlationId as string;
       const sentFor = Date.now() - started;
       await eventually(async () => writes.at(-1) === newest, 10_000, 20);
       const settledAfter = Date.now() - started - sentFor;
