@@ -16,7 +16,8 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { RESOURCES, type ResourceType } from '../../src/kube/resources.ts';
 import type { WebhookTrigger } from '../../src/api/types.ts';
 import { buildImageArchive, repoRoot, startControlPlane, type ControlPlane } from '../harness/control-plane.ts';
-import { eventually, runProgram } from '../harness/fixtures.ts';
+import { eventually } from '../harness/fixtures.ts';
+import { runProgram } from '../harness/programs.ts';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE, RECEIVER_NAME } from '../integration/deploy/deploy-helpers.ts';
 
 const SAMPLES_NAMESPACE = 'planasonix-samples';

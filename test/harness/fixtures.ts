@@ -1,5 +1,4 @@
 // Per-file fixtures on the shared control plane: a client, a fresh namespace, kubectl.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,32 +8,16 @@ import { RESOURCES } from '../../src/kube/resources.ts';
 import { isAlreadyExists } from '../../src/kube/errors.ts';
 import { controlPlane, ensureControlPlane } from './root-hooks.ts';
 import { repoRoot } from './control-plane.ts';
+import { runProgram, type ProgramResult } from './programs.ts';
 
 export function adminClient(): KubeClient {
   return KubeClient.fromDefault({ kubeconfig: controlPlane().kubeconfig });
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs kubectl against the test control plane; never throws on a non-zero exit. */
-export function kubectl(args: string[], input?: string): Promise<KubectlResult> {
+export function kubectl(args: string[], input?: string): Promise<ProgramResult> {
   const plane = controlPlane();
   return runProgram(plane.kubectl, args, { env: { ...process.env, KUBECONFIG: plane.kubeconfig }, input });
-}
-
-/** Runs a program to its end, its output collected; never throws on a non-zero exit. */
-export function runProgram(program: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(program, args, { env: opts.env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
-  });
 }
 
 /** Installs crds/*.yaml (idempotent) and waits until every CRD is Established. */

@@ -1,8 +1,9 @@
 // The GitOps tools the tests drive as their users do: helm, Flux's kstatus and Argo CD's Lua health
 // scripts, built once per machine from the Go modules tools/gitops pins (cached outside the repo).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from './control-plane.ts';
+import { runProgram, type ProgramResult } from './programs.ts';
 
 let dir: string | undefined;
 
@@ -12,24 +13,9 @@ export function gitopsToolsDir(): string {
   return dir;
 }
 
-export interface ToolResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs one of the tools (helm, kstatus, argocd-health); never throws on a non-zero exit. */
-export function runTool(tool: 'helm' | 'kstatus' | 'argocd-health', args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(gitopsToolsDir(), tool), args, { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+export function runTool(tool: 'helm' | 'kstatus' | 'argocd-health', args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramResult> {
+  return runProgram(path.join(gitopsToolsDir(), tool), args, { cwd: repoRoot, env, input });
 }
 
 export interface Health {

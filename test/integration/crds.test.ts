@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { adminClient, kubectl, readYamlObjects, useNamespace, type KubectlResult } from '../harness/fixtures.ts';
+import { adminClient, kubectl, readYamlObjects, useNamespace } from '../harness/fixtures.ts';
+import type { ProgramResult } from '../harness/programs.ts';
 import { repoRoot } from '../harness/control-plane.ts';
 import { RESOURCES, type ResourceType } from '../../src/kube/resources.ts';
 import { API_VERSION, KINDS } from '../../src/api/constants.ts';
@@ -84,7 +85,7 @@ function findMissing(actual: unknown, expected: unknown, at = ''): string[] {
   return actual === expected ? [] : [at];
 }
 
-function expectAccepted(res: KubectlResult): void {
+function expectAccepted(res: ProgramResult): void {
   expect(res.stderr, 'kubectl stderr').to.equal('');
   expect(res.code, 'kubectl exit code').to.equal(0);
 }

@@ -1,6 +1,5 @@
 // Runs `planasonix` as a user does — a child process with KUBECONFIG pointing at the test control
 // plane — and sets up the sample Pipeline and trigger the commands work on.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { WebhookTrigger, WebhookTriggerSpec } from '../../../src/api/types.ts';
@@ -9,44 +8,19 @@ import { repoRoot } from '../../harness/control-plane.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { adminClient, eventually, kubectl } from '../../harness/fixtures.ts';
 import type { TestOperator } from '../../harness/operator.ts';
+import { runProgram, type ProgramResult } from '../../harness/programs.ts';
 
 export const PAYLOAD_FILE = 'deploy/examples/export-completed-payload.json';
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `node src/cli/main.ts ARGS` in the repository, as the test control plane's admin. */
-export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
+export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProgramResult> {
+  const env = { ...process.env, KUBECONFIG: controlPlane().kubeconfig, ...opts.env };
+  return runProgram(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, env, input: opts.input });
 }
 
 /** Runs a shell command line (a printed curl command) and returns what it printed. */
-export function runShell(line: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+export function runShell(line: string, env: NodeJS.ProcessEnv = {}): Promise<ProgramResult> {
+  return runProgram('bash', ['-c', line], { cwd: repoRoot, env: { ...process.env, ...env } });
 }
 
 /**

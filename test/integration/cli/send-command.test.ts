@@ -1,13 +1,9 @@
 // `planasonix send` against a real API server and the in-process operator: a delivery becomes a
 // PipelineRun carrying the printed correlation ID, and --wait follows the run's phase.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import type { PipelineRun } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
-import { repoRoot } from '../../harness/control-plane.ts';
-import { controlPlane } from '../../harness/root-hooks.ts';
 import { adminClient, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { PAYLOAD_FILE, applySamples, createTrigger, runCli, waitServing } from './cli-harness.ts';
@@ -65,19 +61,10 @@ describe('planasonix send', function () {
   it('with --wait, prints the phases until the run is Running (or already finished)', async () => {
     // The run really runs on the test cluster's node; the sample pipeline only prints, so --wait
     // may see it Running or already Succeeded.
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'src/cli/main.ts'), 'send', '--trigger', 'export-completed', '-n', ns(), '--data', '-', '--url-override', operator.receiverUrl, '--wait', '--timeout', '60s'],
-      { cwd: repoRoot, env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-    child.stdin.end(JSON.stringify({ export_id: 'exp_wait', location: 's3://b/wait/' }));
+    const args = ['send', '--trigger', 'export-completed', '-n', ns(), '--data', '-', '--url-override', operator.receiverUrl, '--wait', '--timeout', '60s'];
+    const { code, stdout, stderr } = await runCli(args, { input: JSON.stringify({ export_id: 'exp_wait', location: 's3://b/wait/' }) });
 
-    expect(await exited, stderr).to.equal(0);
+    expect(code, stderr).to.equal(0);
     const phases = stdout.split('\n').filter((l) => l.startsWith('phase: '));
     expect(phases.at(-1)).to.match(/^phase: (Running \(JobActive|Succeeded \(Completed)/);
     expect(phases.slice(0, -1).every((l) => l.startsWith('phase: Pending'))).to.equal(true);

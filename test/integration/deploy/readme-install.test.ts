@@ -3,12 +3,12 @@
 // kubectl and the helm tools/gitops builds): make image, make release, then the kubectl install and
 // the Helm install, each into the test control plane and removed again.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../harness/control-plane.ts';
 import { controlPlane, ensureControlPlane } from '../../harness/root-hooks.ts';
 import { kubectl } from '../../harness/fixtures.ts';
+import { runProgram } from '../../harness/programs.ts';
 import { gitopsToolsDir } from '../../harness/gitops-tools.ts';
 import { machinePath, readmeBlocks } from '../../harness/readme.ts';
 import { kustomizeBuild, operatorNamespaceExists, uninstallDeploy, OPERATOR_NAMESPACE, type Manifest } from './deploy-helpers.ts';
@@ -28,22 +28,14 @@ const PROMETHEUS_OPERATOR_CRDS = ['servicemonitors', 'prometheusrules'].map((plu
   },
 }));
 
-function shell(lines: string[]): Promise<{ code: number; output: string }> {
+/** Runs the lines as one bash script; its output is stdout and stderr as they interleaved. */
+async function shell(lines: string[]): Promise<{ code: number; output: string }> {
   const plane = controlPlane();
   // The user's own kubectl and helm, on the machine's PATH; not the project's Node.js.
   const PATH = [path.dirname(plane.kubectl), gitopsToolsDir(), machinePath()].join(path.delimiter);
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', ['set -euo pipefail', ...lines].join('\n')], {
-      cwd: repoRoot,
-      env: { ...process.env, PATH, KUBECONFIG: plane.kubeconfig },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, output }));
-  });
+  const script = ['exec 2>&1', 'set -euo pipefail', ...lines].join('\n');
+  const { code, stdout } = await runProgram('bash', ['-c', script], { cwd: repoRoot, env: { ...process.env, PATH, KUBECONFIG: plane.kubeconfig } });
+  return { code, output: stdout };
 }
 
 async function deploymentImages(): Promise<Record<string, string>> {

@@ -13,21 +13,12 @@ import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
 import { machinePath, readmeBlock } from '../../harness/readme.ts';
 import { eventually } from '../../harness/fixtures.ts';
+import { runProgram, type ProgramResult } from '../../harness/programs.ts';
 
 const NS = 'planasonix-dev';
 
-
-
-function sh(line: string, cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd, env: { ...process.env, PATH: machinePath() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function sh(line: string, cwd = repoRoot): Promise<ProgramResult> {
+  return runProgram('bash', ['-c', line], { cwd, env: { ...process.env, PATH: machinePath() } });
 }
 
 describe('make dev (tools/dev.ts)', function () {

@@ -3,7 +3,7 @@
 // links named etcd, kube-apiserver and kubectl to it is a faithful stand-in for envtest's assets.
 // Each test here starts its own control plane through the module, never the run's shared one.
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,19 +11,10 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { buildControlPlane, repoRoot } from '../../harness/control-plane.ts';
 import { startEnvtestAssets, type EnvtestControlPlane } from '../../harness/envtest-assets.ts';
+import { runProgram, type ProgramResult } from '../../harness/programs.ts';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectl(plane: EnvtestControlPlane, args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(plane.kubectl, ['--request-timeout=10s', ...args], { env: { ...process.env, KUBECONFIG: plane.kubeconfig } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
+function kubectl(plane: EnvtestControlPlane, args: string[]): Promise<ProgramResult> {
+  return runProgram(plane.kubectl, ['--request-timeout=10s', ...args], { env: { ...process.env, KUBECONFIG: plane.kubeconfig } });
 }
 
 /** True while pid names a process that is not a zombie. */

@@ -1,13 +1,13 @@
 // The contract of src/kube/client-node-seam.ts: every assumption it makes about
 // @kubernetes/client-node's internals, checked against the installed version. When an upgrade
 // breaks one, this fails and names it; the fix belongs in the seam, nowhere else.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Agent } from 'undici';
 import { authenticate, GENERATED_INDEX_SPECIFIER, KubeConfig, quantityToScalar, SEAM_CHECKED_VERSION, speakHttp1 } from '../../../src/kube/client-node-seam.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
+import { runProgram } from '../../harness/programs.ts';
 
 const libraryDir = path.join(repoRoot, 'node_modules/@kubernetes/client-node');
 const installed = (JSON.parse(readFileSync(path.join(libraryDir, 'package.json'), 'utf8')) as { version: string }).version;
@@ -53,14 +53,9 @@ describe('client-node seam', function () {
       const api = kc.makeApiClient(root.CoreV1Api);
       process.stdout.write(JSON.stringify({ before, after: models(), authorization: auth.headers.Authorization ?? auth.headers.authorization, api: typeof api.readNamespace }));
     `;
-    const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`exit ${code}: ${err}`))));
-    });
+    const child = await runProgram(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot });
+    expect(child.code, child.stderr).to.equal(0);
+    const result = JSON.parse(child.stdout) as Record<string, unknown>;
     expect(result.before, `generated models loaded through the seam ${note}`).to.equal(0);
     expect(result.authorization).to.equal('Bearer t');
     expect(result.after, 'the package root loads its own generated code').to.be.greaterThan(100);
