@@ -1,6 +1,6 @@
 // spec.auth.hmac read once: a preset's parameters with the user's overrides on top, checked, and the
 // signed-content template split around {body} so a request only fills in timestamp and ID.
-import type { HmacAlgorithm, HmacEncoding, HmacPreset, HmacSpec } from '../api/types.ts';
+import type { HmacAlgorithm, HmacPreset, HmacSpec } from '../api/types.ts';
 import { TRIGGER_REASONS } from '../api/constants.ts';
 import type { TriggerProblem } from './compiled-trigger.ts';
 import type { ResolvedHmac } from '../signing/hmac-parameters.ts';

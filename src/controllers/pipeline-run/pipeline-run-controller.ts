@@ -148,28 +148,28 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
 
   if (run.spec.cancelled && !finished(job)) {
     if (job) await deleteJob(opts.client, namespace, jobName);
-    return writeStatus(opts, run, cancelledStatus(run, now, replacedBy(opts, run)), now);
+    return writeStatus(opts, run, cancelledStatus(run, now, replacedBy(opts, run)));
   }
-  if (job) return writeStatus(opts, run, deriveRunStatus(run, job, now), now);
+  if (job) return writeStatus(opts, run, deriveRunStatus(run, job, now));
 
   // No Job yet: everything that must hold before one is created.
   if (run.spec.payloadErrors?.length) {
     const problems = run.spec.payloadErrors.map((e) => `${e.param}: ${e.message}`).join('; ');
-    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidPayload, `the webhook payload did not provide valid params (${problems})`, now), now);
+    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidPayload, `the webhook payload did not provide valid params (${problems})`, now));
   }
   const pipeline = opts.pipelines.get(keyOf(namespace, run.spec.pipelineRef.name));
   if (!pipeline) {
-    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.pipelineNotFound, `Pipeline "${run.spec.pipelineRef.name}" not found`, now), now);
+    return writeStatus(opts, run, failedStatus(run, RUN_REASONS.pipelineNotFound, `Pipeline "${run.spec.pipelineRef.name}" not found`, now));
   }
   const resolved = resolveRun(run, pipeline);
-  if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now), now);
+  if (!resolved.ok) return writeStatus(opts, run, failedStatus(run, resolved.reason, resolved.message, now));
 
   if (run.spec.sensitiveParams?.length && !opts.secrets.get(keyOf(namespace, paramsSecretName(run.metadata.name!)))) {
     const age = now.getTime() - Date.parse(run.metadata.creationTimestamp ?? now.toISOString());
     if (age > PARAMS_SECRET_GRACE_MS) {
-      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params never appeared`, now), now);
+      return writeStatus(opts, run, failedStatus(run, RUN_REASONS.invalidParams, `Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params never appeared`, now));
     }
-    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params`, now), now);
+    await writeStatus(opts, run, waitingStatus(run, RUN_REASONS.queued, `waiting for Secret "${paramsSecretName(run.metadata.name!)}" with the sensitive params`, now));
     return { requeueAfterMs: 2_000 };
   }
 
@@ -179,9 +179,9 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
   const admission = decideAdmission(run, siblings, pipeline.spec.concurrencyPolicy ?? 'Allow');
   switch (admission.action) {
     case 'wait':
-      return writeStatus(opts, run, waitingStatus(run, admission.reason, admission.message, now), now);
+      return writeStatus(opts, run, waitingStatus(run, admission.reason, admission.message, now));
     case 'cancel':
-      return writeStatus(opts, run, cancelledStatus(run, now, { reason: admission.reason, message: admission.message }), now);
+      return writeStatus(opts, run, cancelledStatus(run, now, { reason: admission.reason, message: admission.message }));
     case 'replace': {
       for (const name of admission.cancel) {
         await opts.client.mergePatch(RESOURCES.pipelineRuns, namespace, name, { spec: { cancelled: true } }).catch((e: unknown) => {
@@ -192,7 +192,7 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
       // still has its Job, and their status changes wake it.
       const cancelled = siblings.map((s) => (admission.cancel.includes(s.metadata.name!) ? { ...s, spec: { ...s.spec, cancelled: true } } : s));
       const next = decideAdmission(run, cancelled, 'Replace');
-      if (next.action === 'wait') return writeStatus(opts, run, waitingStatus(run, next.reason, next.message, now), now);
+      if (next.action === 'wait') return writeStatus(opts, run, waitingStatus(run, next.reason, next.message, now));
       break;
     }
     case 'start':
@@ -214,10 +214,10 @@ async function reconcileRun(key: string, opts: RunReconcileDeps, now: Date): Pro
     // Created by an earlier attempt whose status write was lost: adopt it, never create a second.
     created = await opts.client.get<Job>(RESOURCES.jobs, namespace, jobName);
   }
-  return writeStatus(opts, run, deriveRunStatus(run, created, now), now);
+  return writeStatus(opts, run, deriveRunStatus(run, created, now));
 }
 
-async function writeStatus(opts: RunReconcileDeps, run: PipelineRun, status: PipelineRunStatus, now: Date): Promise<ReconcileResult | void> {
+async function writeStatus(opts: RunReconcileDeps, run: PipelineRun, status: PipelineRunStatus): Promise<ReconcileResult | void> {
   // Only over the version this status was derived from: a replica that lost the lease while
   // paused mid-reconcile must not overwrite, when it resumes, what the new leader wrote since.
   if (!(await opts.status.write(run, status))) return;

@@ -84,6 +84,7 @@ const ENUMS_COVER_UNIONS: true[] = [
   true satisfies Covers<RunPhase, typeof RUN_PHASES>,
   true satisfies Covers<Condition['status'], typeof CONDITION_STATUSES>,
 ];
+void ENUMS_COVER_UNIONS; // read by the type checker only
 
 // ---------------------------------------------------------------- fixtures: every field set
 
