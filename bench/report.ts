@@ -225,14 +225,19 @@ runs, where rates do (each accept run's CPU of the control plane and of the idle
 bench/results.json, details.peers).
 `;
 
-interface LongAcceptChunk {
+/** One chunk of the long accept run (figure 3a's long form), as bench/run.ts records it. */
+export interface LongAcceptChunk {
+  /** Runs in the namespace after the chunk, all schemes. */
   stored: number;
+  /** Runs this chunk's load created (its 202s, or the bare client's 201s). */
   runs: number;
   runsPerSecond: number;
   p50: number;
   p99: number;
+  /** The receiver's, after the chunk (it runs during the bare client's chunks too, idle but watching). */
   rssMiB: number;
   heapUsedMiB: number;
+  /** The receiver's GC time in the chunk, by kind, s. */
   gcSeconds: Record<string, number>;
   cpuSeconds: Record<string, number>;
 }

@@ -67,7 +67,7 @@ import { buildPeer, startPeers, type ReceiverTarget } from './peers.ts';
 import { comparePeers } from './peer-phase.ts';
 import { peerTable, type PeerComparison, type PeerPhaseConfig } from './peer-summary.ts';
 import { cdfPoints, median, round, summarize } from './stats.ts';
-import { byId, renderLatencySvg, renderMarkdown, type Figure, type Results } from './report.ts';
+import { byId, renderLatencySvg, renderMarkdown, type Figure, type LongAcceptChunk, type Results } from './report.ts';
 
 const exec = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -1001,22 +1001,6 @@ async function breakdownOf(op: BenchOperator, what: string): Promise<MemoryBreak
 
 // ------------------------------------------------------------------ the accept path over a long run
 
-interface LongChunk {
-  /** Runs in the namespace after the chunk, all schemes. */
-  stored: number;
-  /** Runs this chunk's load created (its 202s, or the bare client's 201s). */
-  runs: number;
-  runsPerSecond: number;
-  p50: number;
-  p99: number;
-  /** The receiver's, after the chunk (it runs during the bare client's chunks too, idle but watching). */
-  rssMiB: number;
-  heapUsedMiB: number;
-  /** The receiver's GC time in the chunk, by kind, s. */
-  gcSeconds: Record<string, number>;
-  cpuSeconds: Record<string, number>;
-}
-
 /**
  * Why a long run's accept path is slower than the short rounds of figure 3 (issue 16): one fresh
  * receiver replica, and chunks of the same load that rotate between the bare client, a planasonix
@@ -1029,7 +1013,7 @@ async function phaseLongAccept(ctx: Context, meters: Record<string, number>): Pr
   log(`long accept: ${CONFIG.longRuns} runs stored, ${CONFIG.longChunkSeconds} s chunks rotating bare client, planasonix, github`);
   await cleanRuns(ctx);
   const receiver = await startOperator(ctx, 'receiver', 'receiver-long');
-  const result: Record<string, LongChunk[]> = { bare: [], planasonix: [], github: [] };
+  const result: Record<string, LongAcceptChunk[]> = { bare: [], planasonix: [], github: [] };
   try {
     let gcBefore = await gcSeconds(receiver.metricsUrl);
     let stored = 0;
@@ -1065,7 +1049,7 @@ async function phaseLongAccept(ctx: Context, meters: Record<string, number>): Pr
       const cpu = meter.read();
       stored = await countObjects(ctx.client, RESOURCES.pipelineRuns, NS);
       const gc = await gcSeconds(receiver.metricsUrl);
-      const chunk: LongChunk = {
+      const chunk: LongAcceptChunk = {
         stored,
         runs: res.expected,
         runsPerSecond: round(res.expectedPerSecond, 0),
