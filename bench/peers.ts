@@ -13,7 +13,8 @@ import type { KubeClient } from '../src/kube/client.ts';
 import type { KubeObject } from '../src/kube/client.ts';
 import type { ResourceType } from '../src/kube/resources.ts';
 import { countObjects, deleteCollection, waitUntil, type RawApi } from './kube.ts';
-import { freePort, repoRoot, startNativeProcess, type NativeProcess } from './processes.ts';
+import { repoRoot, startNativeProcess, type NativeProcess } from './processes.ts';
+import { freePorts } from '../test/harness/ports.ts';
 
 const exec = promisify(execFile);
 
@@ -214,7 +215,7 @@ async function installTekton(cluster: PeerCluster, dir: string): Promise<TektonI
 }
 
 async function startTektonSink(cluster: PeerCluster, install: TektonInstall, qps: number | undefined, label: string): Promise<{ sink: NativeProcess; url: string }> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = await freePorts(2);
   // The flags and environment Tekton's reconciler gives the sink's container.
   const sink = startNativeProcess({
     binary: path.join(install.dir, 'eventlistenersink'),
@@ -336,7 +337,7 @@ async function startFlux(cluster: PeerCluster, dir: string): Promise<ReceiverTar
     'flux.yaml',
     fillTemplate(readFileSync(path.join(repoRoot, 'bench/peers/flux.yaml'), 'utf8'), { NAMESPACE: FLUX_NS, SIGNING_SECRET: Buffer.from(cluster.signingSecret).toString('base64') }),
   );
-  const [receiverPort, metricsPort, eventsPort, healthPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [receiverPort, metricsPort, eventsPort, healthPort] = await freePorts(4);
   const controller = startNativeProcess({
     binary: path.join(dir, 'notification-controller'),
     args: [

@@ -2,10 +2,10 @@
 // Koa baseline, and one-shot workers that print a JSON line. Every child is stopped by its own pid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../test/harness/ports.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
@@ -20,17 +20,6 @@ function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -164,7 +153,7 @@ function compiledCli(): string {
  * until /readyz answers 200.
  */
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
-  const [webhookPort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const [webhookPort, metricsPort, healthPort] = await freePorts(3);
   const receiverUrl = `http://127.0.0.1:${webhookPort}`;
   const args = [
     ...(opts.nodeOptions ?? []),

@@ -25,10 +25,10 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ControlPlane } from './control-plane.ts';
+import { freePorts } from './ports.ts';
 
 export interface EnvtestControlPlane extends ControlPlane {
   /** The temporary directory holding the PKI, the kubeconfig, etcd's data and the logs. */
@@ -104,9 +104,10 @@ class EnvtestPlane {
 
   async start(): Promise<void> {
     track(this);
-    this.port = await freePort();
+    const [apiserverPort, etcdClientPort, etcdPeerPort] = await freePorts(3);
+    this.port = apiserverPort;
     await writePKI(this.dir, this.port);
-    await this.startEtcd();
+    await this.startEtcd(etcdClientPort, etcdPeerPort);
     await this.startAPIServer();
   }
 
@@ -138,9 +139,7 @@ class EnvtestPlane {
     }
   }
 
-  private async startEtcd(): Promise<void> {
-    const clientPort = await freePort();
-    const peerPort = await freePort();
+  private async startEtcd(clientPort: number, peerPort: number): Promise<void> {
     const clientUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const log = path.join(this.dir, 'etcd.log');
@@ -373,18 +372,6 @@ function findOnPath(name: string): string | undefined {
     if (d && isExecutable(path.join(d, name))) return path.join(d, name);
   }
   return undefined;
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function httpsStatus(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
-import { freePort } from '../../harness/envtest-assets.ts';
+import { freePort } from '../../harness/ports.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { onPath, PROMETHEUS_INSTALL_HINT, sendDelivery, webhookEndpoint } from './deploy-helpers.ts';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { PipelineRun, WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { buildImageArchive } from '../../harness/control-plane.ts';
-import { freePort } from '../../harness/envtest-assets.ts';
+import { freePorts } from '../../harness/ports.ts';
 import { controlPlane } from '../../harness/root-hooks.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { pipelineObject, triggerObject } from '../webhook-trigger/trigger-fixtures.ts';
@@ -73,7 +73,7 @@ describe('the operator image (make image), run against the control plane', funct
     const flat = await kubectl(['config', 'view', '--minify', '--flatten', '--kubeconfig', controlPlane().kubeconfig]);
     expect(flat.code, flat.stderr).to.equal(0);
     writeFileSync(kubeconfig, flat.stdout, { mode: 0o644 });
-    const [webhookPort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+    const [webhookPort, metricsPort, healthPort] = await freePorts(3);
     receiverUrl = `http://127.0.0.1:${webhookPort}`;
     container = buildah('from', '--pull-never', '-q', image);
     const flags = [
