@@ -552,13 +552,13 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   through pino's \`redact\` (36% of the CPU), 0.22–0.48 of Koa since (the machine's load moves it).
   **Figure 1d measures what keeping them costs** (added 2026-12-03, late evening): the verifying Koa
   app of 1b, when it also writes the receiver's log line and records its metrics through the
-  operator's own \`observeRequest\`, falls to 0.67 of itself in the run above (0.72 in a reject-only
-  run the same evening), its CPU per request from 30.6 to 46.8 µs. So 1b's 0.75 is out of reach for
+  operator's own \`observeRequest\`, falls to 0.67 of itself in the full run that evening (0.72 in a
+  reject-only run), its CPU per request from 30.6 to 46.8 µs. So 1b's 0.75 is out of reach for
   any receiver that keeps the two, however little else it does. The two cost 6.5 µs in a loop of
   their own (pino's line 4.9, of which our redaction 0.1 and pino with its defaults 4.3; the three
   metric updates 1.5); in a server they cost 16, because a slower server also pays more in the
-  kernel per answer. 1c's note shows that part: ours spends 21 µs per request in the kernel, the
-  verifying app 7.7 and the logging one 13.1, for the same one read and one write (\`strace -c\`).
+  kernel per answer. 1c's note shows that part: ours spends 21–22 µs per request in the kernel, the
+  verifying app 7.3–7.7 and the logging one 13.1–13.6 (the last two full runs), for the same one read and one write (\`strace -c\`).
   The load generator is faster than each of them and sleeps between answers, so each answer's write
   wakes it, and the slower the server, the more often it finds it asleep; the verifying app with a
   50 µs busy loop added per request went from 8.7 to 16–20 µs of kernel time per request (two runs
@@ -597,7 +597,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
   became slower by as much as the whole, and Ready stayed about three times the creates. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
-  CPU per trigger in all (15–20 ms in the last three runs). Its profile while the triggers become
+  CPU per trigger in all (15–20 ms in the last three runs; 11.5 ms in the full run of 2026-12-04
+  above, Ready in 77 s where the creates alone took 30). Its profile while the triggers become
   Ready: the status patch is 40% (decoding the stored object, applying the merge patch, CEL
   validation of the whole object — the spec's rules run again on a status write — and managed
   fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
@@ -630,8 +631,10 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   MiB in use, was 166–173) and was ready in 5.7 s (was 10–11); 4j read 0.946 (CPU per request 90.9
   against 83.9 µs, medians), against 0.83 twice before. 4e, the same pairing at 10,000, read 0.84 in
   that run (98 against 81 µs) after 1.10 the run before. **Not met** (2026-12-03, late evening): to
-  tell the target from that noise, 4e and 4j now measure two pairs of fresh replicas; in the run
-  above 4j read 0.852 (94.1 against 79.5 µs) and 4e 0.897, and 4e 0.891 in a scale-only run. What
+  tell the target from that noise, 4e and 4j now measure two pairs of fresh replicas; in the full run
+  of that evening 4j read 0.852 (94.1 against 79.5 µs) and 4e 0.897, and 4e 0.891 in a scale-only run;
+  in the full run of 2026-12-04 whose figures stand above, 4j met it (0.961, 85.0 against 81.5 µs)
+  and 4e did not (0.901, 91.5 against 80.9). What
   that noise is: a replica serving 10,000 triggers is either as fast as its twin serving 10 or
   15–20% slower, for its whole life. In the scale-only run the first pair's was equal (78–84
   against 75–82 µs per request, every round) and the second's slower (93–99 against 78–81); in the
