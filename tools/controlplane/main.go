@@ -662,13 +662,31 @@ func (p *plane) waitReady(timeout time.Duration) error {
 	return fmt.Errorf("not ready within %s", timeout)
 }
 
+var (
+	portsMu sync.Mutex
+	// Every port freePort returned: a port is free again once its probe closes, so the OS may hand
+	// it out again before the component it was picked for binds it (the API server's port is picked
+	// before etcd's, and bound after).
+	handedOut = map[int]bool{}
+)
+
+// freePort returns a loopback TCP port that is free and that this process has not handed out yet.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut[port] {
+			handedOut[port] = true
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port that was not handed out already")
 }
 
 // writePKI generates a CA, the API server's serving certificate, an admin
