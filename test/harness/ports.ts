@@ -15,11 +15,6 @@ export async function freePorts<N extends number>(count: N): Promise<Ports<N>> {
   return ports as Ports<N>;
 }
 
-export async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
-  return port;
-}
-
 function listenOnAnyPort(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { WebhookTrigger } from '../../../src/api/types.ts';
 import { RESOURCES } from '../../../src/kube/resources.ts';
 import { repoRoot } from '../../harness/control-plane.ts';
-import { freePort } from '../../harness/ports.ts';
+import { freePorts } from '../../harness/ports.ts';
 import { adminClient, eventually, kubectl, useNamespace } from '../../harness/fixtures.ts';
 import { startTestOperator, type TestOperator } from '../../harness/operator.ts';
 import { onPath, PROMETHEUS_INSTALL_HINT, sendDelivery, webhookEndpoint } from './deploy-helpers.ts';
@@ -106,7 +106,7 @@ describe('monitoring: promtool and a real Prometheus', function () {
       expect(applied.code, applied.stderr).to.equal(0);
 
       dir = mkdtempSync(path.join(tmpdir(), 'planasonix-prometheus-'));
-      const port = await freePort();
+      const [port] = await freePorts(1);
       promUrl = `http://127.0.0.1:${port}`;
       const target = new URL(operator.opsUrl);
       expect(target.hostname).to.equal('127.0.0.1');
