@@ -14,8 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
-import { pino } from 'pino';
-import { createLogger } from '../src/observability/logger.ts';
+import { createLogger, logDestination } from '../src/observability/logger.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import { observeRequest } from '../src/operator/observe-request.ts';
 import type { Route } from '../src/receiver/compile-route.ts';
@@ -40,8 +39,8 @@ const app = new Koa();
 if (mode === 'observe') {
   const logFile = process.argv[3];
   if (!logFile) throw new Error('observe mode needs a log file');
-  // As the operator's: asynchronous writes, one line per request at level info.
-  const logger = createLogger({ destination: pino.destination({ dest: logFile, sync: false }) });
+  // As the operator's: its destination (batched asynchronous writes), one line per request at level info.
+  const logger = createLogger({ destination: logDestination(logFile) });
   const observe = observeRequest({ metrics: createMetrics(), logger: logger.child({ component: 'receiver' }) });
   app.use(async (ctx, next) => {
     const started = performance.now();
