@@ -490,6 +490,16 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   figure 4e.
 - **Log lines were written synchronously**, one \`write()\` per line: 4–8 µs of each rejected request.
   They are now written asynchronously (pino flushes what is pending at exit, crashes included).
+- **Then one asynchronous write per line cost the accept path more** (2026-12-04, evening). At a few
+  hundred deliveries per second each line was its own trip through libuv's thread pool, waking a
+  worker thread and then the event loop: Node's \`writeString\` (the file write) was 16.5% of the
+  receiver's busy time in a V8 profile of the accept phase. Lines now go out 4 KiB at a time, and at
+  most 500 ms late when traffic is light (sonic-boom's \`minLength\` and \`periodicFlush\`; still
+  flushed at exit). After: \`writeString\` 4.7%, the receiver's busy time per delivery 1.43 → 1.23 ms
+  (the two profiled runs). From \`/proc\`, in two alternating pairs of accept-only runs: the
+  receiver's CPU per delivery, all threads, 1.43 → 1.27 ms (its main thread 1.11 → 1.04) in one, the
+  main thread's 1.19 → 1.14 ms in the other; figure 3g 0.73 and 0.79 before, 0.85 and 0.86 after. The reject path did not move (at 10,000 lines a second they were
+  already batched), and figure 1d's Koa app writes through the same destination.
 - **undici 8.13.1's HTTP/2 client ended the process twice in about ten runs** with an unhandled
   \`'error'\` ("socket idle timeout") on a stream it had already released. \`KubeClient\` now speaks
   HTTP/1.1 to the API server, where a failure stays with its request.
