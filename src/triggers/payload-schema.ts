@@ -1,6 +1,12 @@
 // Strict mode's JSON Schema check. Schemas are compiled once per trigger generation, never per request.
-import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
-import { RE2JS } from 're2js';
+// ajv and re2js are loaded the first time a trigger has a schema (synchronously, with require, as
+// triggers compile): a receiver whose triggers have none carries neither.
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction, ErrorObject } from 'ajv';
+import type { RE2JS as RE2JSClass } from 're2js';
+
+const require = createRequire(import.meta.url);
+const schemaLibraries = () => ({ Ajv: (require('ajv') as { Ajv: typeof AjvClass }).Ajv, RE2JS: (require('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS });
 
 export interface PayloadProblem {
   path: string;
@@ -15,6 +21,7 @@ export interface PayloadValidator {
 export function compilePayloadSchema(schema: Record<string, unknown>): PayloadValidator | { error: string } {
   // One instance per compile: an instance keeps every schema and generated function it compiled
   // (so a shared one grew with each recompile) and refuses a second schema with the same $id.
+  const { Ajv } = schemaLibraries();
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true, code: { regExp: linearTimeRegExp } });
   let fn: ValidateFunction;
   try {
@@ -38,7 +45,7 @@ export function compilePayloadSchema(schema: Record<string, unknown>): PayloadVa
  * Ready with the reason.
  */
 function linearTimeRegExp(pattern: string): { test: (s: string) => boolean; toString: () => string } {
-  const re = RE2JS.compile(pattern);
+  const re = schemaLibraries().RE2JS.compile(pattern);
   // Ajv shares one compiled pattern among the keywords whose toString() is equal: it must be the
   // pattern itself, or every pattern of a schema would run as the first one compiled.
   return { test: (s: string) => re.test(s), toString: () => pattern };

@@ -7,10 +7,10 @@
 // and metered when run: the AST is rewritten so that every comprehension step and every call
 // charges a budget (filter-budget.ts) before the library does the work; an evaluation that
 // overspends ends at the next charge, whatever its inputs.
-import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type { CelEnv, CelInput, parse } from '@bufbuild/cel';
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
-import { chargeFunc, meteredEvaluation, tickFunc, CHARGE_FUNCTION, TICK_FUNCTION, type FilterBudget } from './filter-budget.ts';
+import { celLibrary, celStringExtensions } from './cel-library.ts';
+import { meteredEvaluation, meterFunctions, CHARGE_FUNCTION, TICK_FUNCTION, type FilterBudget } from './filter-budget.ts';
 
 /** Longest expression accepted; the CRD says the same (maxLength). */
 export const MAX_FILTER_LENGTH = 4096;
@@ -75,15 +75,21 @@ export interface CompiledFilter {
 
 const VARIABLES = new Set(['body', 'headers', 'query', 'trigger', 'cloudevent']);
 
-const env = celEnv({ funcs: [...strings, chargeFunc, tickFunc] });
+let env: CelEnv | undefined;
+
+/** The variables' environment: CEL's standard library, its string extensions and the meter. */
+function filterEnv(): CelEnv {
+  return (env ??= celLibrary().celEnv({ funcs: [...celStringExtensions(), ...meterFunctions()] }));
+}
 
 /** Compiles an expression, or returns the compiler's message. Never throws. */
 export function compileFilter(expression: string, budget: FilterBudget = DEFAULT_FILTER_BUDGET): CompiledFilter | { error: string } {
   if (expression.trim() === '') return { error: 'the expression is empty' };
   if (expression.length > MAX_FILTER_LENGTH) return { error: `the expression is longer than ${MAX_FILTER_LENGTH} characters` };
+  const { isCelError, parse: parseCel, plan } = celLibrary();
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(expression);
+    parsed = parseCel(expression);
   } catch (e) {
     return { error: messageOf(e) };
   }
@@ -116,7 +122,7 @@ export function compileFilter(expression: string, budget: FilterBudget = DEFAULT
   meter(parsed.expr, { next: () => facts.nextId++ });
   let run: (ctx: Record<string, CelInput>) => unknown;
   try {
-    run = plan(env, parsed) as (ctx: Record<string, CelInput>) => unknown;
+    run = plan(filterEnv(), parsed) as (ctx: Record<string, CelInput>) => unknown;
   } catch (e) {
     return { error: messageOf(e) };
   }

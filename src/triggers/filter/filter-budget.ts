@@ -2,7 +2,8 @@
 // one evaluation's budget and, once it is spent, fail, so that every loop stops at its next
 // condition and every call at its next charge. Evaluation is synchronous, so the evaluation in
 // progress is a module-level slot rather than something passed through the library.
-import { celFunc, CelScalar, isCelList, isCelMap, type CelValue } from '@bufbuild/cel';
+import type { CelFunc, CelValue } from '@bufbuild/cel';
+import { celLibrary } from './cel-library.ts';
 
 export const CHARGE_FUNCTION = 'planasonix_charge';
 export const TICK_FUNCTION = 'planasonix_tick';
@@ -73,20 +74,28 @@ function spend(units: number): void {
 function costOf(value: CelValue): number {
   if (typeof value === 'string') return 1 + Math.floor(value.length / CHARS_PER_UNIT);
   if (value instanceof Uint8Array) return 1 + Math.floor(value.length / CHARS_PER_UNIT);
+  const { isCelList, isCelMap } = celLibrary();
   if (isCelList(value)) return 1 + value.size;
   if (isCelMap(value)) return 1 + value.size;
   return 1;
 }
 
-export const chargeFunc = celFunc(CHARGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (value) => {
-  spend(costOf(value));
-  return value;
-});
+let meterFuncs: CelFunc[] | undefined;
 
-export const tickFunc = celFunc(TICK_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (condition) => {
-  spend(1);
-  return condition;
-});
+/** The two functions the rewritten AST calls: charge(value) costs the value's size, tick(condition) one unit. */
+export function meterFunctions(): CelFunc[] {
+  if (meterFuncs) return meterFuncs;
+  const { celFunc, CelScalar } = celLibrary();
+  const charge = celFunc(CHARGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (value) => {
+    spend(costOf(value));
+    return value;
+  });
+  const tick = celFunc(TICK_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (condition) => {
+    spend(1);
+    return condition;
+  });
+  return (meterFuncs = [charge, tick]);
+}
 
 /** Runs one evaluation with a fresh meter; `exceeded` is true when it was stopped for its cost. */
 export function meteredEvaluation<T>(budget: FilterBudget, evaluate: () => T): { value: T | undefined; exceeded: boolean; timedOut: boolean } {
