@@ -498,7 +498,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   flushed at exit). After: \`writeString\` 4.7%, the receiver's busy time per delivery 1.43 → 1.23 ms
   (the two profiled runs). From \`/proc\`, in two alternating pairs of accept-only runs: the
   receiver's CPU per delivery, all threads, 1.43 → 1.27 ms (its main thread 1.11 → 1.04) in one, the
-  main thread's 1.19 → 1.14 ms in the other; figure 3g 0.73 and 0.79 before, 0.85 and 0.86 after. The reject path did not move (at 10,000 lines a second they were
+  main thread's 1.19 → 1.14 ms in the other; figure 3g 0.73 and 0.79 before, 0.85 and 0.86 after
+  (0.825 in the full run that followed, load average 1.8–3.9 during its accept phase). The reject path did not move (at 10,000 lines a second they were
   already batched), and figure 1d's Koa app writes through the same destination.
 - **undici 8.13.1's HTTP/2 client ended the process twice in about ten runs** with an unhandled
   \`'error'\` ("socket idle timeout") on a stream it had already released. \`KubeClient\` now speaks
@@ -513,7 +514,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   triggers do not have; importing CEL builds its standard library and a protobuf registry. They now
   load with the first trigger that needs them (2026-12-04, evening): an idle receiver replica with no
   such trigger went from 107.5 to 102 MiB of RSS (anonymous 53 → 47.5 MiB, V8 heap in use 24.7 → 21),
-  two fresh replicas each. What is left above an empty Node.js process is mostly the node binary's own
+  two fresh replicas each. In the full run that followed (the figures above), figure 6's idle RSS
+  read 103 MiB against Flux's 63.8 (1.61; 1.70 in the run before) and 4d 158 MiB with 60 MiB of heap
+  in use (189 and 72 in the run before; 153 in a scale-only run). What is left above an empty Node.js process is mostly the node binary's own
   pages that TLS, HTTP and the optimizing compilers touch (mapped from the file: 54 MiB against 34
   for an empty process) and the loaded modules' source text.
 - **A Pipeline's trigger count woke all its triggers.** The Pipeline controller wrote the count as
@@ -614,8 +617,9 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
   became slower by as much as the whole, and Ready stayed about three times the creates. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
-  CPU per trigger in all (15–20 ms in the last three runs; 11.5 ms in the full run of 2026-12-04
-  above, Ready in 77 s where the creates alone took 30). Its profile while the triggers become
+  CPU per trigger in all (15–20 ms in the last three runs; 11.5 ms in the full run of 2026-12-04,
+  afternoon, Ready in 77 s where the creates alone took 30; 13.6 ms in the evening's, whose figures
+  stand above, Ready in 92 s where the creates alone took 34; 76 s and 27 in a scale-only run after it). Its profile while the triggers become
   Ready: the status patch is 40% (decoding the stored object, applying the merge patch, CEL
   validation of the whole object — the spec's rules run again on a status write — and managed
   fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
@@ -650,8 +654,11 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   that run (98 against 81 µs) after 1.10 the run before. **Not met** (2026-12-03, late evening): to
   tell the target from that noise, 4e and 4j now measure two pairs of fresh replicas; in the full run
   of that evening 4j read 0.852 (94.1 against 79.5 µs) and 4e 0.897, and 4e 0.891 in a scale-only run;
-  in the full run of 2026-12-04 whose figures stand above, 4j met it (0.961, 85.0 against 81.5 µs)
-  and 4e did not (0.901, 91.5 against 80.9). What
+  in the full run of 2026-12-04, afternoon, 4j met it (0.961, 85.0 against 81.5 µs) and 4e did not
+  (0.901, 91.5 against 80.9); in the evening's, whose figures stand above, the second pair's replica
+  serving many triggers was the slow kind at both scales, at 10,000 twice as slow as its twin (about
+  200 against 100 µs per request, with 2–3 times its GC), so 4e read 0.797 and 4j 0.812; a
+  scale-only run right after it read 4e 0.977, both pairs' replicas as fast as their twins. What
   that noise is: a replica serving 10,000 triggers is either as fast as its twin serving 10 or
   15–20% slower, for its whole life. In the scale-only run the first pair's was equal (78–84
   against 75–82 µs per request, every round) and the second's slower (93–99 against 78–81); in the
