@@ -76,11 +76,9 @@ export const REDACTED_HEADERS = [
 
 /** Log output waiting for stdout, at most. */
 const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
-/**
- * Lines are written once this much is pending, and every LOG_FLUSH_INTERVAL_MS whatever is pending
- * (sonic-boom's periodic flush, which an idle process pays with one empty write per interval).
- */
+/** Log output written at once: see logDestination. */
 const LOG_BATCH_BYTES = 4096;
+/** sonic-boom's periodic flush, which an idle process pays with one empty write per interval. */
 const LOG_FLUSH_INTERVAL_MS = 500;
 
 /** How many levels of nesting below the top the redaction reaches: `req.headers.authorization` is depth 2. */
@@ -102,13 +100,14 @@ export interface SafeError {
 }
 
 /**
- * The process logger's destination (stdout; a file for the bench's baseline): asynchronous, batched. A synchronous
- * write() per line cost a rejected request 4–8 µs, a tenth of its CPU; an asynchronous write per line
- * cost an accepted delivery more (each is a trip through libuv's thread pool, waking a thread and then
- * the event loop), so lines are written LOG_BATCH_BYTES at a time, and at most LOG_FLUSH_INTERVAL_MS
- * late when traffic is light. Lines still pending are written synchronously when the process exits,
- * crashes included (pino flushes on 'exit'); only a SIGKILL loses them. A destination that stops
- * reading fills at most LOG_BUFFER_MAX_BYTES, past which lines are dropped rather than memory grown.
+ * The process logger's destination (stdout; a file for the bench's baseline), asynchronous and
+ * batched. A synchronous write() per line cost a rejected request 4–8 µs, a tenth of its CPU; an
+ * asynchronous write per line cost an accepted delivery more (each is a trip through libuv's thread
+ * pool, waking a thread and then the event loop), so lines are written LOG_BATCH_BYTES at a time,
+ * and at most LOG_FLUSH_INTERVAL_MS late when traffic is light. Lines still pending are written
+ * synchronously when the process exits, crashes included (pino flushes on 'exit'); only a SIGKILL
+ * loses them. A destination that stops reading fills at most LOG_BUFFER_MAX_BYTES, past which lines
+ * are dropped rather than memory grown.
  */
 export function logDestination(dest: number | string): DestinationStream {
   return pino.destination({ dest, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS, maxLength: LOG_BUFFER_MAX_BYTES });
