@@ -6,7 +6,8 @@ import type { Ajv as AjvClass, ValidateFunction, ErrorObject } from 'ajv';
 import type { RE2JS as RE2JSClass } from 're2js';
 
 const require = createRequire(import.meta.url);
-const schemaLibraries = () => ({ Ajv: (require('ajv') as { Ajv: typeof AjvClass }).Ajv, RE2JS: (require('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS });
+const ajvLibrary = () => (require('ajv') as { Ajv: typeof AjvClass }).Ajv;
+const re2Library = () => (require('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS;
 
 export interface PayloadProblem {
   path: string;
@@ -21,7 +22,7 @@ export interface PayloadValidator {
 export function compilePayloadSchema(schema: Record<string, unknown>): PayloadValidator | { error: string } {
   // One instance per compile: an instance keeps every schema and generated function it compiled
   // (so a shared one grew with each recompile) and refuses a second schema with the same $id.
-  const { Ajv } = schemaLibraries();
+  const Ajv = ajvLibrary();
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true, code: { regExp: linearTimeRegExp } });
   let fn: ValidateFunction;
   try {
@@ -45,7 +46,7 @@ export function compilePayloadSchema(schema: Record<string, unknown>): PayloadVa
  * Ready with the reason.
  */
 function linearTimeRegExp(pattern: string): { test: (s: string) => boolean; toString: () => string } {
-  const re = schemaLibraries().RE2JS.compile(pattern);
+  const re = re2Library().compile(pattern);
   // Ajv shares one compiled pattern among the keywords whose toString() is equal: it must be the
   // pattern itself, or every pattern of a schema would run as the first one compiled.
   return { test: (s: string) => re.test(s), toString: () => pattern };

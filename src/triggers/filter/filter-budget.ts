@@ -70,22 +70,20 @@ function spend(units: number): void {
   }
 }
 
-/** What an operand costs: its size, so that `in`, `+`, `contains`, `matches` and `==` pay for their work. */
-function costOf(value: CelValue): number {
-  if (typeof value === 'string') return 1 + Math.floor(value.length / CHARS_PER_UNIT);
-  if (value instanceof Uint8Array) return 1 + Math.floor(value.length / CHARS_PER_UNIT);
-  const { isCelList, isCelMap } = celLibrary();
-  if (isCelList(value)) return 1 + value.size;
-  if (isCelMap(value)) return 1 + value.size;
-  return 1;
-}
-
 let meterFuncs: CelFunc[] | undefined;
 
 /** The two functions the rewritten AST calls: charge(value) costs the value's size, tick(condition) one unit. */
 export function meterFunctions(): CelFunc[] {
   if (meterFuncs) return meterFuncs;
-  const { celFunc, CelScalar } = celLibrary();
+  const { celFunc, CelScalar, isCelList, isCelMap } = celLibrary();
+  /** What an operand costs: its size, so that `in`, `+`, `contains`, `matches` and `==` pay for their work. */
+  const costOf = (value: CelValue): number => {
+    if (typeof value === 'string') return 1 + Math.floor(value.length / CHARS_PER_UNIT);
+    if (value instanceof Uint8Array) return 1 + Math.floor(value.length / CHARS_PER_UNIT);
+    if (isCelList(value)) return 1 + value.size;
+    if (isCelMap(value)) return 1 + value.size;
+    return 1;
+  };
   const charge = celFunc(CHARGE_FUNCTION, [CelScalar.DYN], CelScalar.DYN, (value) => {
     spend(costOf(value));
     return value;
