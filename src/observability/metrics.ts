@@ -163,7 +163,7 @@ const SPECS = {
     'planasonix_pipeline_runs_active',
     'gauge',
     { namespace: NAMESPACE, pipeline: NAME, phase: oneOf(ACTIVE_RUN_PHASES) },
-    'PipelineRuns not yet finished, by phase (Pending or Running).',
+    'PipelineRuns not yet finished, by phase (Pending or Running); 0 for a pipeline whose runs still in history have all finished.',
     'A growing Pending count means runs are queued behind a concurrency policy or cannot be scheduled.',
   ),
   reconcileTotal: spec(

@@ -16,7 +16,7 @@ import { StatusWriter } from '../../controller-runtime/status-writer.ts';
 import { CreateExpectations } from '../../controller-runtime/create-expectations.ts';
 import { anyOf, deletionChanged, generationChanged, type UpdatePredicate } from '../../controller-runtime/predicates.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { Metrics } from '../../observability/metrics.ts';
+import { ACTIVE_RUN_PHASES, type ActiveRunPhase, type Metrics } from '../../observability/metrics.ts';
 import { buildJob, jobNameFor } from './build-job.ts';
 import { compareReceiptOrder, decideAdmission } from './concurrency.ts';
 import { selectRunsToPrune } from './history.ts';
@@ -276,16 +276,22 @@ function finished(job: Job | undefined): boolean {
   return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
-/** Counts unfinished runs per pipeline and phase, for the active-runs gauge. */
-export function countActiveRuns(runs: readonly PipelineRun[]): Map<string, { namespace: string; pipeline: string; phase: 'Pending' | 'Running'; count: number }> {
-  const counts = new Map<string, { namespace: string; pipeline: string; phase: 'Pending' | 'Running'; count: number }>();
+/**
+ * Counts unfinished runs per pipeline and phase, for the active-runs gauge. A pipeline with runs in
+ * its history and none active counts 0 in both phases: the gauge then reads "none active" rather
+ * than no data, until its last run is pruned.
+ */
+export function countActiveRuns(runs: readonly PipelineRun[]): Map<string, { namespace: string; pipeline: string; phase: ActiveRunPhase; count: number }> {
+  const counts = new Map<string, { namespace: string; pipeline: string; phase: ActiveRunPhase; count: number }>();
   for (const r of runs) {
+    const namespace = r.metadata.namespace!;
+    const pipeline = r.spec.pipelineRef.name;
+    for (const phase of ACTIVE_RUN_PHASES) {
+      const id = `${namespace}/${pipeline}/${phase}`;
+      if (!counts.has(id)) counts.set(id, { namespace, pipeline, phase, count: 0 });
+    }
     const phase = r.status?.phase ?? 'Pending';
-    if (phase !== 'Pending' && phase !== 'Running') continue;
-    const id = `${r.metadata.namespace}/${r.spec.pipelineRef.name}/${phase}`;
-    const entry = counts.get(id) ?? { namespace: r.metadata.namespace!, pipeline: r.spec.pipelineRef.name, phase, count: 0 };
-    entry.count++;
-    counts.set(id, entry);
+    if ((ACTIVE_RUN_PHASES as readonly string[]).includes(phase)) counts.get(`${namespace}/${pipeline}/${phase}`)!.count++;
   }
   return counts;
 }
