@@ -514,7 +514,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   triggers do not have; importing CEL builds its standard library and a protobuf registry. They now
   load with the first trigger that needs them (2026-12-04, evening): an idle receiver replica with no
   such trigger went from 107.5 to 102 MiB of RSS (anonymous 53 → 47.5 MiB, V8 heap in use 24.7 → 21),
-  two fresh replicas each. In the full run that followed (the figures above), figure 6's idle RSS
+  two fresh replicas each. In the full run that followed (2026-12-04, 16:44), figure 6's idle RSS
   read 103 MiB against Flux's 63.8 (1.61; 1.70 in the run before) and 4d 158 MiB with 60 MiB of heap
   in use (189 and 72 in the run before; 153 in a scale-only run). What is left above an empty Node.js process is mostly the node binary's own
   pages that TLS, HTTP and the optimizing compilers touch (mapped from the file: 54 MiB against 34
@@ -552,6 +552,15 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   (10 µs more than the receiver's prepared key); it now prepares it too.
 
 ### What still misses, and whose it is
+
+The figures above come from a fresh clone on a new machine (2026-12-04, 19:07; an AMD EPYC where
+the earlier runs had an Intel Xeon): \`make bench\` built both peers from their Go modules (Tekton 125
+s, Flux 177 s) and ran in 1,781 s. Per request this machine is slower (figure 1c: 144 µs of CPU per
+rejected request, against 92–100 on the Xeon; the bare Koa app 42 µs against 25), and the ratios
+moved both ways: 1b 0.51 (0.40 on the Xeon at 16:44), 3e 1.00 (0.76), 3g 0.876 (0.825), 4e 0.854
+(0.797), 4j 0.912 (0.812), 4b 110 s where the creates alone took 43 (92 and 34), figure 6's idle RSS
+102 MiB against Flux's 62.9 (103 and 63.8). The causes below were measured on the Xeon; the new
+machine's figures fit each of them.
 
 - **Figure 1 (reject path vs bare Koa): the work a receiver must do.** The bare Koa app never reads the
   body. A Koa app that reads it and checks an HMAC with a prepared key, the least any verifying
@@ -618,8 +627,8 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   became slower by as much as the whole, and Ready stayed about three times the creates. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
   CPU per trigger in all (15–20 ms in the last three runs; 11.5 ms in the full run of 2026-12-04,
-  afternoon, Ready in 77 s where the creates alone took 30; 13.6 ms in the evening's, whose figures
-  stand above, Ready in 92 s where the creates alone took 34; 76 s and 27 in a scale-only run after it). Its profile while the triggers become
+  afternoon, Ready in 77 s where the creates alone took 30; 13.6 ms in the evening's (16:44),
+  Ready in 92 s where the creates alone took 34; 76 s and 27 in a scale-only run after it). Its profile while the triggers become
   Ready: the status patch is 40% (decoding the stored object, applying the merge patch, CEL
   validation of the whole object — the spec's rules run again on a status write — and managed
   fields), garbage collection most of the rest. The machine's two cores are saturated: the operator
@@ -655,7 +664,7 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
   tell the target from that noise, 4e and 4j now measure two pairs of fresh replicas; in the full run
   of that evening 4j read 0.852 (94.1 against 79.5 µs) and 4e 0.897, and 4e 0.891 in a scale-only run;
   in the full run of 2026-12-04, afternoon, 4j met it (0.961, 85.0 against 81.5 µs) and 4e did not
-  (0.901, 91.5 against 80.9); in the evening's, whose figures stand above, the second pair's replica
+  (0.901, 91.5 against 80.9); in the evening's (16:44), the second pair's replica
   serving many triggers was the slow kind at both scales, at 10,000 twice as slow as its twin (about
   200 against 100 µs per request, with 2–3 times its GC), so 4e read 0.797 and 4j 0.812; a
   scale-only run right after it read 4e 0.977, both pairs' replicas as fast as their twins. What
