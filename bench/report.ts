@@ -624,7 +624,9 @@ machine's figures fit each of them.
   this machine.** 56–65 s in the runs that found the causes above, where the creates alone took
   about 22 s; 110–143 s in the last three
   full runs (2026-12-03), where the creates alone took 37–49 s: the API server on this machine
-  became slower by as much as the whole, and Ready stayed about three times the creates. Every
+  became slower by as much as the whole, and Ready stayed about three times the creates. On the new
+  machine of the figures above the bench's creates alone, with no write of ours, took 43 s: over
+  the target before the operator does anything. Every
   trigger needs two writes of ours (its Secret and its status), and the API server spends 8–9 ms of
   CPU per trigger in all (15–20 ms in the last three runs; 11.5 ms in the full run of 2026-12-04,
   afternoon, Ready in 77 s where the creates alone took 30; 13.6 ms in the evening's (16:44),
