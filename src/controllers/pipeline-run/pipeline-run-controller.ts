@@ -290,8 +290,9 @@ export function countActiveRuns(runs: readonly PipelineRun[]): Map<string, { nam
       const id = `${namespace}/${pipeline}/${phase}`;
       if (!counts.has(id)) counts.set(id, { namespace, pipeline, phase, count: 0 });
     }
-    const phase = r.status?.phase ?? 'Pending';
-    if ((ACTIVE_RUN_PHASES as readonly string[]).includes(phase)) counts.get(`${namespace}/${pipeline}/${phase}`)!.count++;
+    // Only the active phases have entries: a finished run counts nowhere.
+    const entry = counts.get(`${namespace}/${pipeline}/${r.status?.phase ?? 'Pending'}`);
+    if (entry) entry.count++;
   }
   return counts;
 }
