@@ -439,7 +439,8 @@ export function renderMarkdown(r: Results, findings = FINDINGS): string {
 export const FINDINGS = `
 The figures above are this run's. The causes below were found with \`BENCH_CPU_PROFILE=1\` (V8 profiles
 of the operator process, summarized by \`node bench/profile-summary.ts\`), \`--trace-gc\`, and CPU time
-read from \`/proc\`; the numbers quoted here come from those investigation runs on the same machine.
+read from \`/proc\`; the numbers quoted here come from those investigation runs, on earlier 2-core machines
+(see the note opening "What still misses").
 
 ### Changed in the operator because of these figures
 
@@ -554,12 +555,12 @@ read from \`/proc\`; the numbers quoted here come from those investigation runs 
 ### What still misses, and whose it is
 
 The figures above come from a fresh clone on a new machine (2026-12-04, 19:07; an AMD EPYC where
-the earlier runs had an Intel Xeon): \`make bench\` built both peers from their Go modules (Tekton 125
+the 16:44 run had an Intel Xeon): \`make bench\` built both peers from their Go modules (Tekton 125
 s, Flux 177 s) and ran in 1,781 s. Per request this machine is slower (figure 1c: 144 µs of CPU per
 rejected request, against 92–100 on the Xeon; the bare Koa app 42 µs against 25), and the ratios
 moved both ways: 1b 0.51 (0.40 on the Xeon at 16:44), 3e 1.00 (0.76), 3g 0.876 (0.825), 4e 0.854
 (0.797), 4j 0.912 (0.812), 4b 110 s where the creates alone took 43 (92 and 34), figure 6's idle RSS
-102 MiB against Flux's 62.9 (103 and 63.8). The causes below were measured on the Xeon; the new
+102 MiB against Flux's 62.9 (103 and 63.8). The causes below were measured on earlier machines; the new
 machine's figures fit each of them.
 
 - **Figure 1 (reject path vs bare Koa): the work a receiver must do.** The bare Koa app never reads the
